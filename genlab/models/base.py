@@ -1,0 +1,229 @@
+"""The contract every GenLab family answers, and the config every family extends."""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from genlab.data.base import DataSpec
+
+__all__ = ["GenerativeModel", "DensityModel", "ModelConfig", "hparam", "Capability"]
+
+
+def hparam(default, low=None, high=None, help: str = "", choices=None, log: bool = False):
+    """A config field with the bounds and help text the CLI and the Train page show."""
+    return field(default=default, metadata={"low": low, "high": high, "help": help, "choices": choices, "log": log})
+
+
+@dataclass
+class ModelConfig:
+    """Hyper-parameters shared by every family: how the trainer optimises it."""
+
+    learning_rate: float = hparam(1e-3, 1e-5, 1.0, "Adam step size.", log=True)
+    batch_size: int = hparam(256, 1, 8192, "Examples per gradient step.")
+
+    @classmethod
+    def fields(cls) -> list[dataclasses.Field]:
+        return list(dataclasses.fields(cls))
+
+    @classmethod
+    def build(cls, **hparams) -> "ModelConfig":
+        """Check names, types and bounds once, up front, with messages that say how to fix them."""
+        known = {f.name: f for f in cls.fields()}
+        unknown = sorted(set(hparams) - set(known))
+        if unknown:
+            raise ValueError(
+                f"Unknown hyper-parameter(s) {', '.join(unknown)}; this family takes: {', '.join(known)}."
+            )
+        values = {}
+        for name, value in hparams.items():
+            f = known[name]
+            values[name] = _coerce(name, value, f)
+        return cls(**values)
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _coerce(name: str, value, f: dataclasses.Field):
+    kind = type(f.default)
+    meta = f.metadata
+    if meta.get("choices"):
+        if value not in meta["choices"]:
+            raise ValueError(f"{name} must be one of {', '.join(map(str, meta['choices']))}; got {value!r}.")
+        return value
+    try:
+        if kind is bool:
+            if isinstance(value, str):
+                value = value.lower() in ("1", "true", "yes", "on")
+            return bool(value)
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number; got {value!r}.") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be a finite number; got {value!r}.")
+    if kind is int:
+        if number != int(number):
+            raise ValueError(f"{name} must be a whole number; got {value!r}.")
+        number = int(number)
+    low, high = meta.get("low"), meta.get("high")
+    if (low is not None and number < low) or (high is not None and number > high):
+        raise ValueError(f"{name} must be between {low} and {high}; got {value!r}.")
+    return number
+
+
+class Capability:
+    """Names of the optional questions a model can answer (the app asks, never guesses)."""
+
+    ENCODE = "encode"
+    DENSITY = "density"
+    SAMPLE = "sample"
+
+
+class GenerativeModel(nn.Module):
+    """Base of every family: a p_θ over one data spec.
+
+    A family subclass sets the class attributes below, takes `(config, spec)` in its
+    constructor and implements `log_prob`, `sample` and `loss` (and `encode` where
+    it has a latent space). Data-dependent set-up (a closed-form fit, a bandwidth
+    search, an initialisation from data) goes in `initialize`.
+
+    Class attributes:
+        name: registry name ("realnvp").
+        title: a human name ("RealNVP (affine coupling flow)").
+        config_class: the family's ModelConfig subclass.
+        views: data views the family fits.
+        log_prob_kind: "exact" | "lower_bound" | "estimate" | "unnormalized" | None.
+        objective: what `loss()["loss"]` estimates, in the field's words.
+        trainable: False for closed-form families (fitted in `initialize`).
+    """
+
+    name: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    config_class: ClassVar[type[ModelConfig]] = ModelConfig
+    views: ClassVar[tuple[str, ...]] = ("continuous",)
+    log_prob_kind: ClassVar[str | None] = "exact"
+    objective: ClassVar[str] = "NLL (nats) = KL(p_data‖p_θ) + H(p_data)"
+    trainable: ClassVar[bool] = True
+
+    def __init__(self, config: ModelConfig, spec: DataSpec):
+        super().__init__()
+        self.config = config
+        self.spec = spec
+
+    # ---- the contract -------------------------------------------------------------
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        """log p_θ(x) in nats, shape (N,)."""
+        raise NotImplementedError(f"{self.title} does not give log p_θ(x).")
+
+    def sample(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n samples, shape (n, *spec.shape), in the data view."""
+        raise NotImplementedError(f"{self.title} cannot sample.")
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Features of x, shape (N, k)."""
+        raise NotImplementedError(f"{self.title} has no latent space.")
+
+    def loss(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
+        """{"loss": scalar to minimise, **named metrics}."""
+        nll = -self.log_prob(batch).mean()
+        return {"loss": nll, "nll_nats": nll.detach()}
+
+    def initialize(self, train: torch.Tensor, valid: torch.Tensor, generator: torch.Generator) -> dict[str, float]:
+        """Data-dependent set-up before training; returns metrics worth reporting."""
+        return {}
+
+    # ---- what the app asks --------------------------------------------------------
+    def can(self, capability: str) -> bool:
+        """Whether this model answers `encode`, `density` (log_prob) or `sample`."""
+        method = {"encode": "encode", "density": "log_prob", "sample": "sample"}[capability]
+        return getattr(type(self), method) is not getattr(GenerativeModel, method)
+
+    def num_parameters(self) -> int:
+        """Learned numbers, including fitted buffers (a KDE's parameters are its data)."""
+        return sum(p.numel() for p in self.parameters()) + sum(b.numel() for b in self.buffers())
+
+    @property
+    def device(self) -> torch.device:
+        for t in list(self.parameters()) + list(self.buffers()):
+            return t.device
+        return torch.device("cpu")
+
+    def load_weights(self, tensors: dict[str, torch.Tensor]) -> None:
+        """Load saved tensors; buffers may change shape (a KDE's data, a fitted mean)."""
+        own = dict(self.named_parameters()) | dict(self.named_buffers())
+        missing = sorted(set(own) - set(tensors))
+        extra = sorted(set(tensors) - set(own))
+        if missing or extra:
+            raise ValueError(f"Weights do not match {self.title}: missing {missing}, unexpected {extra}.")
+        params = dict(self.named_parameters())
+        for key, value in tensors.items():
+            if key in params:
+                if params[key].shape != value.shape:
+                    raise ValueError(f"Weight {key} has shape {tuple(value.shape)}, expected {tuple(params[key].shape)}.")
+                with torch.no_grad():
+                    params[key].copy_(value)
+            else:
+                module_name, _, buffer_name = key.rpartition(".")
+                module = self.get_submodule(module_name) if module_name else self
+                setattr(module, buffer_name, value.to(self.device))
+
+    def hparams(self) -> dict:
+        return self.config.to_json()
+
+
+class DensityModel(GenerativeModel):
+    """A family that defines a density on R^D and reaches discrete views by dequantization.
+
+    Subclasses implement `flat_log_prob(y)` and `flat_sample(n, temperature, generator)`
+    on flattened continuous vectors y of shape (N, D). On `binary` and `gray8` data a
+    pixel value k in 0..L-1 becomes y = (k + u) / L with u ~ U[0, 1) (uniform
+    dequantization), and log P(x) >= E_u[log p(y)] - D log L, so the reported number
+    is a one-sample estimate of a lower bound on the discrete log-likelihood, in nats
+    over the discrete data and comparable with discrete models (Theis et al., 2016,
+    "A note on the evaluation of generative models").
+    """
+
+    views = ("continuous", "binary", "gray8")
+
+    @property
+    def log_prob_kind(self) -> str:  # type: ignore[override]
+        return "exact" if self.spec.view == "continuous" else "lower_bound"
+
+    def flat_log_prob(self, y: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def flat_sample(self, n: int, temperature: float, generator: torch.Generator | None) -> torch.Tensor:
+        raise NotImplementedError
+
+    def to_continuous(self, x: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, float]:
+        """Flatten x and dequantize discrete views; returns (y, log-volume correction in nats)."""
+        y = x.reshape(len(x), -1).to(self.device, torch.float32)
+        if self.spec.view == "continuous":
+            return y, 0.0
+        if generator is None and not self.training:
+            generator = torch.Generator(device=y.device).manual_seed(0)
+        u = torch.rand(y.shape, generator=generator, device=y.device)
+        levels = self.spec.levels
+        return (y + u) / levels, -y.shape[1] * math.log(levels)
+
+    def to_view(self, y: torch.Tensor) -> torch.Tensor:
+        """Map flat continuous samples back to the data view and shape."""
+        if self.spec.view != "continuous":
+            levels = self.spec.levels
+            y = torch.floor(y.clamp(0.0, 1.0 - 1e-6) * levels)
+        return y.reshape(len(y), *self.spec.shape)
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        y, correction = self.to_continuous(x)
+        return self.flat_log_prob(y) + correction
+
+    def sample(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+        if temperature <= 0:
+            raise ValueError(f"temperature must be positive; got {temperature}.")
+        return self.to_view(self.flat_sample(n, temperature, generator))
