@@ -11,6 +11,8 @@ from torch import nn
 
 from genlab.data.base import DataSpec
 
+GRAD_CLIP_NORM = 100.0
+
 __all__ = ["GenerativeModel", "DensityModel", "ModelConfig", "hparam", "Capability"]
 
 
@@ -137,6 +139,19 @@ class GenerativeModel(nn.Module):
     def initialize(self, train: torch.Tensor, valid: torch.Tensor, generator: torch.Generator) -> dict[str, float]:
         """Data-dependent set-up before training; returns metrics worth reporting."""
         return {}
+
+    # ---- how the trainer drives it (GAN-like families override these) -------------
+    def make_optimizer(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.parameters(), lr=self.config.learning_rate)
+
+    def train_step(self, batch: torch.Tensor, optimizer: torch.optim.Optimizer) -> dict[str, float]:
+        """One gradient step on the family's objective; returns the metrics to chart."""
+        optimizer.zero_grad(set_to_none=True)
+        out = self.loss(batch)
+        out["loss"].backward()
+        torch.nn.utils.clip_grad_norm_(self.parameters(), max_norm=GRAD_CLIP_NORM)
+        optimizer.step()
+        return {key: float(value.detach()) for key, value in out.items()}
 
     # ---- what the app asks --------------------------------------------------------
     def can(self, capability: str) -> bool:

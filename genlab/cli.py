@@ -1,0 +1,180 @@
+"""Command line: train, eval, list and bench over the genlab core.
+
+With --json, stdout carries exactly one JSON object; progress goes to stderr.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def _print_json(obj) -> None:
+    from genlab.runs import json_safe
+
+    sys.stdout.write(json.dumps(json_safe(obj), indent=2) + "\n")
+
+
+class Progress:
+    """A one-line progress bar with ETA on stderr, redrawn in place on a terminal."""
+
+    def __init__(self, total_seconds: float, stream=sys.stderr, width: int = 30):
+        self.total, self.stream, self.width = total_seconds, stream, width
+        self.tty = stream.isatty()
+        self.last_print = 0.0
+
+    def __call__(self, record: dict) -> None:
+        elapsed = record["seconds"]
+        fraction = min(1.0, elapsed / self.total)
+        now = time.perf_counter()
+        if not self.tty and now - self.last_print < 5 and fraction < 1:
+            return
+        self.last_print = now
+        filled = int(fraction * self.width)
+        yardstick = next((f"{k}={record[k]:.4f}" for k in ("valid_kl_nats", "valid_bits_per_dim", "valid_nll_nats")
+                          if record.get(k) is not None), f"valid_loss={record['valid_loss']:.4f}")
+        line = (f"[{'#' * filled}{'.' * (self.width - filled)}] {elapsed:5.1f}/{self.total:.0f}s "
+                f"ETA {max(0.0, self.total - elapsed):4.1f}s step {record['step']} {yardstick}")
+        self.stream.write(("\r" if self.tty else "") + line + ("" if self.tty else "\n"))
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+
+
+def _parse_hparams(pairs: list[str]) -> dict:
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ValueError(f"--hparam takes NAME=VALUE; got {pair!r}.")
+        key, value = pair.split("=", 1)
+        out[key.strip()] = value.strip()
+    return out
+
+
+def cmd_train(args) -> dict:
+    import genlab
+    from genlab.runtime import set_threads
+
+    threads = set_threads(args.threads)
+    ds = genlab.load_dataset(args.data, view=args.view, root=args.root)
+    model = genlab.create_model(args.model, ds, **_parse_hparams(args.hparam))
+    out = Path(args.out) if args.out else None
+    progress = Progress(args.seconds)
+    summary = genlab.train_and_save(model, ds, out, seconds=args.seconds, seed=args.seed, on_metrics=progress)
+    progress.close()
+    summary.update({"run": str(out) if out else None, "seconds": summary["train_seconds"], "torch_threads": threads})
+    return summary
+
+
+def cmd_eval(args) -> dict:
+    import genlab
+    from genlab.runtime import set_threads
+
+    set_threads(args.threads)
+    model, ds, info = genlab.load_run(args.run)
+    if ds is None:
+        raise ValueError(f"{args.run} was trained on in-memory tensors; evaluate it from Python with its data.")
+    result = genlab.evaluate(model, ds)
+    return {"run": args.run, "family": model.name, "dataset": ds.name, "view": ds.view, **result}
+
+
+def cmd_list(args) -> dict:
+    from genlab.data import dataset_names
+    from genlab.models import families
+
+    out = {"families": {}, "datasets": dataset_names()}
+    for name, cls in families().items():
+        out["families"][name] = {
+            "title": cls.title,
+            "views": list(cls.views),
+            "objective": cls.objective,
+            "summary": cls.summary,
+        }
+    return out
+
+
+def _print_list(result: dict) -> None:
+    print("Families:")
+    for name, info in result["families"].items():
+        print(f"  {name:10s} {info['title']}  [{', '.join(info['views'])}]")
+    print("Datasets:")
+    for name in result["datasets"]:
+        print(f"  {name}")
+    print("Image sets come in the binary and gray8 views; toys are continuous.")
+
+
+def cmd_bench(args) -> dict:
+    from genlab.bench import run_bench
+
+    return run_bench(seconds=args.seconds, seed=args.seed, families=args.models, datasets=args.datasets,
+                     threads=args.threads)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m genlab", description="GenLab: train and query generative models.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p):
+        p.add_argument("--json", action="store_true", help="print one JSON object on stdout, progress on stderr")
+        p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default 1, or $GENLAB_THREADS)")
+
+    p = sub.add_parser("train", help="train a family on a dataset and save the run")
+    p.add_argument("--model", required=True, help="family name (see `list`)")
+    p.add_argument("--data", required=True, help="dataset name (see `list`)")
+    p.add_argument("--view", default=None, help="binary | gray8 for image sets")
+    p.add_argument("--root", default=None, help="local folder for mnist / fashion-mnist")
+    p.add_argument("--seconds", type=float, default=30.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help="run folder to write")
+    p.add_argument("--hparam", action="append", default=[], metavar="NAME=VALUE", help="hyper-parameter (repeatable)")
+    common(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("eval", help="evaluate a saved run on its test split")
+    p.add_argument("--run", required=True)
+    common(p)
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("list", help="families and datasets")
+    common(p)
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("bench", help="every family x dataset at a fixed CPU budget")
+    p.add_argument("--seconds", type=float, default=20.0, help="training budget per pair")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--models", nargs="*", default=None)
+    p.add_argument("--datasets", nargs="*", default=None)
+    common(p)
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        result = args.func(args)
+    except (ValueError, FileNotFoundError, ImportError) as exc:
+        if args.json:
+            _print_json({"error": str(exc)})
+        else:
+            print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        _print_json(result)
+    elif args.command == "list":
+        _print_list(result)
+    elif args.command == "bench":
+        from genlab.bench import format_table
+
+        print(format_table(result))
+    else:
+        for key, value in result.items():
+            if key != "train":
+                print(f"{key:18s} {value}")
+    return 0

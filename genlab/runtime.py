@@ -1,0 +1,30 @@
+"""Process-wide settings: how many CPU threads torch may use."""
+from __future__ import annotations
+
+import os
+
+import torch
+
+__all__ = ["set_threads", "default_threads"]
+
+
+def default_threads() -> int:
+    """One intra-op thread unless GENLAB_THREADS says otherwise.
+
+    PyTorch's intra-op pool is shared by every training thread of a process. On a
+    2-core box, two threads per job with another job running made a small flow 68x
+    slower (DESIGN.md); small models train fastest on one thread each, and
+    concurrency comes from running jobs side by side.
+    """
+    value = os.environ.get("GENLAB_THREADS", "1")
+    try:
+        return max(1, int(value))
+    except ValueError:
+        raise ValueError(f"GENLAB_THREADS must be a whole number; got {value!r}.") from None
+
+
+def set_threads(n: int | None = None) -> int:
+    """Pin torch's intra-op threads (default: `default_threads()`); returns the number set."""
+    n = n or default_threads()
+    torch.set_num_threads(n)
+    return n

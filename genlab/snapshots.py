@@ -1,0 +1,67 @@
+"""What a model looks like right now: a density grid on 2-D data, samples on images."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from genlab.data.base import Dataset
+from genlab.evaluate import batched_log_prob
+from genlab.models.base import GenerativeModel
+
+__all__ = ["density_grid", "sample_images", "sample_points", "live_snapshot", "to_unit_images"]
+
+GRID = 80  # cells per side of a live density heatmap
+
+
+def grid_axes(bounds, n: int = GRID) -> tuple[np.ndarray, np.ndarray]:
+    xmin, xmax, ymin, ymax = bounds
+    return np.linspace(xmin, xmax, n), np.linspace(ymin, ymax, n)
+
+
+def density_grid(model: GenerativeModel, bounds, n: int = GRID) -> np.ndarray:
+    """log p_θ on an n×n grid over bounds, shape (n, n) indexed [y, x]."""
+    xs, ys = grid_axes(bounds, n)
+    xx, yy = np.meshgrid(xs, ys)
+    points = torch.tensor(np.stack([xx.ravel(), yy.ravel()], 1), dtype=torch.float32)
+    return batched_log_prob(model, points).numpy().reshape(n, n)
+
+
+@torch.no_grad()
+def _samples(model: GenerativeModel, n: int, seed: int, temperature: float = 1.0) -> torch.Tensor:
+    was_training = model.training
+    model.eval()
+    try:
+        return model.sample(n, temperature=temperature, generator=torch.Generator().manual_seed(seed)).cpu()
+    finally:
+        model.train(was_training)
+
+
+def sample_points(model: GenerativeModel, n: int = 1000, seed: int = 0, temperature: float = 1.0) -> np.ndarray:
+    return _samples(model, n, seed, temperature).numpy()
+
+
+def to_unit_images(x: torch.Tensor, view: str, levels: int | None) -> np.ndarray:
+    """Images in the data view -> floats in [0, 1], shape (N, C, H, W)."""
+    x = x.float()
+    if view != "continuous" and levels:
+        x = x / (levels - 1)
+    return x.clamp(0, 1).numpy()
+
+
+def sample_images(model: GenerativeModel, n: int = 16, seed: int = 0, temperature: float = 1.0) -> np.ndarray:
+    return to_unit_images(_samples(model, n, seed, temperature), model.spec.view, model.spec.levels)
+
+
+def live_snapshot(model: GenerativeModel, ds: Dataset, seed: int = 0) -> dict:
+    """The live view a training page draws: toys get p_θ on a grid (if the family has
+    one) and samples; images get a grid of samples."""
+    out: dict = {}
+    if ds.bounds is not None:
+        if model.can("density") and model.log_prob_kind is not None:
+            out["log_prob_grid"] = density_grid(model, ds.bounds)
+            out["bounds"] = ds.bounds
+        if model.can("sample"):
+            out["points"] = sample_points(model, 500, seed)
+    elif model.can("sample"):
+        out["images"] = sample_images(model, 16, seed)
+    return out

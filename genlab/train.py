@@ -1,0 +1,175 @@
+"""The training loop: a plain, blocking function that any caller (CLI, job thread, test) drives."""
+from __future__ import annotations
+
+import copy
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+
+from genlab.data.base import Dataset
+from genlab.evaluate import heldout_metrics
+from genlab.models.base import GenerativeModel
+
+__all__ = ["train", "TrainControl", "TrainResult"]
+
+VALID_ITEMS = 2000  # held-out items scored at each report
+
+
+class TrainControl:
+    """Switches another thread flips while `train` runs: pause, resume, stop."""
+
+    def __init__(self):
+        self._running = threading.Event()
+        self._running.set()
+        self._stop = threading.Event()
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def wait_while_paused(self) -> float:
+        """Block while paused; returns the seconds spent waiting."""
+        if self._running.is_set():
+            return 0.0
+        start = time.perf_counter()
+        while not self._running.wait(timeout=0.1):
+            pass
+        return time.perf_counter() - start
+
+
+@dataclass
+class TrainResult:
+    """What a call to `train` did."""
+
+    status: str  # "finished" | "stopped" | "diverged" | "fitted"
+    steps: int
+    seconds: float
+    best_step: int
+    best_valid_loss: float
+    message: str = ""
+    metrics: list[dict] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "metrics"}
+
+
+def _valid_loss(model: GenerativeModel, valid: torch.Tensor) -> float:
+    """The family's own objective on held-out data (what picks the best weights)."""
+    model.eval()
+    with torch.no_grad():
+        value = float(model.loss(valid.to(model.device))["loss"])
+    model.train()
+    return value
+
+
+def train(
+    model: GenerativeModel,
+    ds: Dataset,
+    seconds: float = 30.0,
+    seed: int = 0,
+    on_metrics: Callable[[dict], None] | None = None,
+    control: TrainControl | None = None,
+    max_steps: int | None = None,
+    valid_fraction: float = 0.1,
+    report_every: float = 0.5,
+) -> TrainResult:
+    """Fit `model` to `ds.train` for a wall-clock budget, keeping the best held-out weights.
+
+    A validation split is held out of the training data; every `report_every` seconds the
+    family's objective and the common yardstick (KL on toys, NLL / bits per dim on
+    images) are measured on it and passed to `on_metrics`. The weights with the best
+    validation objective are restored at the end. The test split is never touched.
+
+    Arguments:
+        seconds: training budget; time spent paused does not count.
+        seed: fixes the validation split, the initialisation and the batch order.
+        on_metrics: called with one flat dict per report (step, seconds, train_*, valid_*).
+        control: a TrainControl to pause, resume or stop from another thread.
+        max_steps: optional cap on gradient steps (tests use it).
+
+    Returns:
+        A TrainResult; `status` is "finished", "stopped" (by control), "diverged"
+        (a non-finite loss; the best weights so far are kept) or "fitted" (closed form).
+    """
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise ValueError(f"seconds must be a positive number; got {seconds}.")
+    control = control or TrainControl()
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    fit, valid = ds.split_validation(valid_fraction, seed)
+    valid = valid[:VALID_ITEMS]
+    metrics: list[dict] = []
+
+    def report(step: int, elapsed: float, train_metrics: dict) -> dict:
+        record = {"step": step, "seconds": round(elapsed, 3)}
+        record.update({f"train_{k}": v for k, v in train_metrics.items()})
+        record["valid_loss"] = _valid_loss(model, valid)
+        record.update(heldout_metrics(model, valid, ds, "valid"))
+        metrics.append(record)
+        if on_metrics is not None:
+            on_metrics(record)
+        return record
+
+    model.train()
+    start = time.perf_counter()
+    init_metrics = model.initialize(fit, valid, generator)
+    if not model.trainable:
+        record = report(0, time.perf_counter() - start, init_metrics)
+        return TrainResult("fitted", 0, time.perf_counter() - start, 0, record["valid_loss"], "", metrics)
+
+    optimizer = model.make_optimizer()
+    batch_size = min(model.config.batch_size, len(fit))
+    best_loss, best_step, best_state = math.inf, 0, None
+    step, paused_for, last_report = 0, 0.0, -math.inf
+    status, message, train_metrics = "finished", "", dict(init_metrics)
+    while True:
+        paused_for += control.wait_while_paused()
+        elapsed = time.perf_counter() - start - paused_for
+        if control.stopped:
+            status = "stopped"
+            break
+        if elapsed >= seconds or (max_steps is not None and step >= max_steps):
+            break
+        index = torch.randint(len(fit), (batch_size,), generator=generator)
+        train_metrics = model.train_step(fit[index].to(model.device), optimizer)
+        step += 1
+        if not math.isfinite(train_metrics.get("loss", 0.0)):
+            status = "diverged"
+            message = (
+                f"The loss became {train_metrics['loss']} at step {step}; kept the best weights so far. "
+                f"Try a smaller learning rate (now {model.config.learning_rate:g})."
+            )
+            break
+        if elapsed - last_report >= report_every:
+            last_report = elapsed
+            record = report(step, elapsed, train_metrics)
+            if record["valid_loss"] < best_loss:
+                best_loss, best_step = record["valid_loss"], step
+                best_state = copy.deepcopy(model.state_dict())
+    elapsed = time.perf_counter() - start - paused_for
+    if status != "diverged" or best_state is None:
+        record = report(step, elapsed, train_metrics) if step else None
+        if record is not None and math.isfinite(record["valid_loss"]) and record["valid_loss"] < best_loss:
+            best_loss, best_step, best_state = record["valid_loss"], step, None
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return TrainResult(status, step, elapsed, best_step, best_loss, message, metrics)
