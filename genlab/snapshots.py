@@ -56,8 +56,8 @@ def live_snapshot(model: GenerativeModel, ds: Dataset, seed: int = 0) -> dict:
     """The live view a training page draws: toys get p_θ on a grid (if the family has
     one) and samples; images get a grid of samples."""
     out: dict = {}
-    if ds.bounds is not None:
-        if model.can("density") and model.log_prob_kind is not None:
+    if ds.view == "continuous":
+        if ds.bounds is not None and model.can("density") and model.log_prob_kind is not None:
             out["log_prob_grid"] = density_grid(model, ds.bounds)
             out["bounds"] = ds.bounds
         if model.can("sample"):

@@ -140,6 +140,7 @@ def train(
     best_loss, best_step, best_state = math.inf, 0, None
     step, paused_for, last_report = 0, 0.0, -math.inf
     status, message, train_metrics = "finished", "", dict(init_metrics)
+    start = time.perf_counter()  # the budget counts gradient steps, not the set-up above
     while True:
         paused_for += control.wait_while_paused()
         elapsed = time.perf_counter() - start - paused_for
@@ -165,9 +166,9 @@ def train(
                 best_loss, best_step = record["valid_loss"], step
                 best_state = copy.deepcopy(model.state_dict())
     elapsed = time.perf_counter() - start - paused_for
-    if status != "diverged" or best_state is None:
-        record = report(step, elapsed, train_metrics) if step else None
-        if record is not None and math.isfinite(record["valid_loss"]) and record["valid_loss"] < best_loss:
+    if status != "diverged":
+        record = report(step, elapsed, train_metrics)
+        if record["valid_loss"] < best_loss:  # the final weights are the best: keep them as they are
             best_loss, best_step, best_state = record["valid_loss"], step, None
     if best_state is not None:
         model.load_state_dict(best_state)
