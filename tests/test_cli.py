@@ -1,0 +1,47 @@
+"""The command line: --json prints exactly one JSON object; eval reproduces train's numbers."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def genlab_cli(*args, check=True):
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    proc = subprocess.run([sys.executable, "-m", "genlab", *args], capture_output=True, text=True, env=env,
+                          cwd=ROOT, timeout=120)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}: {proc.stderr}")
+    return proc
+
+
+def test_train_then_eval_reproduces_the_number(tmp_path):
+    out = tmp_path / "kde-digits"
+    proc = genlab_cli("train", "--model", "kde", "--data", "digits", "--view", "gray8", "--seconds", "1",
+                      "--seed", "0", "--out", str(out), "--json")
+    trained = json.loads(proc.stdout)  # stdout is one JSON object and nothing else
+    assert trained["log_prob_kind"] == "lower_bound" and trained["bits_per_dim"] > 0
+    assert trained["torch_threads"] == 1 and trained["run"] == str(out)
+    evaluated = json.loads(genlab_cli("eval", "--run", str(out), "--json").stdout)
+    assert evaluated["test_nll_nats"] == pytest.approx(trained["test_nll_nats"], rel=1e-6)
+    assert evaluated["bits_per_dim"] == pytest.approx(trained["bits_per_dim"], rel=1e-6)
+
+
+def test_list_json_names_families_and_datasets():
+    listing = json.loads(genlab_cli("list", "--json").stdout)
+    assert {"gaussian", "kde", "gmm"} <= set(listing["families"])
+    assert "digits" in listing["datasets"] and "toy:8gaussians" in listing["datasets"]
+    assert listing["families"]["kde"]["views"]
+
+
+def test_bad_input_gives_a_plain_error_not_a_traceback():
+    proc = genlab_cli("train", "--model", "gmm", "--data", "digits", "--hparam", "num_components=-3",
+                      "--seconds", "1", "--json", check=False)
+    assert proc.returncode == 2
+    assert "between" in json.loads(proc.stdout)["error"]
+    assert "Traceback" not in proc.stderr
+    proc = genlab_cli("eval", "--run", "/nonexistent/run", check=False)
+    assert proc.returncode == 2 and "not a GenLab run" in proc.stderr
