@@ -67,6 +67,7 @@ class Dataset:
     log_prob_true_fn: Callable[[torch.Tensor], torch.Tensor] | None = field(default=None, repr=False)
     description: str = ""
     bounds: tuple[float, float, float, float] | None = None  # toys: xmin, xmax, ymin, ymax for plots
+    modes: tuple[torch.Tensor, float] | None = None  # mixtures: (centres (K, D), σ) for mode coverage
 
     def __post_init__(self):
         if self.view not in VIEWS:
