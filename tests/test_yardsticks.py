@@ -52,3 +52,10 @@ def test_mode_coverage_counts_modes_and_strays():
     result = mode_coverage(samples, centres, sigma=0.3)
     assert result["modes_covered"] == 1 and result["modes_total"] == 3
     assert result["far_share"] == pytest.approx(0.1)
+
+
+def test_eight_gaussians_test_points_cover_all_modes():
+    ds = genlab.load_dataset("toy:8gaussians")
+    centres, sigma = ds.modes
+    result = mode_coverage(ds.test, centres, sigma)
+    assert result["modes_covered"] == 8 and result["far_share"] < 0.02
