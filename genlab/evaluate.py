@@ -119,5 +119,8 @@ def evaluate(model: GenerativeModel, ds: Dataset, max_items: int | None = None) 
         out["kl_nats"], out["kl_method"] = toy_kl(model, ds, x)
         out["data_entropy_nats"] = -_finite_mean(ds.log_prob_true(x))
     out.update(sample_metrics(model, ds, x))
+    model.eval()
+    with torch.no_grad():
+        out.update({f"test_{k}": v for k, v in model.extra_metrics(x.to(model.device)).items()})
     out["seconds"] = time.perf_counter() - start
     return out

@@ -8,7 +8,7 @@ from genlab.data.base import Dataset
 from genlab.evaluate import batched_log_prob
 from genlab.models.base import GenerativeModel
 
-__all__ = ["density_grid", "sample_images", "sample_points", "live_snapshot", "to_unit_images"]
+__all__ = ["density_grid", "sample_images", "sample_points", "live_snapshot", "to_unit_images", "field_grids"]
 
 GRID = 80  # cells per side of a live density heatmap
 
@@ -52,6 +52,24 @@ def sample_images(model: GenerativeModel, n: int = 16, seed: int = 0, temperatur
     return to_unit_images(_samples(model, n, seed, temperature), model.spec.view, model.spec.levels)
 
 
+FIELD_GRID = 24  # cells per side for vector fields (arrows) and family-specific scalar fields
+
+
+def field_grids(model: GenerativeModel, bounds, n: int = FIELD_GRID) -> dict[str, np.ndarray]:
+    """The family's own fields (`model.fields`) on an n×n grid: scalars (n, n), vectors (n, n, 2)."""
+    xs, ys = grid_axes(bounds, n)
+    xx, yy = np.meshgrid(xs, ys)
+    points = torch.tensor(np.stack([xx.ravel(), yy.ravel()], 1), dtype=torch.float32)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            values = model.fields(points.to(model.device))
+    finally:
+        model.train(was_training)
+    return {name: v.cpu().numpy().reshape(n, n, *v.shape[1:]) for name, v in values.items()}
+
+
 def live_snapshot(model: GenerativeModel, ds: Dataset, seed: int = 0) -> dict:
     """The live view a training page draws: toys get p_θ on a grid (if the family has
     one) and samples; images get a grid of samples."""
@@ -62,6 +80,8 @@ def live_snapshot(model: GenerativeModel, ds: Dataset, seed: int = 0) -> dict:
             out["bounds"] = ds.bounds
         if model.can("sample"):
             out["points"] = sample_points(model, 500, seed)
+        if ds.bounds is not None:
+            out["fields"] = field_grids(model, ds.bounds)
     elif model.can("sample"):
         out["images"] = sample_images(model, 16, seed)
     return out

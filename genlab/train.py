@@ -75,7 +75,7 @@ def _valid_loss(model: GenerativeModel, valid: torch.Tensor) -> float:
     """The family's own objective on held-out data (what picks the best weights)."""
     model.eval()
     with torch.no_grad():
-        value = float(model.loss(valid.to(model.device))["loss"])
+        value = model.validation_loss(valid.to(model.device))
     model.train()
     return value
 

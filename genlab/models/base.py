@@ -84,6 +84,7 @@ class Capability:
     ENCODE = "encode"
     DENSITY = "density"
     SAMPLE = "sample"
+    STEPS = "steps"
 
 
 class GenerativeModel(nn.Module):
@@ -140,6 +141,26 @@ class GenerativeModel(nn.Module):
         """Data-dependent set-up before training; returns metrics worth reporting."""
         return {}
 
+    # ---- optional answers (the app asks `can(...)` before calling) -------------------
+    def sample_steps(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None,
+                     max_frames: int = 32) -> list[tuple[str, torch.Tensor]]:
+        """Generation step by step: [(caption, (n, *shape) tensor in the data view), ...]
+        ending at the final samples (pixel by pixel, denoising steps, flow layers...)."""
+        raise NotImplementedError(f"{self.title} has no step-by-step generation.")
+
+    def fields(self, points: torch.Tensor) -> dict[str, torch.Tensor]:
+        """What the family computes at 2-D points besides log p, for live views on toys:
+        {name: (N,) scalar field (a critic, an energy) or (N, 2) vector field (a score)}."""
+        return {}
+
+    def extra_metrics(self, x: torch.Tensor) -> dict[str, float]:
+        """Family-specific held-out numbers (e.g. a VAE's ELBO beside its IW estimate), in nats."""
+        return {}
+
+    def validation_loss(self, valid: torch.Tensor) -> float:
+        """The held-out number that picks the best weights while training (lower is better)."""
+        return float(self.loss(valid)["loss"])
+
     # ---- how the trainer drives it (GAN-like families override these) -------------
     def make_optimizer(self) -> torch.optim.Optimizer:
         return torch.optim.Adam(self.parameters(), lr=self.config.learning_rate)
@@ -155,8 +176,8 @@ class GenerativeModel(nn.Module):
 
     # ---- what the app asks --------------------------------------------------------
     def can(self, capability: str) -> bool:
-        """Whether this model answers `encode`, `density` (log_prob) or `sample`."""
-        method = {"encode": "encode", "density": "log_prob", "sample": "sample"}[capability]
+        """Whether this model answers `encode`, `density` (log_prob), `sample` or `steps` (sample_steps)."""
+        method = {"encode": "encode", "density": "log_prob", "sample": "sample", "steps": "sample_steps"}[capability]
         return getattr(type(self), method) is not getattr(GenerativeModel, method)
 
     def num_parameters(self) -> int:
