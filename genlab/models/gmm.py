@@ -20,10 +20,14 @@ from genlab.models.gaussian import dequantized
 
 __all__ = ["GaussianMixture", "GMMConfig"]
 
+FULL_COVARIANCE_MAX_DIM = 64  # above this, "auto" uses diagonal covariances (cost and memory grow as D²)
+
 
 @dataclass
 class GMMConfig(ModelConfig):
     num_components: int = hparam(16, 1, 256, "Number of Gaussian components K.")
+    covariance: str = hparam("auto", help="Shape of each component: full matrices, diagonal ones, or auto "
+                             "(full up to 64 dimensions, diagonal above).", choices=("auto", "full", "diagonal"))
     learning_rate: float = hparam(1e-2, 1e-5, 1.0, "Adam step size.", log=True)
     batch_size: int = hparam(512, 1, 8192, "Examples per gradient step.")
 
@@ -52,13 +56,21 @@ class GaussianMixture(DensityModel):
         k, d = config.num_components, spec.dim
         self.logits = nn.Parameter(torch.zeros(k))
         self.means = nn.Parameter(torch.randn(k, d))
-        self.raw_tril = nn.Parameter(torch.zeros(k, d, d))  # strict lower part + log-diagonal
+        self.raw_diag = nn.Parameter(torch.zeros(k, d))  # softplus⁻¹ of the factors' diagonals
+        if self.full:
+            self.raw_tril = nn.Parameter(torch.zeros(k, d, d))  # its strict lower part is used
+
+    @property
+    def full(self) -> bool:
+        choice = self.config.covariance
+        return choice == "full" or (choice == "auto" and self.spec.dim <= FULL_COVARIANCE_MAX_DIM)
 
     def scale_tril(self) -> torch.Tensor:
         """(K, D, D) lower-triangular factors with a positive diagonal."""
-        strict = torch.tril(self.raw_tril, diagonal=-1)
-        diag = F.softplus(self.raw_tril.diagonal(dim1=-2, dim2=-1)) + 1e-5
-        return strict + torch.diag_embed(diag)
+        diag = F.softplus(self.raw_diag) + 1e-5
+        if not self.full:
+            return torch.diag_embed(diag)
+        return torch.tril(self.raw_tril, diagonal=-1) + torch.diag_embed(diag)
 
     def initialize(self, train, valid, generator):
         y = dequantized(self, train, generator)
@@ -67,18 +79,20 @@ class GaussianMixture(DensityModel):
             self.means.copy_(kmeans_plus_plus(y, k, generator))
             std = y.std(0).clamp_min(1e-3) / k ** (1 / y.shape[1])  # per-dimension, shrunk by K
             inverse_softplus = std + torch.log(-torch.expm1(-std))
-            self.raw_tril.zero_()
-            self.raw_tril.diagonal(dim1=-2, dim2=-1).copy_(inverse_softplus.expand(k, -1))
+            self.raw_diag.copy_(inverse_softplus.expand(k, -1))
         return {}
 
     def component_log_prob(self, y: torch.Tensor) -> torch.Tensor:
         """log π_k + log N(y; μ_k, Σ_k), shape (N, K)."""
-        tril = self.scale_tril()  # (K, D, D)
-        diff = (y.unsqueeze(1) - self.means).unsqueeze(-1)  # (N, K, D, 1)
-        z = torch.linalg.solve_triangular(tril, diff, upper=False).squeeze(-1)  # (N, K, D)
-        log_det = tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)  # (K,)
-        log_normal = -0.5 * (z**2).sum(-1) - log_det - 0.5 * y.shape[1] * math.log(2 * math.pi)
-        return log_normal + torch.log_softmax(self.logits, 0)
+        diff = self.means.unsqueeze(-1) - y.T.unsqueeze(0)  # (K, D, N): the batch as right-hand sides
+        diag = F.softplus(self.raw_diag) + 1e-5  # (K, D)
+        if self.full:
+            z = torch.linalg.solve_triangular(self.scale_tril(), diff, upper=False)  # (K, D, N)
+        else:
+            z = diff / diag.unsqueeze(-1)
+        log_det = diag.log().sum(-1)  # (K,)
+        log_normal = -0.5 * (z**2).sum(1) - log_det.unsqueeze(-1) - 0.5 * y.shape[1] * math.log(2 * math.pi)  # (K, N)
+        return log_normal.T + torch.log_softmax(self.logits, 0)
 
     def flat_log_prob(self, y):
         return torch.logsumexp(self.component_log_prob(y), dim=1)
@@ -87,6 +101,8 @@ class GaussianMixture(DensityModel):
         with torch.no_grad():
             k = torch.multinomial(torch.softmax(self.logits, 0), n, replacement=True, generator=generator)  # (n,)
             z = torch.randn(n, self.means.shape[1], generator=generator) * temperature
+            if not self.full:
+                return self.means[k] + (F.softplus(self.raw_diag) + 1e-5)[k] * z
             return self.means[k] + (self.scale_tril()[k] @ z.unsqueeze(-1)).squeeze(-1)
 
     def encode(self, x):

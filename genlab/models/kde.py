@@ -23,8 +23,8 @@ CHUNK = 1024
 
 @dataclass
 class KDEConfig(ModelConfig):
-    max_points: int = hparam(10000, 10, 100000, "Training points kept as kernel centres (a random subset if more).")
-    num_bandwidths: int = hparam(24, 2, 200, "Candidate bandwidths tried on the validation split.")
+    max_points: int = hparam(5000, 10, 100000, "Training points kept as kernel centres (a random subset if more).")
+    num_bandwidths: int = hparam(16, 2, 200, "Candidate bandwidths tried on the validation split.")
 
 
 def kernel_log_prob(y: torch.Tensor, points: torch.Tensor, bandwidth: torch.Tensor) -> torch.Tensor:

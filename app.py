@@ -1,0 +1,20 @@
+"""GenLab, the app: navigation over the pages. Run with `streamlit run app.py`.
+
+Each page draws the shared sidebar itself (pages/_shared.py), so the selection of
+dataset, view and seed is the same on every page and survives switching between them.
+"""
+import streamlit as st
+
+from pages._shared import follow_deep_link, mark_entrypoint
+
+st.set_page_config(page_title="GenLab", page_icon=":material/science:", layout="wide")
+mark_entrypoint()
+
+navigation = st.navigation([
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/data.py", title="Data", icon=":material/scatter_plot:"),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/compare.py", title="Compare", icon=":material/leaderboard:"),
+])
+follow_deep_link()
+navigation.run()

@@ -1,0 +1,246 @@
+"""Train: choose a family and its hyper-parameters, start a run, watch d(p_data, p_θ) fall."""
+import math
+import time
+
+import streamlit as st
+
+import genlab
+from genlab import figures
+from genlab.jobs import CapacityError
+from genlab.models.base import ModelConfig
+from pages._shared import PAGES, current_job, dataset_title, elapsed, job_manager, session_owner, sidebar
+
+REFRESH_SECONDS = 1.0
+COLUMNS = 4  # hyper-parameter widgets per row
+HALF_WIDTH = 440  # pixels a figure may take in one of two columns of the wide layout
+OPTIMISER_FIELDS = {f.name for f in ModelConfig.fields()}
+KIND_TEXT = {
+    "exact": "exact log-likelihood",
+    "lower_bound": "log p is a lower bound, so this NLL is an upper bound",
+    "estimate": "log p is a Monte-Carlo estimate",
+    "unnormalized": "unnormalized density: no likelihood to report",
+    None: "this family gives no density",
+}
+# The common yardstick while training, first one reported wins: (metric key, what it is).
+YARDSTICKS = (
+    ("valid_kl_nats", "KL(p_data‖p_θ) in nats, held out"),
+    ("valid_bits_per_dim", "bits per dim, held out"),
+    ("valid_nll_nats", "NLL in nats, held out"),
+)
+# The test numbers a finished run may report: (summary key, label, help).
+TEST_NUMBERS = (
+    ("test_nll_nats", "Test NLL (nats)", "Average −log p_θ(x) over the test split."),
+    ("bits_per_dim", "Test bits/dim", "NLL / (D ln 2): the cost of coding one pixel."),
+    ("kl_nats", "Test KL (nats)", "KL(p_data‖p_θ) over the test split; 0 is a perfect model."),
+    ("mmd", "Test MMD²", "Kernel MMD² between samples and test data; 0 when they match."),
+)
+
+
+def number_step(default: float, log: bool) -> float:
+    """A spinner step of the default's own order of magnitude (a tenth of it on linear scales)."""
+    if default == 0:
+        return 0.1
+    return 10.0 ** (math.floor(math.log10(abs(default))) - (0 if log else 1))
+
+
+def hparam_widget(family: str, field):
+    """One widget from a config field's metadata: bounds, help, choices."""
+    meta = field.metadata
+    label = field.name.replace("_", " ").capitalize()
+    key = f"hparam:{family}:{field.name}"
+    low, high = meta.get("low"), meta.get("high")
+    help_text = meta.get("help", "")
+    if low is not None and high is not None:
+        help_text += f" Between {low:g} and {high:g}."
+    if meta.get("choices"):
+        choices = list(meta["choices"])
+        return st.selectbox(label, choices, index=choices.index(field.default), key=key, help=help_text)
+    if isinstance(field.default, bool):
+        return st.checkbox(label, value=field.default, key=key, help=help_text)
+    if isinstance(field.default, int):
+        return st.number_input(label, min_value=None if low is None else int(low),
+                               max_value=None if high is None else int(high),
+                               value=field.default, step=1, key=key, help=help_text)
+    return st.number_input(label, min_value=None if low is None else float(low),
+                           max_value=None if high is None else float(high), value=float(field.default),
+                           step=number_step(field.default, meta.get("log", False)), format="%g", key=key,
+                           help=help_text)
+
+
+def hparam_widgets(cls) -> dict:
+    """Widgets for every hyper-parameter the family's config declares (optimiser ones only if it trains)."""
+    fields = [f for f in cls.config_class.fields() if cls.trainable or f.name not in OPTIMISER_FIELDS]
+    values = {}
+    for row in range(0, len(fields), COLUMNS):
+        for column, field in zip(st.columns(COLUMNS), fields[row:row + COLUMNS]):
+            with column:
+                values[field.name] = hparam_widget(cls.name, field)
+    return values
+
+
+def yardstick(metrics: list[dict]):
+    for entry in YARDSTICKS:
+        if any(entry[0] in record for record in metrics):
+            return entry
+    return None
+
+
+def live_picture(job, view: dict) -> None:
+    live = view["live"]
+    if "log_prob_grid" in live:
+        top = None  # on toys: the colours of the true density's heatmap on the Data page, to compare by eye
+        if job.dataset.is_toy:
+            top = float(figures.log_prob_on_grid(job.dataset.log_prob_true, live["bounds"]).max())
+        st.plotly_chart(figures.density_heatmap(live["log_prob_grid"], live["bounds"], points=job.dataset.test[:500],
+                                                title="log p_θ(x) now, test data in white", top=top))
+    elif "points" in live:
+        st.plotly_chart(figures.scatter_points(live["points"], bounds=job.dataset.bounds, background=job.dataset.test,
+                                               title="Samples x ~ p_θ now, test data in grey"))
+    elif "images" in live:
+        st.plotly_chart(figures.image_grid(live["images"], columns=8, title="Samples x ~ p_θ now", max_width=HALF_WIDTH),
+                        width="content")
+    else:
+        st.caption("The first picture appears after the first report.")
+
+
+def latest_numbers(view: dict, stick) -> None:
+    metrics = view["metrics"]
+    if not metrics:
+        st.caption("Waiting for the first held-out measurement…")
+        return
+    last = metrics[-1]
+    st.markdown("**Latest (validation split)**")
+    st.metric("Objective", figures.format_number(last.get("valid_loss")), help=view["objective"])
+    if stick:
+        st.metric(stick[1][0].upper() + stick[1][1:], figures.format_number(last.get(stick[0])))
+    st.caption(f"step {last['step']:,} · {last['seconds']:.1f} s")
+
+
+def final_numbers(view: dict) -> None:
+    summary = view["summary"]
+    st.markdown("**Test split (best validation weights)**")
+    reported = [(key, label, help_text) for key, label, help_text in TEST_NUMBERS if summary.get(key) is not None]
+    for i, column in enumerate(st.columns(2)):
+        for key, label, help_text in reported[i::2]:
+            column.metric(label, figures.format_number(summary[key]), help=help_text)
+    kind = summary.get("log_prob_kind")
+    st.caption(f"log p: {KIND_TEXT.get(kind, kind)}"
+               + (f" · KL by {summary['kl_method']}" if summary.get("kl_method") else ""))
+    train = summary.get("train", {})
+    st.caption(f"{summary.get('num_parameters', 0):,} parameters · {summary.get('train_seconds', 0):.1f} s · "
+               f"{train.get('steps', 0):,} steps, best at step {train.get('best_step', 0):,}")
+    st.page_link(PAGES["compare"], label="Compare with other runs", icon=":material/leaderboard:")
+
+
+def other_signals(metrics: list[dict]) -> list[str]:
+    """train_* metrics a family reports beside its loss (a GAN's players, a VAE's two terms)."""
+    keys = sorted({k for record in metrics for k in record if k.startswith("train_") and k != "train_loss"})
+    return [k for k in keys if any(record.get(k) != record.get("train_loss") for record in metrics)]
+
+
+def live_panel(job_id: str, ticking: bool) -> None:
+    """Redrawn every REFRESH_SECONDS while the job trains: status, controls, charts, numbers."""
+    job = job_manager().get(job_id)
+    if job is None:
+        st.info("That run is no longer on this server (it restarted); its saved copy is on the Compare page.")
+        return
+    job.touch()
+    view = job.view()
+    if ticking and not job.active:
+        st.rerun()  # a full rerun stops the ticking and shows the final numbers
+    done = elapsed(view)
+    if view["summary"].get("train", {}).get("status") == "fitted":
+        progress = f"fitted in closed form in {done:.1f} s"
+    elif job.active and not view["metrics"]:
+        progress = f"**{view['state']}**, waiting for the first step (started {time.time() - job.created:.0f} s ago)"
+    else:
+        progress = f"**{view['state']}**, {done:.1f} of {view['seconds']:.0f} s"
+    st.markdown(f"**{view['title']}** on {dataset_title(view['dataset'])} — {progress}")
+    st.progress(min(1.0, done / view["seconds"]) if view["state"] != "finished" else 1.0)
+    pause, resume, stop, _ = st.columns([1, 1, 1, 3])
+    # Callbacks act before the redraw, so the buttons and the status line agree at once.
+    pause.button("Pause", on_click=job.pause, disabled=view["state"] != "running", width="stretch")
+    resume.button("Resume", on_click=job.resume, disabled=view["state"] != "paused", width="stretch")
+    stop.button("Stop", on_click=job.stop, disabled=not job.active, width="stretch")
+    if view["state"] == "failed":
+        st.error(f"Training failed: {view['error']}")
+        with st.expander("Details for a bug report"):
+            st.code(view["summary"].get("traceback", ""))
+        return
+    if view["error"]:
+        st.warning(view["error"])
+    stick = yardstick(view["metrics"])
+    keys, titles = [["train_loss", "valid_loss"]], ["objective d"]
+    if stick:
+        keys.append([stick[0]])
+        titles.append(f"yardstick: {stick[1]}")
+    signals = other_signals(view["metrics"])
+    if signals:
+        keys.append(signals)
+        titles.append("other training signals")
+    st.caption(f"Objective d of {view['title']}: {view['objective']}")
+    st.plotly_chart(figures.training_curves(view["metrics"], keys, titles))
+    picture, numbers = st.columns(2)
+    with picture:
+        live_picture(job, view)
+    with numbers:
+        if view["summary"]:
+            final_numbers(view)
+        else:
+            latest_numbers(view, stick)
+
+
+selection = sidebar()
+st.title("Train · min_θ d(p_data, p_θ)")
+ds = selection.ds
+if ds is None:
+    st.info("Pick a data set that loads (sidebar) to train on it.")
+    st.stop()
+
+all_families = genlab.families()
+reasons = {name: genlab.fits(name, ds.spec) for name in all_families}
+fitting = [name for name, reason in reasons.items() if reason is None]
+if not fitting:
+    st.warning(f"No model family fits {dataset_title(selection.name)} in the {ds.view} view yet.")
+    st.stop()
+
+choose, about = st.columns([1, 2])
+family = choose.selectbox("Model family M", fitting, format_func=lambda n: all_families[n].title,
+                          key="train_family")
+cls = all_families[family]
+about.markdown(f"{cls.summary}  \n**Objective d:** {cls.objective}")
+unfit = {name: reason for name, reason in reasons.items() if reason}
+if unfit:
+    with st.expander(f"{len(unfit)} families don't fit this data"):
+        for name, reason in unfit.items():
+            st.markdown(f"- **{all_families[name].title}**: {reason}")
+
+st.markdown("**Hyper-parameters**" if cls.trainable else "**Settings of the closed-form fit**")
+hparams = hparam_widgets(cls)
+
+job = current_job()
+budget, start, note = st.columns([1, 1, 2], vertical_alignment="bottom")
+seconds = budget.number_input("Seconds of training", min_value=1, max_value=600, value=20, step=1, key="train_seconds",
+                              help="Wall-clock budget; time spent paused does not count.")
+started = start.button("Start", type="primary", width="stretch", disabled=job is not None and job.active,
+                       help="Stop the current run to start another." if job is not None and job.active else None)
+note.caption(f"Seed {selection.seed} (sidebar) · on {dataset_title(selection.name)}"
+             + ("" if cls.trainable else " · fitted in closed form, the budget only caps it"))
+if started:
+    try:
+        model = genlab.create_model(family, ds, **hparams)
+        job = job_manager().start(model, ds, seconds=seconds, seed=selection.seed, owner=session_owner().id)
+    except ValueError as exc:
+        st.error(f"Those hyper-parameters don't work: {exc}")
+    except CapacityError as exc:
+        st.error(str(exc))
+    else:
+        st.session_state["job_id"] = job.id
+        st.rerun()
+
+st.divider()
+job = current_job()
+if job is None:
+    st.info("Choose a family, press **Start**, and the held-out divergence is charted here as it trains.")
+else:
+    st.fragment(run_every=REFRESH_SECONDS if job.active else None)(live_panel)(job.id, job.active)
