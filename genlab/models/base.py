@@ -85,6 +85,7 @@ class Capability:
     DENSITY = "density"
     SAMPLE = "sample"
     STEPS = "steps"
+    PIXELS = "pixels"
 
 
 class GenerativeModel(nn.Module):
@@ -148,6 +149,11 @@ class GenerativeModel(nn.Module):
         ending at the final samples (pixel by pixel, denoising steps, flow layers...)."""
         raise NotImplementedError(f"{self.title} has no step-by-step generation.")
 
+    def pixel_log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-pixel log-probability terms, shape (N, *shape), summing to log_prob(x) — for
+        families that factorise over pixels (autoregressive models, independent pixels)."""
+        raise NotImplementedError(f"{self.title} does not factorise over pixels.")
+
     def fields(self, points: torch.Tensor) -> dict[str, torch.Tensor]:
         """What the family computes at 2-D points besides log p, for live views on toys:
         {name: (N,) scalar field (a critic, an energy) or (N, 2) vector field (a score)}."""
@@ -176,8 +182,9 @@ class GenerativeModel(nn.Module):
 
     # ---- what the app asks --------------------------------------------------------
     def can(self, capability: str) -> bool:
-        """Whether this model answers `encode`, `density` (log_prob), `sample` or `steps` (sample_steps)."""
-        method = {"encode": "encode", "density": "log_prob", "sample": "sample", "steps": "sample_steps"}[capability]
+        """Whether this model answers `encode`, `density` (log_prob), `sample`, `steps` (sample_steps) or `pixels` (pixel_log_prob)."""
+        method = {"encode": "encode", "density": "log_prob", "sample": "sample", "steps": "sample_steps",
+                  "pixels": "pixel_log_prob"}[capability]
         return getattr(type(self), method) is not getattr(GenerativeModel, method)
 
     def num_parameters(self) -> int:
