@@ -42,8 +42,9 @@ class ElementwiseTransform:
     """A bijection of each moved coordinate, given `num_params` numbers per coordinate.
 
     Subclasses implement `forward(x, params) -> (y, log|dy/dx|)` and `inverse(y, params) -> x`
-    with x, y of shape (N, d) and params of shape (N, d, num_params). All-zero params
-    must give the identity, so a flow starts as its base distribution.
+    with x, y of shape (N, d) and params of shape (N, num_params, d) (coordinates last,
+    so each kind of parameter is one contiguous block). All-zero params must give the
+    identity, so a flow starts as its base distribution.
     """
 
     num_params: int = 0
@@ -101,7 +102,7 @@ class Coupling(nn.Module):
 
     def _params(self, x: torch.Tensor) -> torch.Tensor:
         h = self.conditioner(x.index_select(1, self.kept))
-        return h.view(len(x), len(self.moved), self.transform.num_params)  # (N, d_moved, P)
+        return h.view(len(x), self.transform.num_params, len(self.moved))  # (N, P, d_moved)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         y, log_det = self.transform.forward(x.index_select(1, self.moved), self._params(x))
@@ -184,6 +185,18 @@ class CouplingFlow(DensityModel):
             outputs.append(step.inverse(outputs[-1]))
         return outputs
 
+    def sample_steps(self, n, temperature=1.0, generator=None, max_frames=32):
+        """Sampling layer by layer: the base noise, then the points after each step, in the data view."""
+        with torch.no_grad():
+            outputs = self.layer_outputs(n, temperature, generator)
+        captions = ["base noise z"] + [f"after step {i + 1} of {len(outputs) - 2}" for i in range(len(outputs) - 2)]
+        captions.append("data space")
+        frames = list(zip(captions, outputs))
+        if len(frames) > max_frames:  # keep the first and last, thin the middle evenly
+            keep = torch.linspace(0, len(frames) - 1, max_frames).round().long().unique().tolist()
+            frames = [frames[i] for i in keep]
+        return [(caption, self.to_view(y)) for caption, y in frames]
+
     def _base_noise(self, n: int, temperature: float, generator: torch.Generator | None) -> torch.Tensor:
         device = generator.device if generator is not None else self.device
         noise = torch.randn(n, self.spec.dim, generator=generator, device=device)
@@ -193,7 +206,8 @@ class CouplingFlow(DensityModel):
     def flat_log_prob(self, y: torch.Tensor) -> torch.Tensor:
         z, log_det = self.forward_flow(y)
         base = -0.5 * z.square().sum(1) - self.spec.dim * _HALF_LOG_2PI
-        return base + log_det
+        # absurdly far from the data z can overflow float range: p_θ is 0 there to working precision
+        return torch.where(torch.isfinite(z).all(1), base + log_det, -math.inf)
 
     def flat_sample(self, n: int, temperature: float, generator: torch.Generator | None) -> torch.Tensor:
         return self.inverse_flow(self._base_noise(n, temperature, generator))

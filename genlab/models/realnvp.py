@@ -26,10 +26,10 @@ __all__ = ["RealNVP", "RealNVPConfig", "AffineTransform"]
 class RealNVPConfig(CouplingFlowConfig):
     """Hyper-parameters of RealNVP, with defaults that fit a 2-D toy in 30 s on one CPU thread."""
 
-    learning_rate: float = hparam(1e-3, 1e-5, 1.0, "Adam step size.", log=True)
-    batch_size: int = hparam(512, 1, 8192, "Examples per gradient step.")
-    num_layers: int = hparam(8, 1, 64, "Coupling layers; each one moves half of the coordinates.")
-    hidden_units: int = hparam(128, 4, 2048, "Width of each coupling layer's conditioner MLP.")
+    learning_rate: float = hparam(2e-3, 1e-5, 1.0, "Adam step size.", log=True)
+    batch_size: int = hparam(1024, 1, 8192, "Examples per gradient step.")
+    num_layers: int = hparam(12, 1, 64, "Coupling layers; each one moves half of the coordinates.")
+    hidden_units: int = hparam(64, 4, 2048, "Width of each coupling layer's conditioner MLP.")
     hidden_layers: int = hparam(2, 1, 8, "Hidden layers in each conditioner MLP.")
     max_log_scale: float = hparam(3.0, 0.1, 10.0, "Bound on |log-scale| per layer (soft, via tanh): keeps training stable.")
 
@@ -44,7 +44,7 @@ class AffineTransform(ElementwiseTransform):
 
     def _scale_shift(self, params: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         bound = self.max_log_scale
-        return bound * torch.tanh(params[..., 0] / bound), params[..., 1]
+        return bound * torch.tanh(params[:, 0] / bound), params[:, 1]
 
     def forward(self, x: torch.Tensor, params: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         log_scale, shift = self._scale_shift(params)
