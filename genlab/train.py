@@ -17,6 +17,7 @@ from genlab.models.base import GenerativeModel
 __all__ = ["train", "TrainControl", "TrainResult"]
 
 VALID_ITEMS = 2000  # held-out items scored at each report
+REPORT_COST_RATIO = 4.0  # train for at least this many times as long as the last report took
 
 
 class TrainControl:
@@ -138,7 +139,7 @@ def train(
     optimizer = model.make_optimizer()
     batch_size = min(model.config.batch_size, len(fit))
     best_loss, best_step, best_state = math.inf, 0, None
-    step, paused_for, last_report = 0, 0.0, -math.inf
+    step, paused_for, next_report = 0, 0.0, 0.0
     status, message, train_metrics = "finished", "", dict(init_metrics)
     start = time.perf_counter()  # the budget counts gradient steps, not the set-up above
     while True:
@@ -159,12 +160,15 @@ def train(
                 f"Try a smaller learning rate (now {model.config.learning_rate:g})."
             )
             break
-        if elapsed - last_report >= report_every:
-            last_report = elapsed
+        if elapsed >= next_report:
+            began = time.perf_counter()
             record = report(step, elapsed, train_metrics)
             if record["valid_loss"] < best_loss:
                 best_loss, best_step = record["valid_loss"], step
                 best_state = copy.deepcopy(model.state_dict())
+            cost = time.perf_counter() - began
+            # held-out checks take at most ~1/(1 + REPORT_COST_RATIO) of the budget, however slow they are
+            next_report = elapsed + cost + max(report_every, REPORT_COST_RATIO * cost)
     elapsed = time.perf_counter() - start - paused_for
     if status != "diverged":
         record = report(step, elapsed, train_metrics)

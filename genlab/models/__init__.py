@@ -5,9 +5,10 @@ import importlib
 import pkgutil
 
 from genlab.data.base import DataSpec
-from genlab.models.base import GenerativeModel, ModelConfig, hparam
+from genlab.models.base import Capability, GenerativeModel, ModelConfig, hparam
 
-__all__ = ["register", "create_model", "families", "family", "GenerativeModel", "ModelConfig", "hparam", "fits"]
+__all__ = ["register", "create_model", "families", "family", "families_that", "GenerativeModel", "ModelConfig",
+           "hparam", "fits"]
 
 _REGISTRY: dict[str, type[GenerativeModel]] = {}
 
@@ -32,6 +33,11 @@ def families() -> dict[str, type[GenerativeModel]]:
     return dict(sorted(_REGISTRY.items()))
 
 
+def families_that(capability: str) -> dict[str, type[GenerativeModel]]:
+    """Families whose class answers `capability` ("encode", "steps", ...), found without building a model."""
+    return {name: cls for name, cls in families().items() if Capability.of(cls, capability)}
+
+
 def family(name: str) -> type[GenerativeModel]:
     all_families = families()
     if name not in all_families:
@@ -47,7 +53,7 @@ def fits(name: str, spec: DataSpec) -> str | None:
             f"{cls.title} models {' / '.join(cls.views)} data, and this dataset is in the "
             f"{spec.view} view; pick another family or view."
         )
-    return None
+    return cls.check_spec(spec)
 
 
 def create_model(name: str, data, **hparams) -> GenerativeModel:

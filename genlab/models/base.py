@@ -86,6 +86,17 @@ class Capability:
     SAMPLE = "sample"
     STEPS = "steps"
     PIXELS = "pixels"
+    # capability -> the method a family overrides to answer it
+    METHODS = {"encode": "encode", "density": "log_prob", "sample": "sample", "steps": "sample_steps",
+               "pixels": "pixel_log_prob"}
+
+    @staticmethod
+    def of(cls: type, capability: str) -> bool:
+        """Whether family class `cls` answers `capability` (it overrides the base method)."""
+        if capability not in Capability.METHODS:
+            raise ValueError(f"Unknown capability {capability!r}; choose one of {', '.join(Capability.METHODS)}.")
+        method = Capability.METHODS[capability]
+        return getattr(cls, method) is not getattr(GenerativeModel, method)
 
 
 class GenerativeModel(nn.Module):
@@ -119,6 +130,12 @@ class GenerativeModel(nn.Module):
         super().__init__()
         self.config = config
         self.spec = spec
+
+    @classmethod
+    def check_spec(cls, spec: DataSpec) -> str | None:
+        """None if the family can model data of this shape, else a sentence saying why not
+        (the view is checked separately against `views`)."""
+        return None
 
     # ---- the contract -------------------------------------------------------------
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
@@ -183,9 +200,7 @@ class GenerativeModel(nn.Module):
     # ---- what the app asks --------------------------------------------------------
     def can(self, capability: str) -> bool:
         """Whether this model answers `encode`, `density` (log_prob), `sample`, `steps` (sample_steps) or `pixels` (pixel_log_prob)."""
-        method = {"encode": "encode", "density": "log_prob", "sample": "sample", "steps": "sample_steps",
-                  "pixels": "pixel_log_prob"}[capability]
-        return getattr(type(self), method) is not getattr(GenerativeModel, method)
+        return Capability.of(type(self), capability)
 
     def num_parameters(self) -> int:
         """Learned numbers, including fitted buffers (a KDE's parameters are its data)."""
