@@ -59,16 +59,17 @@ def _parse_hparams(pairs: list[str]) -> dict:
 
 def cmd_train(args) -> dict:
     import genlab
-    from genlab.runtime import set_threads
+    from genlab.runtime import resolve_device, set_threads
 
     threads = set_threads(args.threads)
     ds = genlab.load_dataset(args.data, view=args.view, root=args.root)
-    model = genlab.create_model(args.model, ds, **_parse_hparams(args.hparam))
+    model = genlab.create_model(args.model, ds, **_parse_hparams(args.hparam)).to(resolve_device(args.device))
     out = Path(args.out) if args.out else None
     progress = Progress(args.seconds)
     summary = genlab.train_and_save(model, ds, out, seconds=args.seconds, seed=args.seed, on_metrics=progress)
     progress.close()
-    summary.update({"run": str(out) if out else None, "seconds": summary["train_seconds"], "torch_threads": threads})
+    summary.update({"run": str(out) if out else None, "seconds": summary["train_seconds"], "torch_threads": threads,
+                    "device": str(model.device)})
     return summary
 
 
@@ -116,6 +117,16 @@ def cmd_bench(args) -> dict:
                      threads=args.threads)
 
 
+def cmd_zoo(args) -> dict:
+    from genlab import zoo
+    from genlab.runtime import set_threads
+
+    set_threads(args.threads)
+    if args.action == "build":
+        return zoo.build(seconds=args.seconds, seed=args.seed, families=args.models)
+    return {"installed": [str(p) for p in zoo.install(args.runs)]}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m genlab", description="GenLab: train and query generative models.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -133,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="run folder to write")
     p.add_argument("--hparam", action="append", default=[], metavar="NAME=VALUE", help="hyper-parameter (repeatable)")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda (auto uses a GPU when torch sees one)")
     common(p)
     p.set_defaults(func=cmd_train)
 
@@ -152,6 +164,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--datasets", nargs="*", default=None)
     common(p)
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("zoo", help="build the pretrained zoo, or install it into a runs folder")
+    p.add_argument("action", choices=("build", "install"))
+    p.add_argument("--seconds", type=float, default=20.0, help="training budget per checkpoint")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--models", nargs="*", default=None)
+    p.add_argument("--runs", default="runs", help="runs folder to install into")
+    common(p)
+    p.set_defaults(func=cmd_zoo)
     return parser
 
 
@@ -173,6 +194,9 @@ def main(argv=None) -> int:
         from genlab.bench import format_table
 
         print(format_table(result))
+    elif args.command == "zoo":
+        entries = result.get("entries", result.get("installed", []))
+        print(f"{len(entries)} zoo checkpoint(s) {'built' if args.action == 'build' else 'installed'}.")
     else:
         for key, value in result.items():
             if key != "train":

@@ -5,7 +5,7 @@ import os
 
 import torch
 
-__all__ = ["set_threads", "default_threads"]
+__all__ = ["set_threads", "default_threads", "resolve_device"]
 
 
 def default_threads() -> int:
@@ -28,3 +28,14 @@ def set_threads(n: int | None = None) -> int:
     n = n or default_threads()
     torch.set_num_threads(n)
     return n
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """"auto" (CUDA when present, else CPU), "cpu" or "cuda"; a missing GPU is a plain error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda was asked for, but torch sees no CUDA GPU here; use --device cpu or auto.")
+    if name not in ("cpu", "cuda"):
+        raise ValueError(f"device must be auto, cpu or cuda; got {name!r}.")
+    return torch.device(name)

@@ -1,9 +1,22 @@
 """Home: the whole field in one line, and where to click first."""
 import streamlit as st
 
+from genlab import zoo
+from genlab.runs import default_runs_root
 from pages._shared import PAGES, dataset_title, sidebar
 
 selection = sidebar()
+
+
+def load_zoo() -> None:
+    try:
+        installed = zoo.install(default_runs_root())
+    except (FileNotFoundError, ValueError) as exc:
+        st.session_state["zoo_message"] = ("error", str(exc))
+        return
+    total = len(zoo.manifest()["entries"])
+    st.session_state["zoo_message"] = ("success", f"{total} pretrained models are ready ({len(installed)} new): "
+                                       "every page now has a trained model to question.")
 
 st.title("GenLab")
 st.markdown("A laboratory for **deep generative models**: pick data, pick a model family, "
@@ -16,6 +29,14 @@ with st.container(border=True):
 look.page_link(PAGES["data"], label="Look at the data and the two baselines", icon=":material/scatter_plot:")
 train.page_link(PAGES["train"], label="Train a model and watch d fall", icon=":material/model_training:")
 compare.page_link(PAGES["compare"], label="Compare saved runs", icon=":material/leaderboard:")
+
+with st.container(border=True):
+    st.markdown("**Workshop mode** — load small pretrained models of every family (trained here on the toys "
+                "and on digits) so every page works at once, without waiting for training.")
+    st.button("Load the pretrained models", icon=":material/school:", on_click=load_zoo)
+    if "zoo_message" in st.session_state:
+        kind, text = st.session_state["zoo_message"]
+        (st.success if kind == "success" else st.error)(text)
 
 st.markdown("#### The field in one line")
 st.markdown("We observe a data set $D = \\{x^{(1)}, \\dots, x^{(n)}\\}$, a finite sample from an unknown "
