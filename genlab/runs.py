@@ -102,7 +102,9 @@ def load_run(folder, load_data: bool = True) -> tuple[GenerativeModel, Dataset |
     model.eval()
     ds = None
     if load_data and config["dataset"] != "tensors":
-        ds = load_dataset(config["dataset"], view=config["view"], seed=config.get("data_seed", 0))
+        size = spec.shape[-1] if spec.is_image else 28  # folder:PATH sets are made at the run's size
+        ds = load_dataset(config["dataset"], view=None if config["view"] == "continuous" else config["view"],
+                          seed=config.get("data_seed", 0), size=size)
     summary = json.loads((folder / SUMMARY).read_text()) if (folder / SUMMARY).exists() else {}
     info = {"folder": str(folder), "config": config, "summary": summary, "metrics": read_metrics(folder)}
     return model, ds, info

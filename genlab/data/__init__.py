@@ -20,16 +20,19 @@ def image_views() -> tuple[str, ...]:
     return ("binary", "gray8")
 
 
-def load_dataset(name: str, view: str | None = None, root: str | None = None, download: bool = False, seed: int = 0) -> Dataset:
+def load_dataset(name: str, view: str | None = None, root: str | None = None, download: bool = False, seed: int = 0,
+                 size: int = 28) -> Dataset:
     """Load a data set by name, in a view.
 
     Arguments:
         name: "toy:8gaussians" | "toy:checkerboard" | "toy:moons" | "toy:rings" |
-            "toy:spirals" | "toy:pinwheel" | "digits" | "mnist5k" | "mnist" | "fashion-mnist".
+            "toy:spirals" | "toy:pinwheel" | "digits" | "mnist5k" | "mnist" | "fashion-mnist" |
+            "folder:PATH" (your own images: a folder or a zip).
         view: "continuous" for toys; "binary" (default) or "gray8" for images.
         root: local folder for "mnist" / "fashion-mnist" (torchvision layout).
         download: let torchvision download MNIST / Fashion-MNIST into root.
         seed: fixes the generated toy samples and every split.
+        size: side of the square images made from a folder:PATH (8, 16, 28 or 32).
 
     Example:
         >>> ds = load_dataset("digits", view="gray8")
@@ -51,6 +54,10 @@ def load_dataset(name: str, view: str | None = None, root: str | None = None, do
         return images.load_digits(view, seed=seed)
     if name == "mnist5k":
         return images.load_mnist5k(view, seed=seed)
+    if name.startswith("folder:"):
+        from genlab.data.folder import load_folder
+
+        return load_folder(name, view, size=size, seed=seed)
     if name in ("mnist", "fashion-mnist"):
         return images.load_torchvision(name, view, root=root, download=download)
     raise ValueError(f"Unknown dataset {name!r}; choose one of: {', '.join(dataset_names())}.")
