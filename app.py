@@ -14,6 +14,9 @@ navigation = st.navigation([
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("pages/data.py", title="Data", icon=":material/scatter_plot:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/density.py", title="Density", icon=":material/query_stats:"),
+    st.Page("pages/samples.py", title="Samples", icon=":material/auto_awesome:"),
+    st.Page("pages/latent.py", title="Latent", icon=":material/bubble_chart:"),
     st.Page("pages/compare.py", title="Compare", icon=":material/leaderboard:"),
 ])
 follow_deep_link()

@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
+from genlab.queries import histogram
 from genlab.snapshots import GRID, grid_axes
 
 __all__ = [
@@ -24,6 +25,12 @@ __all__ = [
     "log_prob_on_grid",
     "metric_label",
     "format_number",
+    "histograms",
+    "one_image",
+    "pixel_map",
+    "clickable_density",
+    "latent_scatter",
+    "text_thumbnail",
 ]
 
 COLORS = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2", "#EECA3B", "#9D755D", "#FF9DA6", "#BAB0AC")
@@ -240,4 +247,137 @@ def compare_bars(names: Sequence[str], values: Sequence, title: str = "", value_
     top = max((r[1] for r in rows), default=1.0)
     if top > 0:
         fig.update_yaxes(range=[min(0.0, min(r[1] for r in rows)), top * 1.15])
+    return fig
+
+
+def histograms(sets: dict, marks: Sequence[tuple[str, float]] = (), title: str = "", x_label: str = "log p (nats)",
+               bins: int = 40, height: int = 360, x_range: tuple[float, float] | None = None) -> go.Figure:
+    """One histogram per named set of values (each binned over its own range), overlaid, and a
+    dashed vertical line per (label, value) mark. Non-finite values, and values left of `x_range`
+    (the initial view; zooming out shows them), are counted in the legend."""
+    fig = go.Figure()
+    for i, (name, values) in enumerate(sets.items()):
+        edges, counts, off = histogram(values, bins)
+        notes = [f"{off} at −∞, not drawn"] if off else []
+        if x_range is not None:
+            values = np.asarray(values, dtype=float)
+            left = int((np.isfinite(values) & (values < x_range[0])).sum())
+            if left:
+                notes.append(f"{left} left of the view, median {np.median(values[np.isfinite(values)]):.4g}")
+        label = name + (f" ({'; '.join(notes)})" if notes else "")
+        fig.add_trace(go.Bar(x=(edges[:-1] + edges[1:]) / 2, y=counts, width=np.diff(edges), name=label,
+                             marker=dict(color=COLORS[i % len(COLORS)], line=dict(width=0)), opacity=0.6,
+                             hovertemplate=f"{name}<br>{x_label} %{{x:.4g}}<br>%{{y}} items<extra></extra>"))
+    shown = [v for values in sets.values() for v in np.asarray(values, dtype=float).ravel() if math.isfinite(v)]
+    shown += [v for _, v in marks if v is not None and math.isfinite(v)]
+    low, high = x_range if x_range is not None else (min(shown, default=0.0), max(shown, default=1.0))
+    for j, (label, value) in enumerate(marks):
+        if value is None or not math.isfinite(value):
+            continue
+        fig.add_vline(x=value, line=dict(color="#1F2933", width=2, dash="dash"))
+        right_half = value > (low + high) / 2  # labels lean inwards so they stay on the chart
+        fig.add_annotation(x=value, y=1 - 0.08 * (j % 4), yref="paper", text=label, showarrow=False,
+                           xanchor="right" if right_half else "left", font=dict(size=11, color="#1F2933"),
+                           bgcolor="rgba(255,255,255,0.8)")
+    fig.update_layout(title=title, height=height, margin=MARGIN, barmode="overlay", xaxis_title=x_label,
+                      yaxis_title="items", showlegend=len(sets) > 1,
+                      legend=dict(orientation="h", yanchor="top", y=-0.2, x=0))
+    if x_range is not None:
+        fig.update_xaxes(range=list(x_range))
+    return fig
+
+
+def one_image(image, title: str = "", size: int = 200) -> go.Figure:
+    """One image (C, H, W) with values in [0, 1], `size` pixels on its longer side, no frame or gaps."""
+    image = _as_numpy(image).astype(float)
+    c, h, w = image.shape
+    rgb = np.repeat(image.transpose(1, 2, 0), 3, axis=2) if c == 1 else image.transpose(1, 2, 0)[..., :3]
+    fig = go.Figure(go.Image(z=np.rint(rgb.clip(0, 1) * 255).astype(np.uint8), hoverinfo="skip"))
+    scale = size / max(h, w)
+    top = 40 if title else 0
+    fig.update_layout(title=title, margin=dict(l=0, r=0, t=top, b=0), height=int(h * scale) + top, width=int(w * scale))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return fig
+
+
+def pixel_map(values, title: str = "", colorbar: str = "−log p (nats)", height: int = 360) -> go.Figure:
+    """A per-pixel map (H, W) drawn as the image is, top row first, square pixels."""
+    values = np.asarray(values, dtype=float)
+    h, w = values.shape
+    fig = go.Figure(go.Heatmap(z=values, colorscale="Magma",
+                               colorbar=dict(title=dict(text=colorbar, side="right"), thickness=12),
+                               hovertemplate="row %{y}, column %{x}<br>%{z:.3f}<extra></extra>"))
+    fig.update_xaxes(visible=False, constrain="domain", range=[-0.5, w - 0.5])
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", scaleratio=1, constrain="domain")
+    fig.update_layout(title=title, height=height, margin=MARGIN)
+    return fig
+
+
+def clickable_density(log_p, bounds, point=None, title: str = "", points=None, click_grid: int = 41,
+                      height: int = 460, top: float | None = None) -> go.Figure:
+    """`density_heatmap` with an invisible grid of clickable points on top (for a chart selection)
+    and the chosen point marked as a star. Only the grid trace (the last one) can be selected."""
+    fig = density_heatmap(log_p, bounds, points=points, title=title, height=height, top=top)
+    if point is not None:
+        fig.add_trace(go.Scatter(x=[point[0]], y=[point[1]], mode="markers", name="your point", hoverinfo="skip",
+                                 marker=dict(symbol="star", size=16, color="#E45756",
+                                             line=dict(color="white", width=1))))
+    xs, ys = grid_axes(bounds, click_grid)
+    xx, yy = np.meshgrid(xs, ys)
+    fig.add_trace(go.Scatter(x=xx.ravel(), y=yy.ravel(), mode="markers", name="click to score",
+                             marker=dict(size=9, color="white", opacity=0.0),
+                             hovertemplate="x=%{x:.2f}<br>y=%{y:.2f}<br>click to score this point<extra></extra>"))
+    fig.update_layout(clickmode="event+select", dragmode=False)
+    return fig
+
+
+TEXT_SHADES = " ░▒▓█"
+
+
+def text_thumbnail(image, max_side: int = 14) -> str:
+    """An image (H, W) with values in [0, 1] as block characters, rows joined by <br>, for a hover label.
+
+    Larger images are averaged down to at most `max_side` rows; each pixel is two characters wide
+    so the picture keeps its shape in a monospace font.
+    """
+    image = np.asarray(image, dtype=float)
+    h, w = image.shape
+    factor = max(1, math.ceil(max(h, w) / max_side))
+    if factor > 1:
+        pad_h, pad_w = (-h) % factor, (-w) % factor
+        image = np.pad(image, ((0, pad_h), (0, pad_w)))
+        image = image.reshape(image.shape[0] // factor, factor, image.shape[1] // factor, factor).mean(axis=(1, 3))
+    levels = np.clip(np.rint(image * (len(TEXT_SHADES) - 1)), 0, len(TEXT_SHADES) - 1).astype(int)
+    return "<br>".join("".join(TEXT_SHADES[v] * 2 for v in row) for row in levels)
+
+
+def latent_scatter(points, labels=None, hover=None, title: str = "", height: int = 520,
+                   selected: Sequence[int] = ()) -> go.Figure:
+    """2-D projections of codes, one colour per label; each point carries its item index as customdata
+    (for a chart selection) and shows `hover[i]` (e.g. a text thumbnail) when the mouse is over it."""
+    points = _as_numpy(points)
+    n = len(points)
+    labels = np.zeros(n, dtype=int) if labels is None else _as_numpy(labels)
+    hover = [""] * n if hover is None else list(hover)
+    fig = go.Figure()
+    for i, label in enumerate(np.unique(labels)):
+        index = np.flatnonzero(labels == label)
+        fig.add_trace(go.Scatter(
+            x=points[index, 0], y=points[index, 1], mode="markers", name=str(label),
+            customdata=index, text=[hover[k] for k in index],
+            marker=dict(size=6, color=COLORS[i % len(COLORS)], opacity=0.8),
+            hovertemplate=f"item %{{customdata}} · label {label}<br>%{{text}}<extra></extra>",
+        ))
+    chosen = [k for k in selected if 0 <= k < n]
+    if chosen:
+        fig.add_trace(go.Scatter(x=points[chosen, 0], y=points[chosen, 1], mode="markers", name="shown",
+                                 hoverinfo="skip", marker=dict(size=13, color="rgba(0,0,0,0)",
+                                                               line=dict(color="#1F2933", width=2))))
+    fig.update_layout(title=title, height=height, margin=MARGIN, legend=dict(title="label", itemsizing="constant"),
+                      hoverlabel=dict(font=dict(family="DejaVu Sans Mono, Menlo, Consolas, monospace", size=10,
+                                                color="#1F2933"), bgcolor="white"),
+                      showlegend=len(np.unique(labels)) > 1, dragmode="lasso")
+    fig.update_xaxes(showgrid=False, zeroline=False)
+    fig.update_yaxes(showgrid=False, zeroline=False)
     return fig

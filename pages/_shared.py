@@ -17,7 +17,8 @@ import streamlit as st
 import genlab
 from genlab.data.base import Dataset
 from genlab.jobs import Job, JobManager
-from genlab.runs import default_runs_root
+from genlab.models.base import GenerativeModel
+from genlab.runs import WEIGHTS, default_runs_root
 from genlab.runtime import set_threads
 
 STALE_SECONDS = 90.0  # a job nobody has watched for this long is stopped (closed-tab fallback)
@@ -31,7 +32,8 @@ DATASET_TITLES = {
     "fashion-mnist": "Fashion-MNIST (local folder)",
 }
 VIEW_TITLES = {"binary": "binary (0/1 pixels)", "gray8": "gray levels"}
-PAGES = {"home": "pages/home.py", "data": "pages/data.py", "train": "pages/train.py", "compare": "pages/compare.py"}
+PAGES = {"home": "pages/home.py", "data": "pages/data.py", "train": "pages/train.py", "density": "pages/density.py",
+         "samples": "pages/samples.py", "latent": "pages/latent.py", "compare": "pages/compare.py"}
 ENTERED_KEY = "_entered_through_app"  # set by app.py on every run
 DEEP_LINK_KEY = "_deep_link"  # a page asked for before app.py had run
 
@@ -145,6 +147,17 @@ def persistent(widget, label: str, key: str, default, **kwargs):
     return widget(label, key=f"_widget_{key}", on_change=_remember, args=(key,), **kwargs)
 
 
+def clamp(key: str, default: int, high: int, low: int = 1) -> None:
+    """Keep a number widget's stored value within [low, high] (its range can shrink with the data or run)."""
+    st.session_state[key] = min(max(st.session_state.get(key, default), low), high)
+
+
+def forget_unless(key: str, options) -> None:
+    """Drop a widget's stored choice when another run or data set no longer offers it."""
+    if key in st.session_state and st.session_state[key] not in options:
+        del st.session_state[key]
+
+
 # ---- the sidebar -------------------------------------------------------------------
 def sidebar() -> Selection:
     """Draw the shared sidebar and return the selection, with the dataset loaded if possible."""
@@ -194,6 +207,56 @@ def _jobs_status(manager: JobManager, owner: SessionOwner) -> None:
                            f"{view['state']}, {elapsed(view):.0f} of {view['seconds']:.0f} s")
 
     status()
+
+
+# ---- a saved run to ask questions of (Density, Samples, Latent) ---------------------
+@dataclass(frozen=True)
+class LoadedRun:
+    """A saved run, loaded: its folder, a stamp that changes when its weights do, the model, its info."""
+
+    folder: str
+    stamp: float
+    model: GenerativeModel
+    info: dict
+
+
+@st.cache_resource(show_spinner="Loading the run…", max_entries=16)
+def load_model(folder: str, stamp: float) -> tuple[GenerativeModel, dict]:
+    """A run's model in eval mode, shared by every session (treat as read-only); `stamp` is its weights' mtime."""
+    model, _, info = genlab.load_run(folder, load_data=False)
+    return model, info
+
+
+def run_label(run: dict) -> str:
+    config = run["config"]
+    created = config.get("created", "").replace("T", " ")
+    return f"{config.get('title', config['family'])} · seed {config.get('seed', 0)} · {created} · {run['name']}"
+
+
+def pick_run(selection: Selection, question: str) -> LoadedRun:
+    """A run picker over the saved runs on the sidebar's data; the choice is shared by the query pages.
+
+    With no run on this data, says so, links to Train and stops the page.
+    """
+    where = dataset_title(selection.name) + ("" if selection.view == "continuous" else f", {selection.view} view")
+    runs = genlab.list_runs(default_runs_root(), dataset=selection.name, view=selection.view)
+    if not runs:
+        st.info(f"No trained model on {where} yet. Train one (a Gaussian fits in a second) and come back to "
+                f"ask it {question}; every finished run is saved and appears here.")
+        st.page_link(PAGES["train"], label="Train a model", icon=":material/model_training:")
+        st.stop()
+    labels = {run["folder"]: run_label(run) for run in runs}
+    if st.session_state.get("run") not in labels:
+        st.session_state["run"] = runs[0]["folder"]
+    folder = persistent(st.selectbox, "Trained run", "run", runs[0]["folder"], options=list(labels),
+                        format_func=labels.get, help=f"Saved runs on {where}, newest first.")
+    try:
+        stamp = os.path.getmtime(os.path.join(folder, WEIGHTS))
+        model, info = load_model(folder, stamp)
+    except (OSError, ValueError, KeyError) as exc:
+        st.error(f"Could not load the run in {folder}: {exc}. Pick another run, or train a new one.")
+        st.stop()
+    return LoadedRun(folder, stamp, model, info)
 
 
 # ---- helpers for the training page -------------------------------------------------

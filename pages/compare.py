@@ -1,70 +1,92 @@
-"""Compare: every saved run on the current data set in one table and one chart."""
+"""Compare: saved runs side by side — every yardstick they report, filtered by data set and family, as CSV."""
 import streamlit as st
 
 import genlab
-from genlab import figures
+from genlab import figures, leaderboard
 from genlab.runs import default_runs_root
 from pages._shared import PAGES, dataset_title, sidebar
 
-# The chart's yardstick, the first one any run reports: (summary key, label).
-YARDSTICKS = (
-    ("kl_nats", "KL(p_data‖p_θ), nats (test)"),
-    ("bits_per_dim", "bits per dim (test)"),
-    ("mmd", "MMD² between samples and test data"),
-)
+# Columns of the table that say what a run is, shown before its numbers. (The data filter is keyed by the
+# sidebar's data set, so it starts from the sidebar's choice whenever that changes.)
+ABOUT = ("#", "data", "family", "log p kind")
+AFTER = ("parameters", "train seconds", "seed", "created", "status")
+
+
+def data_title(dataset: str, view: str) -> str:
+    return dataset_title(dataset) + ("" if view == "continuous" else f", {view}")
+
 
 selection = sidebar()
 st.title("Compare")
-runs = genlab.list_runs(default_runs_root(), dataset=selection.name, view=selection.view)
-where = f"{dataset_title(selection.name)}" + ("" if selection.view == "continuous" else f", {selection.view} view")
+runs = genlab.list_runs(default_runs_root())
 if not runs:
-    st.info(f"No saved runs on {where} yet. Every run started on the Train page is saved when it ends "
-            "and appears here, so families can be compared on the same held-out data.")
+    st.info("No saved runs yet. Every run started on the Train page is saved when it ends and appears here, "
+            "so families can be compared on the same held-out data.")
     st.page_link(PAGES["train"], label="Train a model", icon=":material/model_training:")
     st.stop()
 
-st.caption(f"{len(runs)} saved run(s) on {where}, newest first. Lower is better in every number column.")
-rows = []
-for number, run in enumerate(runs, start=1):
-    config, summary = run["config"], run["summary"]
-    rows.append({
-        "#": number,
-        "family": config.get("title", config["family"]),
-        "log p kind": summary.get("log_prob_kind") or "—",
-        "test NLL (nats)": summary.get("test_nll_nats"),
-        "bits/dim": summary.get("bits_per_dim"),
-        "KL (nats)": summary.get("kl_nats"),
-        "MMD²": summary.get("mmd"),
-        "parameters": summary.get("num_parameters"),
-        "train seconds": summary.get("train_seconds"),
-        "seed": config.get("seed"),
-        "created": config.get("created", "").replace("T", " "),
-        "status": summary.get("train", {}).get("status", ""),
-    })
-# a yardstick no run reports (bits/dim on toys, KL on images) is left out
-rows = [{k: v for k, v in row.items() if any(r[k] is not None for r in rows)} for row in rows]
-number_format = st.column_config.NumberColumn(format="%.3f")
-st.dataframe(rows, hide_index=True, width="stretch", column_config={
-    "test NLL (nats)": number_format, "bits/dim": number_format, "KL (nats)": number_format,
-    "MMD²": st.column_config.NumberColumn(format="%.4f"),
+pairs = sorted({(run["config"]["dataset"], run["config"]["view"]) for run in runs})
+current = (selection.name, selection.view)
+pick_data, pick_family = st.columns(2)
+chosen_pairs = pick_data.multiselect("Data sets", pairs, default=[current] if current in pairs else pairs,
+                                     format_func=lambda p: data_title(*p), key=f"compare_data:{current}",
+                                     help="Numbers only compare between runs on the same data and view.")
+on_data = [run for run in runs if (run["config"]["dataset"], run["config"]["view"]) in chosen_pairs]
+titles = {run["config"]["family"]: run["config"].get("title", run["config"]["family"]) for run in on_data}
+chosen_families = pick_family.multiselect("Families", sorted(titles), default=sorted(titles), format_func=titles.get,
+                                          key=f"compare_families:{sorted(titles)}")  # fresh when the data change
+shown = [run for run in on_data if run["config"]["family"] in chosen_families]
+if not shown:
+    where = data_title(*current)
+    st.info(f"No saved runs match these filters ({len(runs)} saved in all). "
+            + ("" if current in pairs else f"None is on {where} yet: train one there, or pick other data above."))
+    st.page_link(PAGES["train"], label="Train a model", icon=":material/model_training:")
+    st.stop()
+
+rows = leaderboard.runs_table(shown)
+keys = leaderboard.yardstick_keys(run["summary"] for run in shown)
+numbers = [leaderboard.yardstick_label(k) for k in keys]
+several_data = len({(r["dataset"], r["view"]) for r in rows}) > 1
+for number, row in enumerate(rows, start=1):
+    row["#"] = number
+    row["data"] = data_title(row["dataset"], row["view"])
+columns = [c for c in (*ABOUT, *numbers, *AFTER) if c != "data" or several_data]
+table = [{c: row.get(c) for c in columns if any(r.get(c) is not None for r in rows)} for row in rows]
+st.caption(f"{len(rows)} of {len(runs)} saved run(s), newest first. Hover a column title to see which way is better.")
+st.dataframe(table, hide_index=True, width="stretch", column_config={
+    **{leaderboard.yardstick_label(k): st.column_config.NumberColumn(
+        format="%.4g", help=f"{leaderboard.better(k).capitalize()} is better." if leaderboard.better(k) else None)
+       for k in keys},
     "train seconds": st.column_config.NumberColumn(format="%.1f"),
     "parameters": st.column_config.NumberColumn(format="localized"),
 })
+st.download_button("Download as CSV", data=leaderboard.to_csv(rows), file_name="genlab-runs.csv", mime="text/csv",
+                   icon=":material/download:", on_click="ignore")
 
-key, label = next(((k, t) for k, t in YARDSTICKS if any(run["summary"].get(k) is not None for run in runs)),
-                  YARDSTICKS[0])
-st.plotly_chart(figures.compare_bars(
-    names=[f"#{row['#']} {run['config']['family']}" for row, run in zip(rows, runs)],
-    values=[run["summary"].get(key) for run in runs],
-    groups=[run["config"]["family"] for run in runs],
-    notes=[f"log p: {row['log p kind']} · seed {row['seed']} · {row['created']}"
-           + (f"<br>KL by {run['summary']['kl_method']}" if run["summary"].get("kl_method") else "")
-           for row, run in zip(rows, runs)],
-    title=f"The yardstick: {label}", value_label=label,
-))
-missing = sum(run["summary"].get(key) is None for run in runs)
-if missing:
-    st.caption(f"{missing} run(s) report no {label}; they are in the table, not in the chart.")
-if any(row["log p kind"] == "lower_bound" for row in rows):
+reported = [k for k in keys if any(run["summary"].get(k) is not None for run in shown)]
+key = st.selectbox("Yardstick to chart", reported, format_func=leaderboard.yardstick_label, key="compare_yardstick") \
+    if reported else None
+if key is not None:
+    label = leaderboard.yardstick_label(key)
+    direction = leaderboard.better(key)
+    st.plotly_chart(figures.compare_bars(
+        names=[f"#{row['#']} {row['family name']}" + (f" · {row['dataset']}" if several_data else "") for row in rows],
+        values=[row.get(label) for row in rows],
+        groups=[row["family name"] for row in rows],
+        notes=[f"log p: {row['log p kind']} · seed {row['seed']} · {row['created']}"
+               + (f"<br>KL by {run['summary']['kl_method']}" if run["summary"].get("kl_method") else "")
+               for row, run in zip(rows, shown)],
+        title=f"{label}" + (f" ({direction} is better)" if direction else ""), value_label=label,
+    ))
+    missing = sum(row.get(label) is None for row in rows)
+    if missing:
+        st.caption(f"{missing} run(s) report no {label}; they are in the table, not in the chart.")
+    if several_data:
+        st.warning("These runs are on different data sets: their numbers do not compare with one another.")
+kinds = {row["log p kind"] for row in rows}
+if "lower_bound" in kinds:
     st.caption("Runs whose log p is a lower bound report an upper bound on NLL and bits/dim: "
                "their true numbers are at most what is shown.")
+if "unnormalized" in kinds or "—" in kinds:
+    st.caption("Runs with an unnormalised density or none at all report no NLL; MMD² (and KL on toys, "
+               "by a grid or a sample estimate) still scores them.")

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
-PAGE_TITLES = {"Home": "GenLab", "Data": "Data", "Train": "Train", "Compare": "Compare"}
+PAGE_TITLES = {"Home": "GenLab", "Data": "Data", "Train": "Train", "Density": "Density", "Samples": "Samples",
+               "Latent": "Latent", "Compare": "Compare"}
 SLOW = 90_000  # ms: the first visit to a page may fit baselines or start a run on a busy 2-core box
 
 
@@ -61,9 +62,14 @@ def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 60.0) -> 
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
+def browser_folder(tmp_path_factory):
+    return tmp_path_factory.mktemp("browser")
+
+
+@pytest.fixture(scope="module")
+def app_url(browser_folder):
     chromium_path()
-    folder = tmp_path_factory.mktemp("browser")
+    folder = browser_folder
     port = free_port()
     env = {**os.environ, "GENLAB_RUNS": str(folder / "runs"), "GENLAB_THREADS": "1",
            "GENLAB_DATA_ROOT": str(folder / "no-data")}
@@ -178,4 +184,50 @@ def test_a_short_run_ticks_to_its_test_numbers(page, app_url):
     assert_no_exception(page)
     open_page(page, "Compare")
     page.locator('[data-testid="stDataFrame"]').wait_for()
+    assert_no_exception(page)
+
+
+def png_bytes(pixels) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_density_scores_an_upload_and_a_drawing(page, app_url, browser_folder):
+    import numpy as np
+
+    import genlab
+
+    ds = genlab.load_dataset("digits")
+    run = browser_folder / "runs" / "gaussian-digits"
+    genlab.train_and_save(genlab.create_model("gaussian", ds), ds, run, seconds=1)
+    page.goto(f"{app_url}/density")
+    heading(page, "Density").wait_for()
+    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
+    page.get_by_role("option", name="Digits 8×8 (scikit-learn)").click()
+    settle(page)
+    ink = np.full((40, 30), 255, np.uint8)
+    ink[8:32, 12:18] = 0  # a dark stroke on paper
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files([
+        {"name": "digit.png", "mimeType": "image/png", "buffer": png_bytes(ink)},
+        {"name": "broken.png", "mimeType": "image/png", "buffer": b"not a picture"},
+    ])
+    page.get_by_text("broken.png could not be read").wait_for()
+    page.get_by_text("Percentile among test images").wait_for()
+    assert_no_exception(page)
+    page.get_by_role("radio", name="Draw", exact=True).click()
+    settle(page)
+    canvas = page.locator('[data-testid="stMain"] canvas').last
+    canvas.wait_for()
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.8, steps=12)
+    page.mouse.up()
+    page.get_by_text("drawing — 280×280").wait_for()  # the drawing, as the model sees it, was scored
+    page.get_by_text("Percentile among test images").wait_for()
     assert_no_exception(page)

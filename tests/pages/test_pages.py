@@ -12,7 +12,8 @@ from streamlit.testing.v1 import AppTest
 import genlab
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
-PAGES = ("pages/home.py", "pages/data.py", "pages/train.py", "pages/compare.py")
+PAGES = ("pages/home.py", "pages/data.py", "pages/train.py", "pages/density.py", "pages/samples.py", "pages/latent.py",
+         "pages/compare.py")
 TIMEOUT = 30  # the Data page fits its baselines on the first visit
 
 

@@ -1,0 +1,97 @@
+"""Saved runs side by side: every yardstick their summaries report, as rows for a table, a chart or a CSV.
+
+Example:
+    >>> rows = runs_table(genlab.list_runs("runs"))
+    >>> open("runs.csv", "w").write(to_csv(rows))
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+
+__all__ = ["YARDSTICKS", "yardstick_keys", "yardstick_label", "better", "runs_table", "to_csv"]
+
+# The yardsticks every page knows, in the order they are shown: summary key -> (label, which way is better).
+YARDSTICKS = {
+    "kl_nats": ("KL (nats)", "lower"),
+    "test_nll_nats": ("test NLL (nats)", "lower"),
+    "bits_per_dim": ("bits/dim", "lower"),
+    "mmd": ("MMD²", "lower"),
+    "modes_covered": ("modes covered", "higher"),
+    "far_share": ("share of samples far from every mode", "lower"),
+}
+# Numbers in a summary that describe the run or the data, not how good the model is.
+NOT_YARDSTICKS = {"seed", "n_test", "seconds", "train_seconds", "num_parameters", "torch_threads", "data_entropy_nats"}
+COUNT_SUFFIXES = ("_total", "_samples")  # sizes and settings (modes_total, test_iw_samples), not scores
+# Words that say a number is a log-likelihood (higher is better) rather than a cost.
+LOG_LIKELIHOOD_WORDS = ("elbo", "iw", "log_prob", "loglik")
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def yardstick_keys(summaries) -> list[str]:
+    """Summary keys holding a number in at least one summary, known yardsticks first, then the rest sorted."""
+    found = {key for summary in summaries for key, value in summary.items()
+             if _is_number(value) and key not in NOT_YARDSTICKS and not key.endswith(COUNT_SUFFIXES)}
+    return [key for key in YARDSTICKS if key in found] + sorted(found - set(YARDSTICKS))
+
+
+def yardstick_label(key: str) -> str:
+    """'test_elbo_nats' -> 'test elbo (nats)'; known keys get their own label."""
+    if key in YARDSTICKS:
+        return YARDSTICKS[key][0]
+    words = key.split("_")
+    unit = f" ({words.pop()})" if len(words) > 1 and words[-1] in ("nats", "bits") else ""
+    return " ".join(words) + unit
+
+
+def better(key: str) -> str | None:
+    """"lower", "higher" or None (unknown) for a yardstick key."""
+    if key in YARDSTICKS:
+        return YARDSTICKS[key][1]
+    if key.endswith("_nats") and any(word in key for word in LOG_LIKELIHOOD_WORDS):
+        return "higher"
+    return None
+
+
+def runs_table(runs) -> list[dict]:
+    """One row per run (as `list_runs` returns them): what it is, then every yardstick any run reports."""
+    keys = yardstick_keys(run["summary"] for run in runs)
+    rows = []
+    for run in runs:
+        config, summary = run["config"], run["summary"]
+        row = {
+            "run": run["name"],
+            "dataset": config["dataset"],
+            "view": config["view"],
+            "family": config.get("title", config["family"]),
+            "family name": config["family"],
+            "log p kind": summary.get("log_prob_kind") or "—",
+        }
+        for key in keys:
+            value = summary.get(key)
+            row[yardstick_label(key)] = float(value) if _is_number(value) and math.isfinite(value) else None
+        row.update({
+            "parameters": summary.get("num_parameters"),
+            "train seconds": summary.get("train_seconds"),
+            "seed": config.get("seed"),
+            "created": config.get("created", "").replace("T", " "),
+            "status": summary.get("train", {}).get("status", ""),
+            "folder": run["folder"],
+        })
+        rows.append(row)
+    return rows
+
+
+def to_csv(rows: list[dict]) -> str:
+    """Rows as CSV text with a header of every column (missing values left empty)."""
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, restval="", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({key: "" if value is None else value for key, value in row.items()})
+    return out.getvalue()
