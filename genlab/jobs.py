@@ -69,6 +69,16 @@ class Job:
     def stop(self) -> None:
         self.control.stop()
 
+    def step(self, n: int = 1) -> None:
+        """From a pause: take n gradient steps, then pause again."""
+        with self.lock:
+            if self.state == "paused":
+                self.control.step(n)
+
+    def change(self, **values) -> None:
+        """New learning_rate / batch_size from the next step on (marked on the chart)."""
+        self.control.change(**values)
+
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the thread; True if it has ended."""
         if self.thread is not None:

@@ -14,19 +14,57 @@ from genlab.data.base import Dataset
 from genlab.evaluate import heldout_metrics
 from genlab.models.base import GenerativeModel
 
-__all__ = ["train", "TrainControl", "TrainResult"]
+__all__ = ["train", "TrainControl", "TrainResult", "apply_changes"]
 
 VALID_ITEMS = 2000  # held-out items scored at each report
 REPORT_COST_RATIO = 4.0  # train for at least this many times as long as the last report took
 
 
 class TrainControl:
-    """Switches another thread flips while `train` runs: pause, resume, stop."""
+    """Switches another thread flips while `train` runs: pause, resume, stop, single steps,
+    and learning-rate / batch-size changes that take effect at the next step."""
+
+    CHANGEABLE = ("learning_rate", "batch_size")
 
     def __init__(self):
         self._running = threading.Event()
         self._running.set()
         self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._granted = 0  # steps allowed before pausing again (single-step mode)
+        self._changes: dict[str, float] = {}
+
+    def step(self, n: int = 1) -> None:
+        """From a pause: take exactly n more gradient steps, then pause again."""
+        if n < 1:
+            raise ValueError(f"Number of steps must be at least 1; got {n}.")
+        with self._lock:
+            self._granted += int(n)
+        self._running.set()
+
+    def change(self, **values) -> None:
+        """Ask for new learning_rate and/or batch_size from the next step on."""
+        unknown = sorted(set(values) - set(self.CHANGEABLE))
+        if unknown:
+            raise ValueError(f"Only {', '.join(self.CHANGEABLE)} can change during training; got {', '.join(unknown)}.")
+        with self._lock:
+            self._changes.update(values)
+
+    def take_changes(self) -> dict[str, float]:
+        with self._lock:
+            changes, self._changes = self._changes, {}
+        return changes
+
+    def count_step(self) -> bool:
+        """Called after each step; True when a granted run of steps just ended (now paused)."""
+        with self._lock:
+            if self._granted == 0:
+                return False
+            self._granted -= 1
+            if self._granted == 0:
+                self._running.clear()
+                return True
+        return False
 
     def pause(self) -> None:
         self._running.clear()
@@ -70,6 +108,28 @@ class TrainResult:
 
     def to_json(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k != "metrics"}
+
+
+def _optimizers(optimizer) -> list[torch.optim.Optimizer]:
+    """The torch optimizers inside whatever a family's make_optimizer returned."""
+    if isinstance(optimizer, torch.optim.Optimizer):
+        return [optimizer]
+    return [v for v in vars(optimizer).values() if isinstance(v, torch.optim.Optimizer)]
+
+
+def apply_changes(model: GenerativeModel, optimizer, changes: dict) -> str:
+    """Apply mid-run hyper-parameter changes (checked like create_model's); returns the chart note."""
+    config = type(model.config).build(**{**model.config.to_json(), **changes})
+    notes = []
+    for name in changes:
+        old, new = getattr(model.config, name), getattr(config, name)
+        if old != new:
+            setattr(model.config, name, new)
+            notes.append(f"{name} {old:g} → {new:g}")
+    for opt in _optimizers(optimizer):
+        for group in opt.param_groups:
+            group["lr"] = model.config.learning_rate
+    return ", ".join(notes)
 
 
 def _valid_loss(model: GenerativeModel, valid: torch.Tensor) -> float:
@@ -119,8 +179,13 @@ def train(
     valid = valid[:VALID_ITEMS]
     metrics: list[dict] = []
 
+    pending_events: list[str] = []  # hyper-parameter changes to mark on the chart
+
     def report(step: int, elapsed: float, train_metrics: dict) -> dict:
         record = {"step": step, "seconds": round(elapsed, 3)}
+        if pending_events:
+            record["event"] = "; ".join(pending_events)
+            pending_events.clear()
         record.update({f"train_{k}": v for k, v in train_metrics.items()})
         record["valid_loss"] = _valid_loss(model, valid)
         record.update(heldout_metrics(model, valid, ds, "valid"))
@@ -150,9 +215,20 @@ def train(
             break
         if elapsed >= seconds or (max_steps is not None and step >= max_steps):
             break
+        changes = control.take_changes()
+        if changes:
+            try:
+                note = apply_changes(model, optimizer, changes)
+            except ValueError as exc:  # a bad value from a page: say so on the chart, keep training
+                note = f"change refused: {exc}"
+            if note:
+                pending_events.append(note)
+            batch_size = min(model.config.batch_size, len(fit))
         index = torch.randint(len(fit), (batch_size,), generator=generator)
         train_metrics = model.train_step(fit[index].to(model.device), optimizer)
         step += 1
+        if control.count_step():
+            next_report = 0.0  # a granted run of steps ended: show where it got to
         if not math.isfinite(train_metrics.get("loss", 0.0)):
             status = "diverged"
             message = (

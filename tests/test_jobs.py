@@ -91,3 +91,21 @@ def test_a_failing_job_reports_its_error(points_ds, runs_in_tmp):
     assert job.join(5)
     view = job.view()
     assert view["state"] == "failed" and "boom" in view["error"]
+
+
+def test_job_single_steps_and_changes(points_ds, runs_in_tmp):
+    manager = JobManager(runs_in_tmp)
+    job = manager.start(genlab.create_model("gmm", points_ds, num_components=3), points_ds, seconds=30)
+    assert wait_for(lambda: job.view()["metrics"])
+    job.pause()
+    time.sleep(0.3)
+    count = len(job.view()["metrics"])
+    job.step(1)  # a granted run of steps ends with a report: now we know the exact step
+    assert wait_for(lambda: len(job.view()["metrics"]) > count)
+    before = job.view()["metrics"][-1]["step"]
+    job.change(learning_rate=-5)  # refused on the chart, the run goes on
+    job.step(3)
+    assert wait_for(lambda: job.view()["metrics"][-1]["step"] == before + 3)
+    assert any("change refused" in m.get("event", "") for m in job.view()["metrics"])
+    job.stop()
+    assert job.join(2)

@@ -99,3 +99,41 @@ def test_closed_form_family_is_fitted_without_steps(points_ds):
 def test_absurd_budget_is_refused(points_ds, seconds):
     with pytest.raises(ValueError, match="seconds"):
         genlab.train(genlab.create_model("gaussian", points_ds), points_ds, seconds=seconds)
+
+
+def test_single_steps_from_a_pause(points_ds):
+    control = TrainControl()
+    control.pause()
+    seen = []
+    model = genlab.create_model("gmm", points_ds, num_components=3)
+    thread = threading.Thread(target=lambda: genlab.train(model, points_ds, seconds=30, control=control,
+                                                            on_metrics=seen.append))
+    thread.start()
+    time.sleep(0.3)
+    assert seen == []  # paused from the start: no step taken
+    control.step(1)
+    time.sleep(0.5)
+    assert seen[-1]["step"] == 1 and control.paused
+    control.step(5)
+    time.sleep(0.5)
+    assert seen[-1]["step"] == 6 and control.paused
+    control.stop()
+    thread.join(5)
+    assert not thread.is_alive()
+
+
+def test_mid_run_changes_take_effect_and_are_marked(points_ds):
+    control = TrainControl()
+    seen = []
+    model = genlab.create_model("gmm", points_ds, num_components=3, learning_rate=0.01, batch_size=64)
+    thread = threading.Thread(target=lambda: genlab.train(model, points_ds, seconds=2.0, control=control,
+                                                            on_metrics=seen.append, report_every=0.05))
+    thread.start()
+    time.sleep(0.5)
+    control.change(learning_rate=0.002, batch_size=32)
+    thread.join(10)
+    events = [r["event"] for r in seen if "event" in r]
+    assert events == ["learning_rate 0.01 → 0.002, batch_size 64 → 32"]
+    assert model.config.learning_rate == 0.002 and model.config.batch_size == 32
+    with pytest.raises(ValueError, match="can change"):
+        control.change(num_components=4)
