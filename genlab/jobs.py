@@ -7,8 +7,10 @@ thread itself, so no other thread reads weights while they change.
 """
 from __future__ import annotations
 
+import atexit
 import copy
 import itertools
+import weakref
 import threading
 import time
 import traceback
@@ -25,6 +27,17 @@ __all__ = ["Job", "JobManager", "CapacityError"]
 
 ACTIVE = ("running", "paused")
 SNAPSHOT_EVERY = 1.0  # seconds between live views
+
+
+_MANAGERS: "weakref.WeakSet[JobManager]" = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all_jobs() -> None:
+    """At interpreter exit, stop every training thread before torch's runtime goes away
+    (a thread still inside a torch op at shutdown aborts the process)."""
+    for manager in list(_MANAGERS):
+        manager.shutdown(timeout=2.0)
 
 
 class CapacityError(RuntimeError):
@@ -159,6 +172,7 @@ class JobManager:
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
+        _MANAGERS.add(self)
 
     def start(self, model: GenerativeModel, ds: Dataset, seconds: float = 30.0, seed: int = 0,
               owner: str | None = None, name: str | None = None) -> Job:
