@@ -6,13 +6,14 @@
 - `Standardize`: the affine map z = (y − loc) / scale from a family's continuous data
   y to the coordinates its networks see: the data's mean and standard deviation on
   2-D points (set by `fit`), and [0, 1] → [−1, 1] on dequantized images (fixed).
-- `sample_mmd2`: MMD² between a model's samples and held-out items, with the kernel
-  and scaling of the common yardstick (`genlab.evaluate.sample_metrics`), for
-  families without a likelihood to pick their best weights by.
+- `view_mmd2`, `sample_mmd2`: MMD² between samples and held-out items, with the
+  kernel and scaling of the common yardstick (`genlab.evaluate.sample_metrics`), for
+  families without a likelihood to chart and to pick their best weights by.
 """
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import torch
 from torch import nn
@@ -25,7 +26,7 @@ __all__ = ["mlp", "sinusoidal_embedding", "Standardize", "view_mmd2", "sample_mm
 
 
 def mlp(d_in: int, d_out: int, hidden_units: int, hidden_layers: int,
-        activation: type[nn.Module] = nn.SiLU) -> nn.Sequential:
+        activation: Callable[[], nn.Module] = nn.SiLU) -> nn.Sequential:
     """d_in → (Linear, activation) × hidden_layers → Linear → d_out."""
     layers: list[nn.Module] = []
     width = d_in

@@ -1,0 +1,299 @@
+"""Generative adversarial network: a generator and a discriminator playing a minimax game.
+
+A generator G maps Gaussian noise z to a point G(z); a discriminator D(x) ∈ (0, 1)
+learns to tell data from samples by minimising the logistic loss
+
+    L_D = −E_data[log D(x)] − E_z[log(1 − D(G(z)))].
+
+For the best D, −L_D = 2·JSD(p_data‖p_θ) − log 4 (Goodfellow et al., 2014, Theorem 1),
+so the chart's `jsd_estimate` = (log 4 − L_D) / 2 estimates the Jensen–Shannon
+divergence in nats (a lower estimate when D is not optimal). The generator minimises
+
+    minimax:         E_z[log(1 − D(G(z)))]   (the game's own value; its gradient vanishes
+                                              when D confidently rejects the samples)
+    non-saturating:  −E_z[log D(G(z))]       (the paper's practical fix, the default).
+
+By default the discriminator's loss also carries the R1 penalty γ/2·E_data‖∇ logit D(x)‖²
+(Mescheder et al., 2018): without it the game oscillates, and on toy:8gaussians the
+generator often stays on one to three of the eight modes for thousands of steps
+(the "mode collapse" a learner should be able to see: set r1_weight = 0).
+
+A GAN has no density: log_prob_kind is None, so it is scored by its samples (sample
+MMD² and, on toys, KL against a density estimate from samples). The held-out number
+that picks the best weights (`validation_loss`, charted as the objective beside the
+same number on each training batch) is the unbiased MMD² between 500 samples and
+held-out data, with the kernel of the common yardstick.
+
+On image views the discriminator sees uniformly dequantized pixels scaled to
+[−1, 1]; the generator's linear outputs are clamped to that range and quantised
+back to the view's levels (for binary pixels, a threshold at the middle, 0).
+
+References:
+    Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014.
+    Mescheder, Geiger & Nowozin, "Which Training Methods for GANs do actually Converge?", ICML 2018.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar, NamedTuple
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from genlab.models import register
+from genlab.models._nets import Standardize, mlp, sample_mmd2, view_mmd2
+from genlab.models.base import GRAD_CLIP_NORM, DensityModel, GenerativeModel, ModelConfig, hparam
+
+__all__ = ["GAN", "GANConfig", "Adversarial", "AdversarialConfig", "PlayerOptimizers",
+           "discriminator_loss", "generator_loss", "r1_penalty", "GENERATOR_LOSSES"]
+
+LOG_4 = math.log(4.0)
+VALID_SAMPLES = 500  # samples compared with held-out data by validation_loss
+BATCH_MMD_ITEMS = 128  # batch items (and samples) behind the MMD² charted at each step
+
+
+@dataclass
+class AdversarialConfig(ModelConfig):
+    """What every generator–critic pair has; GAN and WGAN-GP add their own."""
+
+    learning_rate: float = hparam(2e-4, 1e-6, 1.0, "Adam step size of both players.", log=True)
+    batch_size: int = hparam(256, 2, 8192, "Data items (and as many samples) per step.")
+    latent_dim: int = hparam(8, 1, 512, "Dimensions of the generator's Gaussian noise z.")
+    hidden_units: int = hparam(128, 4, 2048, "Width of the hidden layers of both networks.")
+    hidden_layers: int = hparam(3, 1, 8, "Hidden layers in each network.")
+    beta1: float = hparam(0.5, 0.0, 0.999, "Adam's first-moment decay; adversarial games train better with "
+                          "less momentum.")
+
+
+class PlayerOptimizers(NamedTuple):
+    """One Adam per player; `make_optimizer` returns this and `train_step` takes it back."""
+
+    generator: torch.optim.Optimizer
+    critic: torch.optim.Optimizer
+
+
+class Adversarial(GenerativeModel):
+    """A generator and a critic over standardized data; subclasses bring the game.
+
+    Subclasses set `critic_field` (the name of the critic's live heatmap) and `beta2`
+    (Adam's second-moment decay), may override `critic_steps` (critic updates per
+    generator update) and `critic_field_values(scores)` (what the heatmap shows), and
+    implement `critic_loss(real, fake)` -> (loss, metrics) and `generator_loss(fake_scores)`.
+    """
+
+    views = ("continuous", "binary", "gray8")
+    log_prob_kind = None
+    objective = ("MMD² between samples and data (unbiased, the yardstick's kernel): picks the best weights; "
+                 "the players' own losses are charted under their names")
+    critic_field: ClassVar[str] = "critic"
+    beta2: ClassVar[float] = 0.999
+
+    def __init__(self, config: AdversarialConfig, spec):
+        super().__init__(config, spec)
+        self.norm = Standardize(spec)
+        self.generator = mlp(config.latent_dim, spec.dim, config.hidden_units, config.hidden_layers, nn.ReLU)
+        self.critic = mlp(spec.dim, 1, config.hidden_units, config.hidden_layers, lambda: nn.LeakyReLU(0.2))
+
+    @property
+    def critic_steps(self) -> int:
+        return 1
+
+    # ---- the game's hooks ----------------------------------------------------------
+    def critic_loss(self, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        raise NotImplementedError
+
+    def generator_loss(self, fake_scores: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def critic_field_values(self, scores: torch.Tensor) -> torch.Tensor:
+        return scores
+
+    # ---- the two networks in data terms ----------------------------------------------
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
+        """G(z) in standardized coordinates (N, D) (pixels: [−1, 1] is the range of levels)."""
+        return self.generator(z)
+
+    def real(self, x: torch.Tensor) -> torch.Tensor:
+        """Data items as the critic sees them: flat, dequantized on image views, standardized."""
+        y, _ = DensityModel.to_continuous(self, x)
+        return self.norm(y)
+
+    def to_view(self, z: torch.Tensor) -> torch.Tensor:
+        """Standardized points back to the data view and shape."""
+        return DensityModel.to_view(self, self.norm.inverse(z))
+
+    def noise(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+        return temperature * torch.randn(n, self.config.latent_dim, generator=generator).to(self.device)
+
+    def scores(self, z: torch.Tensor) -> torch.Tensor:
+        """The critic's raw output on standardized points, shape (N,)."""
+        return self.critic(z).squeeze(1)
+
+    # ---- the contract ----------------------------------------------------------------
+    @torch.no_grad()
+    def initialize(self, train, valid, generator):
+        y, _ = DensityModel.to_continuous(self, train[:20000], generator)
+        self.norm.fit(y)
+        return {}
+
+    def sample(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+        """x = G(z) with z ~ N(0, temperature² I), in the data view."""
+        if temperature <= 0:
+            raise ValueError(f"temperature must be positive; got {temperature}.")
+        with torch.no_grad():
+            return self.to_view(self.generate(self.noise(n, temperature, generator)))
+
+    @torch.no_grad()
+    def sample_steps(self, n, temperature=1.0, generator=None, max_frames=32):
+        """The generator's map: on points, the noise z (its first coordinates) then G(z);
+        on images, G(z) before quantisation (fractional levels) then the samples."""
+        if temperature <= 0:
+            raise ValueError(f"temperature must be positive; got {temperature}.")
+        z = self.noise(n, temperature, generator)
+        out = self.generate(z)
+        if self.spec.view == "continuous":
+            dim, latent = self.spec.dim, self.config.latent_dim
+            shown = F.pad(z[:, :dim], (0, max(0, dim - latent)))
+            caption = "noise" if latent == dim else f"noise (coordinates 1–{min(dim, latent)} of {latent})"
+            frames = [(caption, shown.reshape(n, *self.spec.shape)), ("G(noise)", self.to_view(out))]
+        else:
+            levels = self.spec.levels
+            unquantised = (self.norm.inverse(out).clamp(0, 1) * (levels - 1)).reshape(n, *self.spec.shape)
+            frames = [("G(noise) before quantisation", unquantised), ("G(noise)", self.to_view(out))]
+        return frames[-max(1, max_frames):]
+
+    def fields(self, points):
+        """The critic on 2-D points: {critic_field: (N,) values}; nothing on other data."""
+        if self.spec.view != "continuous" or points.shape[1] != self.spec.dim:
+            return {}
+        return {self.critic_field: self.critic_field_values(self.scores(self.norm(points)))}
+
+    def loss(self, batch):
+        """A game has no single number to minimise: this is the charted view of one batch, no step.
+
+        Returns {"loss": MMD² between fresh samples and the batch (BATCH_MMD_ITEMS of each),
+        **the critic's numbers}.
+        """
+        real = self.real(batch)
+        fake = self.generate(self.noise(len(real)))
+        with torch.enable_grad():
+            _, metrics = self.critic_loss(real, fake.detach())
+        out = {key: value.detach() for key, value in metrics.items()}
+        out["loss"] = torch.tensor(self.batch_mmd2(fake, batch))
+        return out
+
+    def validation_loss(self, valid):
+        """MMD² between 500 samples (a fixed seed) and up to 500 held-out items."""
+        return sample_mmd2(self, valid, VALID_SAMPLES)
+
+    # ---- how the trainer drives it --------------------------------------------------
+    def make_optimizer(self) -> PlayerOptimizers:
+        betas = (self.config.beta1, self.beta2)
+        return PlayerOptimizers(
+            torch.optim.Adam(self.generator.parameters(), lr=self.config.learning_rate, betas=betas),
+            torch.optim.Adam(self.critic.parameters(), lr=self.config.learning_rate, betas=betas),
+        )
+
+    def train_step(self, batch, optimizer: PlayerOptimizers) -> dict[str, float]:
+        """`critic_steps` critic updates on this batch (fresh noise each), then one generator update."""
+        real = self.real(batch)
+        for _ in range(self.critic_steps):
+            with torch.no_grad():
+                fake = self.generate(self.noise(len(real)))
+            optimizer.critic.zero_grad(set_to_none=True)
+            critic_loss, metrics = self.critic_loss(real, fake)
+            critic_loss.backward()
+            torch.nn.utils.clip_grad_norm_(self.critic.parameters(), max_norm=GRAD_CLIP_NORM)
+            optimizer.critic.step()
+        optimizer.generator.zero_grad(set_to_none=True)
+        fake = self.generate(self.noise(len(real)))
+        loss_g = self.generator_loss(self.scores(fake))
+        loss_g.backward()
+        torch.nn.utils.clip_grad_norm_(self.generator.parameters(), max_norm=GRAD_CLIP_NORM)
+        optimizer.generator.step()
+        out = {key: float(value.detach()) for key, value in metrics.items()}
+        out["generator_loss"] = float(loss_g.detach())
+        out["loss"] = self.batch_mmd2(fake.detach(), batch)
+        return out
+
+    def batch_mmd2(self, fake: torch.Tensor, batch: torch.Tensor) -> float:
+        """MMD² between the first BATCH_MMD_ITEMS samples and batch items (cheap enough for every step)."""
+        return view_mmd2(self.to_view(fake[:BATCH_MMD_ITEMS]), batch[:BATCH_MMD_ITEMS], self.spec)
+
+
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """L_D = −mean log D(x) − mean log(1 − D(G(z))), with D = sigmoid(logit), in nats."""
+    return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+
+
+def _minimax(fake_logits: torch.Tensor) -> torch.Tensor:
+    """mean log(1 − D(G(z))) = −mean softplus(logit); d/dlogit = −D(G(z)) → 0 as D(G(z)) → 0."""
+    return -F.softplus(fake_logits).mean()
+
+
+def _non_saturating(fake_logits: torch.Tensor) -> torch.Tensor:
+    """−mean log D(G(z)) = mean softplus(−logit); d/dlogit = −(1 − D(G(z))) → −1 as D(G(z)) → 0."""
+    return F.softplus(-fake_logits).mean()
+
+
+GENERATOR_LOSSES = {"minimax": _minimax, "non-saturating": _non_saturating}
+
+
+def generator_loss(fake_logits: torch.Tensor, loss_type: str) -> torch.Tensor:
+    """The generator's loss on the discriminator's logits for its samples (see GENERATOR_LOSSES)."""
+    return GENERATOR_LOSSES[loss_type](fake_logits)
+
+
+def r1_penalty(critic, real: torch.Tensor) -> torch.Tensor:
+    """mean ‖∇_x logit D(x)‖² over data points (differentiable in the critic; Mescheder et al., 2018)."""
+    real = real.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(real).sum(), real, create_graph=True)
+    return grad.square().sum(1).mean()
+
+
+@dataclass
+class GANConfig(AdversarialConfig):
+    loss_type: str = hparam("non-saturating", help="The generator's loss: 'minimax' is the game's own value and "
+                            "saturates when D rejects the samples; 'non-saturating' is the usual fix.",
+                            choices=tuple(GENERATOR_LOSSES))
+    r1_weight: float = hparam(1.0, 0.0, 1000.0, "γ in the discriminator's penalty γ/2·E‖∇ logit D(x)‖² on data "
+                              "(R1); it damps the game's oscillations. 0 plays the plain game.")
+
+
+@register
+class GAN(Adversarial):
+    """GAN with MLP generator and discriminator (Goodfellow et al., 2014).
+
+    Example:
+        >>> model = create_model("gan", load_dataset("toy:8gaussians"), loss_type="minimax")
+        >>> model.fields(points)["discriminator"]     # D(x) ∈ (0, 1), the live heatmap
+    """
+
+    name = "gan"
+    title = "GAN (generator vs. discriminator)"
+    summary = (
+        "A generator turns noise into points; a discriminator learns to tell them from data, and the generator "
+        "learns to fool it. The game estimates the Jensen–Shannon divergence. No density, only samples."
+    )
+    config_class = GANConfig
+    critic_field = "discriminator"
+
+    def critic_loss(self, real, fake):
+        real_logits, fake_logits = self.scores(real), self.scores(fake)
+        loss = discriminator_loss(real_logits, fake_logits)
+        penalty = r1_penalty(self.critic, real) if self.config.r1_weight > 0 else torch.zeros(())
+        return loss + self.config.r1_weight / 2 * penalty, {
+            "discriminator_loss": loss,
+            "r1_penalty": penalty,
+            "jsd_estimate": (LOG_4 - loss) / 2,
+            "discriminator_on_data": torch.sigmoid(real_logits).mean(),
+            "discriminator_on_samples": torch.sigmoid(fake_logits).mean(),
+        }
+
+    def generator_loss(self, fake_scores):
+        return generator_loss(fake_scores, self.config.loss_type)
+
+    def critic_field_values(self, scores):
+        return torch.sigmoid(scores)

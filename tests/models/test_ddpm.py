@@ -1,0 +1,155 @@
+"""DDPM: the forward process, the ELBO against an exactly solvable model, sampling, score and training."""
+import math
+
+import pytest
+import torch
+from torch import nn
+
+import genlab
+from genlab.data.base import DataSpec
+from genlab.evaluate import KL_METHODS
+from genlab.models import create_model
+from genlab.models.ddpm import SCHEDULES
+
+TINY = {"hidden_units": 16, "hidden_layers": 1, "timesteps": 10, "sampling_steps": 10, "batch_size": 32}
+MEAN, STD = torch.tensor([1.0, -0.5]), torch.tensor([0.5, 1.2])
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return genlab.load_dataset("digits")
+
+
+class GaussianNoisePredictor(nn.Module):
+    """scale·E[ε | z_t] + offset, where E[ε | z_t] is exact for data N(MEAN, diag(STD²)): linear in z_t."""
+
+    def __init__(self, alpha_bars, scale=1.0, offset=0.0):
+        super().__init__()
+        self.alpha_bars, self.scale, self.offset = alpha_bars, scale, offset
+
+    def forward(self, z, t):
+        a = self.alpha_bars[t - 1][:, None]
+        return self.scale * (1 - a).sqrt() * (z - a.sqrt() * MEAN) / (a * STD**2 + 1 - a) + self.offset
+
+
+def gaussian_ddpm(timesteps=20, schedule="linear", sampling_steps=None, scale=1.0, offset=0.0):
+    """A DDPM on 2-D points (standardizer left at the identity) with a linear noise predictor."""
+    model = create_model("ddpm", DataSpec((2,), "continuous"), timesteps=timesteps, schedule=schedule,
+                         sampling_steps=sampling_steps or timesteps)
+    model.eps_net = GaussianNoisePredictor(model.alpha_bars, scale, offset)
+    return model.eval()
+
+
+def exact_marginal(model):
+    """The model's own p_θ(z_0) = N(m, diag(c)): every reverse step is linear-Gaussian (σ_t² = β_t)."""
+    net = model.eps_net
+    m, c = torch.zeros(2, dtype=torch.float64), torch.ones(2, dtype=torch.float64)
+    mean, std = MEAN.double(), STD.double()
+    betas, alpha_bars = model.betas.double(), model.alpha_bars.double()
+    for t in range(model.config.timesteps, 0, -1):
+        beta, a = betas[t - 1], alpha_bars[t - 1]
+        v = a * std**2 + 1 - a
+        # μ_θ(z) = (z − β/√(1 − ᾱ)·ε̂(z)) / √(1 − β) = gain·z + shift
+        gain = (1 - net.scale * beta / v) / (1 - beta).sqrt()
+        shift = (net.scale * beta * a.sqrt() * mean / v - beta * net.offset / (1 - a).sqrt()) / (1 - beta).sqrt()
+        m, c = gain * m + shift, gain**2 * c + beta
+    return m, c
+
+
+def elbo_gap(model, items=200, draws=50):
+    """log p_θ(x) − ELBO(x) per item x ~ N(MEAN, STD²), the ELBO averaged over `draws` noise draws."""
+    m, c = exact_marginal(model)
+    x = MEAN + STD * torch.randn(items, 2, generator=torch.Generator().manual_seed(0))
+    exact = torch.distributions.Normal(m, c.sqrt()).log_prob(x.double()).sum(1)
+    with torch.no_grad():
+        elbo = torch.stack([model.flat_log_prob(x, torch.Generator().manual_seed(k)) for k in range(draws)])
+    return exact - elbo.double().mean(0), x, exact
+
+
+@pytest.mark.parametrize("schedule", list(SCHEDULES))
+def test_forward_noising_matches_the_closed_form_marginals(schedule):
+    model = create_model("ddpm", DataSpec((2,), "continuous"), timesteps=50, sampling_steps=50, schedule=schedule)
+    g = torch.Generator().manual_seed(0)
+    z0 = torch.tensor([1.5, -0.5]).expand(40000, 2)
+    z = z0.clone()
+    for t in range(1, 51):
+        beta = model.betas[t - 1]
+        z = (1 - beta).sqrt() * z + beta.sqrt() * torch.randn(z.shape, generator=g)
+        if t in (1, 10, 50):
+            a = model.alpha_bar(torch.tensor(t))
+            closed = model.noised(z0, torch.full((40000,), t), torch.randn(z.shape, generator=g))
+            for sample in (z, closed):
+                assert torch.allclose(sample.mean(0), a.sqrt() * z0[0], atol=0.02)
+                assert torch.allclose(sample.var(0), (1 - a).expand(2), atol=0.02 * max(float(1 - a), 0.05))
+    assert float(model.alpha_bar(torch.tensor(0))) == 1.0
+    assert float(model.alpha_bars[-1]) < 0.01  # z_T is nearly pure noise
+
+
+@pytest.mark.parametrize("schedule", list(SCHEDULES))
+def test_elbo_is_below_the_exact_log_density_of_a_solvable_model(schedule):
+    gap, _, _ = elbo_gap(gaussian_ddpm(schedule=schedule, scale=0.8, offset=0.1))  # an imperfect predictor
+    assert float(gap.mean()) > 0.1 and float(gap.mean()) > 5 * float(gap.std()) / math.sqrt(len(gap))
+    gap, x, exact = elbo_gap(gaussian_ddpm(schedule=schedule))  # the exact predictor: a tight bound
+    assert abs(float(gap.mean())) < 0.05 + 3 * float(gap.std()) / math.sqrt(len(gap))
+    data = torch.distributions.Normal(MEAN, STD).log_prob(x).sum(1).double()
+    assert float((data - exact).mean()) > -0.02  # KL(p_data‖p_θ) ≥ 0, up to Monte-Carlo error
+
+
+def test_ancestral_sampling_draws_from_the_bounded_model():
+    model = gaussian_ddpm()
+    m, c = exact_marginal(model)
+    samples = model.sample(40000, generator=torch.Generator().manual_seed(0)).double()
+    assert torch.allclose(samples.mean(0), m, atol=0.02)
+    # the last step returns the decoder's mean, leaving out its noise of variance β_1
+    assert torch.allclose(samples.var(0), c - model.betas[0].double(), rtol=0.04)
+    strided = gaussian_ddpm(sampling_steps=5).sample(40000, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(strided.mean(0), MEAN, atol=0.05)  # its spread is only rough with 5 of 20 steps
+    cool = gaussian_ddpm().sample(40000, temperature=0.5, generator=torch.Generator().manual_seed(0))
+    assert (cool.std(0) < 0.8 * STD).all()
+
+
+def test_score_field_is_the_score_of_the_noised_data():
+    model = gaussian_ddpm()
+    points = torch.randn(30, 2)
+    score = model.fields(points)["score"]
+    noise_std = (1 - model.alpha_bars).sqrt()
+    t = int(torch.argmin((noise_std - 0.1).abs())) + 1
+    a = model.alpha_bars[t - 1]
+    expected = -(points - a.sqrt() * MEAN) / (a * STD**2 + 1 - a)  # ∇ log N(√ᾱ μ, ᾱ σ² + 1 − ᾱ)
+    assert score.shape == (30, 2) and torch.allclose(score, expected, atol=1e-5)
+
+
+def test_sample_steps_run_from_noise_to_the_samples():
+    model = gaussian_ddpm(sampling_steps=8)
+    frames = model.sample_steps(16, generator=torch.Generator().manual_seed(3), max_frames=4)
+    assert [caption for caption, _ in frames][0] == "t = 20" and frames[-1][0] == "t = 0 (samples)"
+    assert len(frames) == 4 and all(frame.shape == (16, 2) for _, frame in frames)
+    assert torch.equal(frames[-1][1], model.sample(16, generator=torch.Generator().manual_seed(3)))
+
+
+def test_sampling_steps_beyond_timesteps_are_refused():
+    with pytest.raises(ValueError, match="sampling_steps"):
+        create_model("ddpm", DataSpec((2,), "continuous"), timesteps=10, sampling_steps=20)
+
+
+def test_trains_on_a_toy_and_reports_its_bound():
+    ds = genlab.load_dataset("toy:8gaussians")
+    model = create_model("ddpm", ds, **TINY)
+    result = genlab.train(model, ds, seconds=60, max_steps=5, report_every=60)
+    assert result.steps == 5 and "train_noise_prediction_mse" in result.metrics[-1]
+    assert "valid_kl_nats" in result.metrics[-1]
+    out = genlab.evaluate(model, ds, max_items=500)
+    assert out["log_prob_kind"] == "lower_bound" and out["kl_method"] == KL_METHODS["lower_bound"]
+    assert out["test_elbo_nats"] == pytest.approx(-out["test_nll_nats"], rel=1e-6)
+    terms = out["test_prior_kl_nats"] + out["test_denoising_kl_nats"] + out["test_decoder_nll_nats"]
+    assert out["test_elbo_nats"] == pytest.approx(-terms + float(model.norm.log_det()), rel=1e-6)
+
+
+def test_trains_on_digits_with_a_dequantized_bound(digits):
+    model = create_model("ddpm", digits, **TINY)
+    result = genlab.train(model, digits, seconds=60, max_steps=3, report_every=60)
+    assert result.steps == 3 and model.log_prob_kind == "lower_bound"
+    samples = model.sample(8)
+    assert samples.shape == (8, 1, 8, 8) and set(samples.unique().tolist()) <= {0.0, 1.0}
+    out = genlab.evaluate(model, digits, max_items=50)
+    assert out["test_nll_nats"] > 0 and out["bits_per_dim"] > 0 and out["mmd"] is not None

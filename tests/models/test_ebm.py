@@ -1,0 +1,94 @@
+"""Energy-based model: the Langevin sampler, the unnormalised density, training and the grid yardstick."""
+import pytest
+import torch
+
+import genlab
+from genlab.data.base import DataSpec
+from genlab.evaluate import KL_METHODS
+from genlab.models import create_model
+from genlab.models.ebm import langevin
+
+TINY = {"hidden_units": 16, "hidden_layers": 1, "langevin_steps": 3, "sampling_steps": 5, "buffer_size": 64,
+        "batch_size": 32}
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return genlab.load_dataset("digits")
+
+
+@pytest.mark.parametrize("temperature", [1.0, 2.0])
+def test_langevin_samples_a_known_gaussian_energy(temperature):
+    mean, std = torch.tensor([1.0, -2.0]), torch.tensor([0.5, 1.5])
+
+    def energy(z):  # E = ½‖(z − μ)/σ‖², so exp(−E/T) is N(μ, T·σ²)
+        return 0.5 * ((z - mean) / std).square().sum(1)
+
+    start = torch.zeros(4000, 2)
+    z = langevin(energy, start, steps=1500, step_size=0.01, temperature=temperature,
+                 generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(z.mean(0), mean, atol=0.06 * temperature)
+    assert torch.allclose(z.var(0), temperature * std**2, rtol=0.08)
+
+
+def test_langevin_stays_in_its_box():
+    def energy(z):  # pulls hard towards (5, 5), outside the box
+        return ((z - 5) ** 2).sum(1)
+
+    z = langevin(energy, torch.zeros(100, 2), steps=50, step_size=0.1, low=torch.tensor([-1.0, -1.0]),
+                 high=torch.tensor([1.0, 1.0]), generator=torch.Generator().manual_seed(0))
+    assert z.min() >= -1 and z.max() <= 1 and z.mean() > 0.9
+
+
+def test_log_prob_is_minus_the_energy_up_to_a_constant(points_ds):
+    model = create_model("ebm", points_ds, **TINY)
+    model.initialize(points_ds.train, points_ds.train[:50], torch.Generator().manual_seed(0))
+    model.eval()
+    x = points_ds.test[:20]
+    with torch.no_grad():
+        log_p, energy = model.log_prob(x), model.fields(x)["energy"]
+    assert model.log_prob_kind == "unnormalized" and model.can("density") and model.can("steps")
+    assert torch.allclose(log_p + energy, (log_p + energy)[:1].expand(20), atol=1e-5)
+
+
+@pytest.mark.parametrize("view", ["continuous", "binary", "gray8"])
+def test_samples_are_in_the_data_view_and_end_the_langevin_frames(view):
+    spec = DataSpec((2,), view) if view == "continuous" else DataSpec((1, 4, 4), view, 2 if view == "binary" else 17)
+    model = create_model("ebm", spec, **TINY).eval()
+    samples = model.sample(30, generator=torch.Generator().manual_seed(1))
+    assert samples.shape == (30, *spec.shape) and torch.isfinite(samples).all()
+    if view != "continuous":
+        assert torch.equal(samples, samples.round()) and samples.min() >= 0 and samples.max() <= spec.levels - 1
+    frames = model.sample_steps(30, generator=torch.Generator().manual_seed(1), max_frames=4)
+    assert frames[0][0] == "uniform noise" and len(frames) == 4
+    assert torch.equal(frames[-1][1], samples)
+
+
+def test_trains_on_a_toy_and_is_scored_by_grid_normalisation():
+    ds = genlab.load_dataset("toy:8gaussians")
+    model = create_model("ebm", ds, **TINY)
+    result = genlab.train(model, ds, seconds=60, max_steps=5, report_every=60)
+    assert result.steps == 5 and result.status == "finished"
+    assert {"train_contrastive_divergence", "train_energy_on_data"} <= set(result.metrics[-1])
+    out = genlab.evaluate(model, ds, max_items=500)
+    assert out["log_prob_kind"] == "unnormalized" and out["test_nll_nats"] is None
+    assert out["kl_method"] == KL_METHODS["unnormalized"] and out["kl_nats"] > 0
+    assert 0 < result.best_valid_loss < 20  # the grid-normalised held-out NLL, in nats
+
+
+def test_trains_on_digits(digits):
+    model = create_model("ebm", digits, **TINY)
+    result = genlab.train(model, digits, seconds=60, max_steps=3, report_every=60)
+    assert result.steps == 3
+    assert model.sample(4).shape == (4, 1, 8, 8)
+    assert genlab.evaluate(model, digits, max_items=50)["mmd"] is not None
+
+
+def test_a_saved_run_loads_back_without_its_replay_buffer(points_ds, tmp_path):
+    model = create_model("ebm", points_ds, **TINY)
+    genlab.train_and_save(model, points_ds, tmp_path / "run", seconds=60, max_steps=3, report_every=60)
+    assert model.replay is not None  # training-time state, not a weight
+    loaded, _, _ = genlab.load_run(tmp_path / "run", load_data=False)
+    assert loaded.replay is None
+    same = [m.sample(10, generator=torch.Generator().manual_seed(2)) for m in (model, loaded)]
+    assert torch.equal(*same)

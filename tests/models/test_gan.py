@@ -1,0 +1,130 @@
+"""GAN and WGAN-GP: generator outputs in the data view, the losses' maths, training and the sample yardstick."""
+import math
+
+import pytest
+import torch
+
+import genlab
+from genlab.data.base import DataSpec
+from genlab.evaluate import KL_METHODS
+from genlab.models import create_model
+from genlab.models.gan import discriminator_loss, generator_loss, r1_penalty
+from genlab.models.wgan_gp import gradient_penalty
+
+FAMILIES = ["gan", "wgan-gp"]
+TINY = {"hidden_units": 16, "hidden_layers": 1, "batch_size": 32}
+SPECS = {
+    "continuous": DataSpec((2,), "continuous"),
+    "binary": DataSpec((1, 4, 4), "binary", 2),
+    "gray8": DataSpec((1, 4, 4), "gray8", 17),
+}
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return genlab.load_dataset("digits")
+
+
+@pytest.mark.parametrize("view", list(SPECS))
+@pytest.mark.parametrize("name", FAMILIES)
+def test_generator_output_has_the_data_shape_and_domain(name, view):
+    spec = SPECS[view]
+    torch.manual_seed(0)
+    model = create_model(name, spec, **TINY).eval()
+    samples = model.sample(200, generator=torch.Generator().manual_seed(0))
+    assert samples.shape == (200, *spec.shape) and torch.isfinite(samples).all()
+    if view != "continuous":
+        assert torch.equal(samples, samples.round())
+        assert samples.min() >= 0 and samples.max() <= spec.levels - 1
+        assert len(samples.unique()) > 1
+    again = model.sample(200, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(samples, again)
+    frames = model.sample_steps(200, generator=torch.Generator().manual_seed(0))
+    assert [frame.shape for _, frame in frames] == [(200, *spec.shape)] * 2
+    first = "noise" if view == "continuous" else "G(noise) before"
+    assert frames[0][0].startswith(first) and frames[1][0] == "G(noise)"
+    assert torch.equal(frames[-1][1], samples)
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_has_no_density_and_answers_the_app_honestly(name):
+    model = create_model(name, SPECS["continuous"], **TINY)
+    assert model.log_prob_kind is None
+    assert not model.can("density") and not model.can("encode")
+    assert model.can("sample") and model.can("steps")
+    field = model.fields(torch.randn(10, 2))
+    assert list(field) == [model.critic_field] and field[model.critic_field].shape == (10,)
+    if name == "gan":
+        assert ((field["discriminator"] > 0) & (field["discriminator"] < 1)).all()
+    assert create_model(name, SPECS["binary"], **TINY).fields(torch.randn(10, 2)) == {}
+
+
+def _logit_gradient(loss_type: str, logit: float) -> float:
+    a = torch.full((4,), logit, requires_grad=True)
+    generator_loss(a, loss_type).backward()
+    return float(a.grad.sum())  # d loss / d logit, summed over the 4 samples (each has weight 1/4)
+
+
+def test_minimax_generator_loss_saturates_and_non_saturating_does_not():
+    # D(G(z)) = sigmoid(-12) ≈ 6e-6: the discriminator confidently rejects the samples.
+    assert abs(_logit_gradient("minimax", -12.0)) < 1e-4
+    assert _logit_gradient("non-saturating", -12.0) == pytest.approx(-1.0, abs=1e-4)
+    # Once the samples fool D (D(G(z)) → 1) it is the other way round.
+    assert _logit_gradient("minimax", 12.0) == pytest.approx(-1.0, abs=1e-4)
+    assert abs(_logit_gradient("non-saturating", 12.0)) < 1e-4
+    a = torch.tensor([0.3, -1.2])
+    d = torch.sigmoid(a)
+    assert float(generator_loss(a, "minimax")) == pytest.approx(float(torch.log(1 - d).mean()), rel=1e-6)
+    assert float(generator_loss(a, "non-saturating")) == pytest.approx(float(-torch.log(d).mean()), rel=1e-6)
+
+
+def test_optimal_discriminator_loss_gives_the_jensen_shannon_divergence():
+    p, q = torch.distributions.Normal(0.0, 1.0), torch.distributions.Normal(1.5, 1.0)
+    g = torch.Generator().manual_seed(0)
+    x_p = torch.randn(400000, generator=g)
+    x_q = 1.5 + torch.randn(400000, generator=g)
+    optimal_logit = lambda x: p.log_prob(x) - q.log_prob(x)  # D* = p / (p + q)
+    loss = float(discriminator_loss(optimal_logit(x_p), optimal_logit(x_q)))
+    grid = torch.linspace(-12, 14, 200001, dtype=torch.float64)
+    pd, qd = p.log_prob(grid).double().exp(), q.log_prob(grid).double().exp()
+    m = (pd + qd) / 2
+    jsd = float(0.5 * (pd * (pd / m).log() + qd * (qd / m).log()).sum() * (grid[1] - grid[0]))
+    assert (math.log(4) - loss) / 2 == pytest.approx(jsd, abs=3e-3)
+
+
+def _linear_critic(weight):
+    layer = torch.nn.Linear(3, 1)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([weight]))
+    return layer
+
+
+def test_gradient_penalties_measure_the_critics_slope():
+    real, fake = torch.randn(64, 3), torch.randn(64, 3)
+    unit, steep = _linear_critic([0.6, 0.0, 0.8]), _linear_critic([0.0, 2.0, 0.0])
+    assert float(gradient_penalty(unit, real, fake).detach()) == pytest.approx(0.0, abs=1e-6)  # (‖∇f‖ − 1)²
+    assert float(gradient_penalty(steep, real, fake).detach()) == pytest.approx(1.0, abs=1e-5)
+    assert float(r1_penalty(steep, real).detach()) == pytest.approx(4.0, abs=1e-5)  # ‖∇ logit D‖²
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_trains_on_a_toy_and_is_scored_from_samples(name):
+    ds = genlab.load_dataset("toy:8gaussians")
+    model = create_model(name, ds, **TINY)
+    result = genlab.train(model, ds, seconds=60, max_steps=5, report_every=60)
+    assert result.steps == 5 and result.status == "finished"
+    estimate = "train_jsd_estimate" if name == "gan" else "train_wasserstein_estimate"
+    assert {estimate, "train_generator_loss", "train_loss", "valid_loss"} <= set(result.metrics[-1])
+    out = genlab.evaluate(model, ds, max_items=500)
+    assert out["log_prob_kind"] is None and out["test_nll_nats"] is None
+    assert out["kl_method"] == KL_METHODS[None] and out["kl_nats"] > 0
+    assert out["modes_total"] == 8 and 0 <= out["modes_covered"] <= 8
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_trains_on_digits(name, digits):
+    model = create_model(name, digits, **TINY)
+    result = genlab.train(model, digits, seconds=60, max_steps=3, report_every=60)
+    assert result.steps == 3
+    out = genlab.evaluate(model, digits, max_items=50)
+    assert out["mmd"] is not None and out["log_prob_kind"] is None
