@@ -58,7 +58,7 @@ def measure_concurrency(seconds: float = 4.0, jobs=(1, 2, 4), threads=(1, 2)) ->
     return rows
 
 
-def run_bench(seconds: float = 20.0, seed: int = 0, families=None, datasets=None, threads=None,
+def run_bench(seconds: float = 5.0, seed: int = 0, families=None, datasets=None, threads=None,
               concurrency: bool = True) -> dict:
     """Train each family on each dataset it fits for `seconds`; evaluate on the test split."""
     import genlab
@@ -81,7 +81,9 @@ def run_bench(seconds: float = 20.0, seed: int = 0, families=None, datasets=None
             rows.append({
                 "family": family, "dataset": name, "view": ds.view,
                 "test_nll_nats": summary.get("test_nll_nats"), "bits_per_dim": summary.get("bits_per_dim"),
-                "kl_nats": summary.get("kl_nats"), "log_prob_kind": summary.get("log_prob_kind"),
+                "kl_nats": summary.get("kl_nats"), "kl_method": summary.get("kl_method"),
+                "mmd": summary.get("mmd"), "modes_covered": summary.get("modes_covered"),
+                "log_prob_kind": summary.get("log_prob_kind"),
                 "num_parameters": summary["num_parameters"], "steps": summary["train"]["steps"],
                 "wall_seconds": time.perf_counter() - start, "seed": seed,
             })
@@ -102,13 +104,14 @@ def format_table(result: dict) -> str:
     lines = [
         f"Budget {result['seconds_budget']:g} s per pair, seed {result['seed']}, torch threads {result['torch_threads']}.",
         "",
-        "| family | dataset | view | test NLL (nats) | bits/dim | KL (nats) | kind | params | steps | wall s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| family | dataset | view | test NLL (nats) | bits/dim | KL (nats) | MMD² | modes | kind | params | steps | wall s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in result["rows"]:
         lines.append(
             f"| {r['family']} | {r['dataset']} | {r['view']} | {_fmt(r['test_nll_nats'], '.3f')} | "
-            f"{_fmt(r['bits_per_dim'], '.3f')} | {_fmt(r['kl_nats'], '.3f')} | {r['log_prob_kind']} | "
+            f"{_fmt(r['bits_per_dim'], '.3f')} | {_fmt(r['kl_nats'], '.3f')} | {_fmt(r.get('mmd'), '.4f')} | "
+            f"{_fmt(r.get('modes_covered'), 'd')} | {r['log_prob_kind']} | "
             f"{r['num_parameters']:,} | {r['steps']} | {r['wall_seconds']:.1f} |"
         )
     if result.get("concurrency"):
