@@ -18,6 +18,7 @@ navigation = st.navigation([
     st.Page("pages/samples.py", title="Samples", icon=":material/auto_awesome:"),
     st.Page("pages/latent.py", title="Latent", icon=":material/bubble_chart:"),
     st.Page("pages/compare.py", title="Compare", icon=":material/leaderboard:"),
+    st.Page("pages/concepts.py", title="Concepts", icon=":material/lightbulb:"),
 ])
 follow_deep_link()
 navigation.run()

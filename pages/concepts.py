@@ -20,8 +20,10 @@ TABS = ("Generative vs. discriminative", "Parametric vs. non-parametric", "Curse
         "Downstream inference")
 CLASS_SETS = {"toy:moons": "Two moons", "blobs": "Gaussian blobs", "digits": "Digits 8×8"}
 SIDES = {concepts.DISCRIMINATIVE: ("logistic", "mlp"), concepts.GENERATIVE: ("naive_bayes", "gaussian", "kde")}
+IMAGE_GENERATIVE = ("bernoulli",)  # naive Bayes in the pixels' own terms: a Bernoulli (or categorical) per pixel
 SIDE_TITLES = {concepts.DISCRIMINATIVE: "Discriminative: p(y | x) directly, a decision boundary",
                concepts.GENERATIVE: "Generative: p(x | y) p(y), turned into p(y | x) by Bayes' rule"}
+BOUNDARIES_PER_ROW = 3
 SAMPLES_PER_CLASS = 8
 NOVEL_ITEMS = 200
 FIT_SECONDS = 2.0  # default budget per class (classifiers) or per fit (growth and gap panels)
@@ -60,7 +62,8 @@ def fitted(name: str, view: str, seed: int, classifier: str, seconds: float | No
     """A classifier fitted on the whole training split, shared by every session (read-only)."""
     ds = class_data(name, view, seed)
     options = {} if seconds is None else {"seconds": seconds}
-    return concepts.make_classifier(classifier, ds.spec, seed, **options).fit(ds.train, ds.labels_train, num_classes(ds))
+    model = concepts.make_classifier(classifier, ds.spec, seed, **options)
+    return model.fit(ds.train, ds.labels_train, num_classes(ds))
 
 
 @st.cache_data(show_spinner="Drawing the decision boundary…", max_entries=64)
@@ -101,7 +104,7 @@ def family_fit_key(name: str, view: str, seed: int) -> str:
 
 def pick_family(ds, name: str, view: str, seed: int) -> tuple[str, float] | None:
     """A GenLab family fitted per class, behind a button (it trains K models); None until fitted."""
-    choices = density_families(ds.spec.shape, ds.spec.view, ds.spec.levels)
+    choices = density_families(ds.shape, ds.view, ds.levels)
     default = concepts.deep_family(ds.spec)
     forget_unless("concepts_family", list(choices))
     left, middle, right = st.columns([3, 1, 2], vertical_alignment="bottom")
@@ -126,12 +129,14 @@ def boundaries(ds, name, view, seed, lineup: dict[str, float | None]) -> None:
     for side, title in SIDE_TITLES.items():
         members = [c for c in lineup if concepts.classifier_kind(c) == side]
         st.markdown(f"**{title}**")
-        for column, classifier in zip(st.columns(3), members):
-            accuracy, _ = test_accuracy(name, view, seed, classifier, lineup[classifier])
-            grid = boundary(name, view, seed, classifier, lineup[classifier])
-            column.plotly_chart(concepts.boundary_figure(
-                grid, ds.bounds, ds.test, ds.labels_test,
-                title=f"{concepts.classifier_title(classifier)} · {accuracy:.1%}"), key=f"concepts_boundary_{classifier}")
+        for row in range(0, len(members), BOUNDARIES_PER_ROW):
+            for column, classifier in zip(st.columns(BOUNDARIES_PER_ROW), members[row:row + BOUNDARIES_PER_ROW]):
+                accuracy, _ = test_accuracy(name, view, seed, classifier, lineup[classifier])
+                grid = boundary(name, view, seed, classifier, lineup[classifier])
+                column.plotly_chart(concepts.boundary_figure(
+                    grid, ds.bounds, ds.test, ds.labels_test,
+                    title=f"{concepts.classifier_title(classifier)} · {accuracy:.1%}"),
+                    key=f"concepts_boundary_{classifier}")
 
 
 def disagreement(name, view, seed, lineup, a: str, b: str) -> float:
@@ -166,9 +171,15 @@ def generative_vs_discriminative(selection) -> None:
                f"(disjoint), {k} classes" + (f", {view} view." if ds.view != "continuous" else "."))
 
     lineup: dict[str, float | None] = {c: None for side in SIDES.values() for c in side}
+    if ds.view != "continuous":
+        lineup |= {c: None for c in IMAGE_GENERATIVE if c in density_families(ds.shape, ds.view, ds.levels)}
     extra = pick_family(ds, name, view, seed)
     if extra is not None:
-        lineup[extra[0]] = extra[1]
+        try:
+            fitted(name, view, seed, *extra)
+            lineup[extra[0]] = extra[1]
+        except ValueError as exc:
+            st.error(f"Could not fit {concepts.classifier_title(extra[0])}: {exc}")
     for column, classifier in zip(st.columns(len(lineup)), lineup):
         accuracy, _ = test_accuracy(name, view, seed, classifier, lineup[classifier])
         column.metric(concepts.classifier_title(classifier), f"{accuracy:.1%}",
@@ -181,9 +192,11 @@ def generative_vs_discriminative(selection) -> None:
 
     st.subheader("What only the generative side has: p(x | y)")
     generative = [c for c in lineup if concepts.classifier_kind(c) == concepts.GENERATIVE]
+    best = max(generative, key=lambda c: test_accuracy(name, view, seed, c, lineup[c])[0])
     forget_unless("concepts_generative", generative)
     chosen = st.selectbox("Generative classifier", generative, format_func=concepts.classifier_title,
-                          index=len(generative) - 1, key="concepts_generative")
+                          index=generative.index(best), key="concepts_generative",
+                          help="Starts on the generative classifier with the best test accuracy.")
     seconds = lineup[chosen]
     model = fitted(name, view, seed, chosen, seconds)
     if ds.view == "continuous":
@@ -205,6 +218,7 @@ def generative_vs_discriminative(selection) -> None:
     sample_col, novelty_col = st.columns(2)
     with sample_col:
         st.markdown("**Sample a class.** A discriminative model has no p(x | y) to draw from.")
+        forget_unless("concepts_sample_class", list(range(k)))
         label = st.selectbox("Class", list(range(k)), key="concepts_sample_class")
         drawn = class_samples(name, view, seed, chosen, seconds, label, 200 if ds.view == "continuous" else 16)
         if ds.view == "continuous":
@@ -231,12 +245,11 @@ def generative_vs_discriminative(selection) -> None:
         others = {c: fitted(name, view, seed, c, lineup[c]) for c in ("logistic", "mlp", chosen)}
         cuts = {chosen: cut}
         table(concepts.point_table(others, torch.tensor([point], dtype=torch.float32), cuts))
-    novel = concepts.novelty_table(model, fitted(name, view, seed, "logistic"), concepts.novelty_sets(ds, NOVEL_ITEMS, seed),
-                                   cut)
+    discriminative = fitted(name, view, seed, "logistic")
+    novel = concepts.novelty_table(model, discriminative, concepts.novelty_sets(ds, NOVEL_ITEMS, seed), cut)
     table(novel, percent=tuple(novel[0])[1:])
     if ds.view != "continuous":
         noise = concepts.novelty_sets(ds, 16, seed)["uniform noise"]
-        discriminative = fitted(name, view, seed, "logistic")
         probs = np.exp(discriminative.predict_log_proba(noise))
         st.plotly_chart(figures.image_grid(to_unit_images(noise, ds.view, ds.levels), columns=8, max_width=520,
                                            labels=[f"{p.argmax()} ({p.max():.0%})" for p in probs],
@@ -260,10 +273,10 @@ def curve_panel(ds, name, view, seed) -> None:
                 "is a fresh class-balanced draw from the training split, scored on the disjoint test split.")
     options = [c for c in concepts.CLASSIFIERS] + [
         f for f, cls in genlab.families().items()
-        if not cls.trainable and f in density_families(ds.spec.shape, ds.spec.view, ds.spec.levels)]
+        if not cls.trainable and f in density_families(ds.shape, ds.view, ds.levels)]
     default = [c for c in concepts.CURVE_CLASSIFIERS if c in options]
-    if ds.view != "continuous" and "bernoulli" in options:
-        default.append("bernoulli")
+    if ds.view != "continuous":
+        default += [c for c in IMAGE_GENERATIVE if c in options]
     left, right = st.columns([4, 1])
     lineup = left.multiselect("Classifiers (closed-form density families only: each is refitted at every size)",
                               options, default=default, format_func=concepts.classifier_title,
@@ -279,6 +292,10 @@ def curve_panel(ds, name, view, seed) -> None:
                                                               "dashed: discriminative"), key="concepts_curve")
     verdict = concepts.curve_verdict(rows)
     (st.success if verdict["cross"] else st.info)(verdict["sentence"])
+    st.caption("The verdict compares the best classifier of each side at the smallest and the largest size; closer "
+               f"than {concepts.LEVEL:.0%} counts as level. A per-class full Gaussian can dip when the examples per "
+               "class approach the number of pixels: its covariance, estimated from barely enough points, is "
+               "nearly singular and fits those points too tightly.")
 
 
 # ---- 2. parametric vs. non-parametric ---------------------------------------------
@@ -323,14 +340,17 @@ def parametric_vs_nonparametric(selection) -> None:
     last = {r["model"]: r for r in rows if r["n"] == largest}
     value = "bits_per_dim" if "bits_per_dim" in rows[0] else "test_nll_nats"
     unit = "bits/dim" if value == "bits_per_dim" else "NLL (nats)"
+    st.markdown(f"At n = {largest:,}: held-out {unit} and numbers stored")
     columns = st.columns(2 * len(last))
     for i, (model, row) in enumerate(last.items()):
-        columns[2 * i].metric(f"{model}: held-out {unit} at n = {largest:,}", figures.format_number(row[value]))
-        columns[2 * i + 1].metric(f"{model}: numbers stored", f"{row['num_parameters']:,}")
+        short = model.split(" (")[0]  # "MADE (masked autoencoder)" -> "MADE"
+        columns[2 * i].metric(f"{short} · {unit}", figures.format_number(row[value]), help=model)
+        columns[2 * i + 1].metric(f"{short} · stored", f"{row['num_parameters']:,}", help="Numbers the model keeps.")
     st.plotly_chart(concepts.growth_figure(rows), key="concepts_growth")
-    st.info(concepts.growth_verdict(rows))
+    st.info(concepts.growth_verdict(rows, ds.dim))
     st.caption("Fit times are wall-clock on a shared machine and include the held-out bandwidth search (KDE) or the "
-               "training budget (deep model). A KDE keeps n × D numbers and a bandwidth — its parameters are the data.")
+               "training budget (deep model). A KDE keeps n × D numbers and a bandwidth — its parameters are the "
+               "data.")
     with st.expander("All numbers"):
         table(rows)
 
@@ -350,18 +370,24 @@ def gap_rows(source: str, size: int, view: str, seconds: float, seed: int) -> li
     return concepts.resolution_gap(source, size, view=view, seconds=seconds, seed=seed)
 
 
+def tex_number(value: float, decimals: int = 0) -> str:
+    """A number with thousands separators that LaTeX keeps tight: 2{,}940{,}000."""
+    return f"{value:,.{decimals}f}".replace(",", "{,}")
+
+
 def curse_of_dimensionality(selection) -> None:
     notes = concepts.log10_possible_inputs(**concepts.NOTES_IMAGE)
+    dim = math.prod(concepts.NOTES_IMAGE[k] for k in ("height", "width", "channels"))
     st.markdown(
-        "An input with D numbers, each taking L values, is one of L^D possible inputs. The notes' example is a "
-        "700×1400 RGB photo with 8-bit channels: D = 700 · 1400 · 3 = 2,940,000 numbers, so "
-        f"$256^{{2{{,}}940{{,}}000}} = 10^{{2{{,}}940{{,}}000 \\cdot \\log_{{10}} 256}} \\approx "
-        f"{concepts.format_power_of_ten(notes, latex=True)}$ possible images. (The notes print "
-        f"$10^{{{concepts.NOTES_PRINTED_EXPONENT:,}}}$".replace(",", "{,}") + " — the exponent is off by a factor of "
-        f"about {notes / concepts.NOTES_PRINTED_EXPONENT:.1f}; the conclusion stands.) Against that, the notes' "
-        "15 million training images are nothing.")
+        "An input with D numbers, each taking L values, is one of $L^D$ possible inputs. The notes' example is a "
+        f"700×1400 RGB photo with 8-bit channels: D = 700 · 1400 · 3 = {dim:,} numbers, so "
+        f"$256^{{{tex_number(dim)}}} = 10^{{{tex_number(dim)} \\cdot \\log_{{10}} 256}} \\approx "
+        f"{concepts.format_power_of_ten(notes, latex=True)}$ possible images. The notes print "
+        f"$10^{{{tex_number(concepts.NOTES_PRINTED_EXPONENT)}}}$: their exponent is about "
+        f"{notes / concepts.NOTES_PRINTED_EXPONENT:.1f} times too small, and the conclusion stands — against that "
+        "number, their 15 million training images are nothing.")
     st.metric("Possible 700×1400×3 8-bit images", f"10^{math.floor(notes):,}",
-              help=f"256^2,940,000 = {concepts.format_power_of_ten(notes)}: log10 computed as 2,940,000 × log10(256).")
+              help=f"256^{dim:,} = {concepts.format_power_of_ten(notes)}: log10 computed as {dim:,} × log10(256).")
     buttons = st.columns(4)
     buttons[0].button("The notes' photo", on_click=set_shape, args=("notes",), key="concepts_shape_notes")
     buttons[1].button("Binary MNIST", on_click=set_shape, args=("mnist",), key="concepts_shape_mnist")
@@ -376,10 +402,11 @@ def curse_of_dimensionality(selection) -> None:
     dim = height * width * channels
     biggest = max(concepts.DATASET_SIZES.values())
     st.metric("Possible inputs", f"10^{log10:,.1f}",
-              help=f"{levels}^{dim:,} ≈ {concepts.format_power_of_ten(log10)}, computed as {dim:,} × log10({levels}).")
-    st.markdown(f"${levels}^{{{dim:,}}} \\approx {concepts.format_power_of_ten(log10, latex=True)}$".replace(",", "{,}")
-                + f" possible inputs. Even {biggest:,} images cover at most a fraction "
-                f"$10^{{-{log10 - math.log10(biggest):,.1f}}}$".replace(",", "{,}") + " of them.")
+              help=f"{levels}^{dim:,} ≈ {concepts.format_power_of_ten(log10)}, computed as {dim:,} × "
+                   f"log10({levels}).")
+    st.markdown(f"${levels}^{{{tex_number(dim)}}} \\approx {concepts.format_power_of_ten(log10, latex=True)}$ possible "
+                f"inputs. Even {biggest:,} images would cover at most a fraction "
+                f"$10^{{-{tex_number(log10 - math.log10(biggest), 1)}}}$ of them.")
     st.plotly_chart(concepts.possible_inputs_figure(log10), key="concepts_possible")
 
     st.subheader("The same curse, measured")
@@ -396,7 +423,11 @@ def curse_of_dimensionality(selection) -> None:
     if not chosen:
         st.info("Pick at least one resolution.")
         return
-    rows = [row for label in chosen for row in gap_rows(*labels[label], view, seconds, selection.seed)]
+    try:
+        rows = [row for label in chosen for row in gap_rows(*labels[label], view, seconds, selection.seed)]
+    except (ImportError, FileNotFoundError, ValueError) as exc:
+        st.error(f"Could not load or fit one of the resolutions: {exc}")
+        return
     st.caption(f"{view} view; the KDE's bits/dim are a bound over dequantised pixels, the autoregressive model's "
                "are exact.")
     st.plotly_chart(concepts.gap_figure(rows), key="concepts_gap")
@@ -457,15 +488,22 @@ def downstream_inference(selection) -> None:
                           index=1 if len(options) > 1 else 0,
                           help="A saved run on this data whose family has encode(x), or a model trained here.")
     seconds = seconds_input("Training seconds", "concepts_probe_seconds", 4.0) if source == ENCODE_FRESH else 0.0
-    stamp = 0.0 if source == ENCODE_FRESH else os.path.getmtime(os.path.join(source, WEIGHTS))
-    rows = probe_rows(name, view, selection.seed, source, stamp, seconds)
-    columns = st.columns(len(rows))
-    for column, row in zip(columns, rows):
-        budget = "all labels" if row["per_class"] is None else f"{row['per_class']} labels/class"
-        column.metric(f"{row['features'].removesuffix(' features')}, {budget}", f"{row['accuracy']:.1%}",
-                      help=f"Test accuracy of logistic regression on {row['dim']}-number features.")
+    try:
+        stamp = 0.0 if source == ENCODE_FRESH else os.path.getmtime(os.path.join(source, WEIGHTS))
+        rows = probe_rows(name, view, selection.seed, source, stamp, seconds)
+    except (OSError, ValueError, KeyError) as exc:
+        st.error(f"Could not probe the features of {options[source]}: {exc}. Pick another run, or train one here.")
+        return
+    for features in dict.fromkeys(r["features"] for r in rows):
+        chosen = [r for r in rows if r["features"] == features]
+        st.markdown(f"**{features}** ({chosen[0]['dim']} numbers per image)")
+        for column, row in zip(st.columns(len(chosen)), chosen):
+            budget = "all labels" if row["per_class"] is None else f"{row['per_class']} labels per class"
+            column.metric(budget, f"{row['accuracy']:.1%}", help="Test accuracy of the linear probe.")
     st.plotly_chart(concepts.probe_figure(rows), key="concepts_probe")
     st.info(concepts.probe_summary(rows))
+    st.caption("Features from a few seconds of training are a weak test; train a model for longer on the Train page "
+               "and pick its run here.")
 
 
 # ---- the page -----------------------------------------------------------------------

@@ -66,3 +66,10 @@ st.markdown("#### The curse of dimensionality")
 st.markdown("A binary 28×28 image is one of $2^{784} \\approx 10^{236}$ possible images, and we have tens of "
             "thousands of examples. No table of counts can cover that space: a model has to *generalise*, "
             "and the family $\\mathcal{M}$ decides how. The Data page puts this number next to your data set.")
+
+st.markdown("#### Play with the ideas")
+st.markdown("The **Concepts** page turns the notes' first ideas into experiments: generative vs. "
+            "discriminative classifiers (decision boundaries and learning curves), a Gaussian vs. a KDE as the "
+            "data grow, the count of possible images against real data-set sizes, and a linear probe on "
+            "learned features.")
+st.page_link(PAGES["concepts"], label="Open Concepts", icon=":material/lightbulb:")
