@@ -1,5 +1,4 @@
 """The benchmark runs a grid and prints one table; its JSON holds the yardsticks."""
-import genlab
 from genlab.bench import format_table, run_bench
 
 

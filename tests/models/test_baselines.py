@@ -1,7 +1,6 @@
 """Gaussian, KDE and Gaussian mixture: closed-form fits, normalisation, sampling."""
 import math
 
-import numpy as np
 import pytest
 import torch
 
