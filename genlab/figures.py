@@ -192,10 +192,12 @@ def _series(metrics: Sequence[dict], x: str, key: str) -> tuple[list, list]:
 
 
 def training_curves(metrics: Sequence[dict], keys: Sequence[str | Sequence[str]], titles: Sequence[str],
-                    x: str = "seconds", height: int = 340) -> go.Figure:
+                    x: str = "seconds", height: int = 340, events: bool = False) -> go.Figure:
     """One panel per entry of `keys` (a metric key or a list of keys), titled by `titles`.
 
-    A panel with no finite value yet says so instead of drawing empty axes.
+    A panel with no finite value yet says so instead of drawing empty axes. With `events`,
+    each record carrying an "event" (a mid-run hyper-parameter change) draws a dotted
+    vertical line at its x in every panel, labelled in the first.
     """
     panels = [[k] if isinstance(k, str) else list(k) for k in keys]
     fig = make_subplots(rows=1, cols=len(panels), subplot_titles=list(titles), horizontal_spacing=0.08)
@@ -219,9 +221,22 @@ def training_curves(metrics: Sequence[dict], keys: Sequence[str | Sequence[str]]
         fig.update_xaxes(title_text="seconds of training" if x == "seconds" else x, rangemode="nonnegative",
                          row=1, col=col)
     fig.update_annotations(font_size=13)
+    if events:
+        _mark_events(fig, metrics, x, len(panels))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=50, b=10),
                       legend=dict(orientation="h", yanchor="bottom", y=-0.35, x=0))
     return fig
+
+
+def _mark_events(fig: go.Figure, metrics: Sequence[dict], x: str, columns: int) -> None:
+    """A dotted vertical line per record with an "event", in each of `columns` panels; the text on the first."""
+    for record in metrics:
+        if not record.get("event") or x not in record:
+            continue
+        for col in range(1, columns + 1):
+            label = dict(annotation_text=record["event"], annotation_position="top left",
+                         annotation_font_size=10) if col == 1 else {}
+            fig.add_vline(x=record[x], line=dict(color="gray", dash="dot", width=1), row=1, col=col, **label)
 
 
 def compare_bars(names: Sequence[str], values: Sequence, title: str = "", value_label: str = "",

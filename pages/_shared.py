@@ -6,16 +6,21 @@ widgets, so it survives switching pages.
 """
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import uuid
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
 
 import streamlit as st
 
 import genlab
+from genlab.data import drawn
 from genlab.data.base import Dataset
+from genlab.data.folder import MIN_IMAGES
+from genlab.data.imagefiles import IMAGE_SUFFIXES, MAX_FILE_BYTES, MAX_IMAGES, UploadError, read_images
 from genlab.jobs import Job, JobManager
 from genlab.models.base import GenerativeModel
 from genlab.runs import WEIGHTS, default_runs_root
@@ -32,8 +37,13 @@ DATASET_TITLES = {
     "fashion-mnist": "Fashion-MNIST (local folder)",
 }
 VIEW_TITLES = {"binary": "binary (0/1 pixels)", "gray8": "gray levels"}
+UPLOAD_CHOICE = "yours"  # the sidebar entry for your own images; the loaded set is named "folder:PATH"
+UPLOAD_SIZES = (8, 16, 28)
+UPLOADS_FOLDER = "_uploads"  # under the runs root: one folder per session, one per set of files
+DRAWN_KEY = "drawn_blobs"  # this session's drawn density: rows (x, y, weight, std)
 PAGES = {"home": "pages/home.py", "data": "pages/data.py", "train": "pages/train.py", "density": "pages/density.py",
-         "samples": "pages/samples.py", "latent": "pages/latent.py", "compare": "pages/compare.py"}
+         "samples": "pages/samples.py", "latent": "pages/latent.py", "compare": "pages/compare.py",
+         "concepts": "pages/concepts.py"}
 ENTERED_KEY = "_entered_through_app"  # set by app.py on every run
 DEEP_LINK_KEY = "_deep_link"  # a page asked for before app.py had run
 
@@ -92,9 +102,39 @@ def session_owner() -> SessionOwner:
 
 
 @st.cache_resource(show_spinner="Loading the dataset…")
+def _load_dataset(name: str, view: str, size: int) -> Dataset:
+    return genlab.load_dataset(name, view=None if view == "continuous" else view, size=size)
+
+
+@st.cache_resource(show_spinner="Sampling your drawn density…", max_entries=8)
+def _load_drawn(blobs: tuple) -> Dataset:
+    return drawn.drawn_dataset(blobs)
+
+
+def drawn_blobs() -> tuple[tuple[float, ...], ...]:
+    """This session's drawn density (a ring until something else is drawn)."""
+    return tuple(map(tuple, st.session_state.get(DRAWN_KEY) or drawn.ring()))
+
+
+def upload_size() -> int:
+    return int(st.session_state.get("upload_size", UPLOAD_SIZES[1]))
+
+
+def dataset_variant(name: str) -> tuple:
+    """What besides (name, view) picks the data: the size of your images, the blobs of a drawn density."""
+    if name == drawn.NAME:
+        return drawn_blobs()
+    return (upload_size(),) if name.startswith("folder:") else ()
+
+
 def load_dataset(name: str, view: str) -> Dataset:
-    """A dataset shared by every session; treat it as read-only."""
-    return genlab.load_dataset(name, view=None if view == "continuous" else view)
+    """A dataset shared by every session; treat it as read-only.
+
+    Your images load at the sidebar's size; "toy:drawn" is this session's drawn density.
+    """
+    if name == drawn.NAME:
+        return _load_drawn(drawn_blobs())
+    return _load_dataset(name, view, upload_size() if name.startswith("folder:") else 28)
 
 
 def is_image_set(name: str) -> bool:
@@ -102,9 +142,81 @@ def is_image_set(name: str) -> bool:
 
 
 def dataset_title(name: str) -> str:
+    if name == drawn.NAME:
+        return "drawn by you (2-D)"
+    if name == UPLOAD_CHOICE:
+        return "Your images…"
+    if name.startswith("folder:"):
+        return f"your images ({Path(name.removeprefix('folder:')).name})"
     if name.startswith("toy:"):
         return f"{name.removeprefix('toy:')} (2-D toy)"
     return DATASET_TITLES.get(name, name)
+
+
+def dataset_choices() -> list[str]:
+    """The sidebar's data sets: GenLab's own, a density you draw (after the toys), your images (last)."""
+    names = genlab.dataset_names()
+    toys = [n for n in names if n.startswith("toy:")]
+    return toys + [drawn.NAME] + [n for n in names if n not in toys] + [UPLOAD_CHOICE]
+
+
+# ---- your own images ---------------------------------------------------------------
+def _safe_file_name(name: str, index: int) -> str:
+    stem = re.sub(r"[^A-Za-z0-9._-]", "_", PurePosixPath(name.replace("\\", "/")).name).lstrip(".") or "image"
+    return f"{index:04d}-{stem}"
+
+
+def save_uploads(files, session_folder: Path) -> str:
+    """Write uploaded files (objects with .name and .getvalue()) to a folder of their own; returns "folder:PATH".
+
+    One zip, or several image files (each must decode); the folder is named by a digest of the contents, so
+    the same files map to the same folder (and the loader's cache).
+    """
+    if not files:
+        raise UploadError("Choose a zip of images, or several image files.")
+    zips = [f for f in files if f.name.lower().endswith(".zip")]
+    if zips and len(files) > 1:
+        raise UploadError("Upload one zip, or several images, not a zip together with other files.")
+    strays = [f.name for f in files if not f.name.lower().endswith((".zip", *IMAGE_SUFFIXES))]
+    if strays:
+        raise UploadError(f"{strays[0]} is not an image GenLab reads; "
+                          "use PNG, JPEG, WebP, BMP or GIF, or a zip of them.")
+    contents = [f.getvalue() for f in files]
+    if not zips:
+        for f, data in zip(files, contents):
+            read_images(f.name, data)  # a damaged file is refused by name, before anything is saved
+    digest = hashlib.sha256()
+    for f, data in zip(files, contents):
+        digest.update(f.name.encode() + b"\0" + hashlib.sha256(data).digest())
+    folder = session_folder / digest.hexdigest()[:16]
+    if not folder.exists():
+        staging = folder.with_name(folder.name + ".part")
+        staging.mkdir(parents=True, exist_ok=True)
+        for index, (f, data) in enumerate(zip(files, contents)):
+            (staging / _safe_file_name(f.name, index)).write_bytes(data)
+        staging.rename(folder)
+    if zips:
+        return f"folder:{next(folder.iterdir())}"
+    return f"folder:{folder}"
+
+
+def _your_images(owner: SessionOwner) -> str | None:
+    """The uploader and the size; returns the uploaded set's "folder:PATH", or None before any upload."""
+    files = st.file_uploader(
+        "Your images", type=["zip", *(s.removeprefix(".") for s in IMAGE_SUFFIXES)], accept_multiple_files=True,
+        key="upload_files", max_upload_size=MAX_FILE_BYTES // 2**20,
+        help=f"A zip of images, or several image files (PNG, JPEG, WebP, BMP, GIF): at least {MIN_IMAGES}, at most "
+             f"{MAX_IMAGES} from one zip, {MAX_FILE_BYTES // 2**20} MB per file. One sub-folder per class in a zip "
+             "gives labels. Images are turned grayscale and fitted into a square.")
+    persistent(st.radio, "Image size", "upload_size", UPLOAD_SIZES[1], options=list(UPLOAD_SIZES),
+               format_func=lambda n: f"{n}×{n}", horizontal=True,
+               help="Side of the square every image is fitted into; small sizes train in seconds on a CPU.")
+    if files:
+        try:
+            st.session_state["upload_spec"] = save_uploads(files, default_runs_root() / UPLOADS_FOLDER / owner.id)
+        except UploadError as exc:
+            st.error(str(exc))
+    return st.session_state.get("upload_spec")
 
 
 # ---- every run goes through app.py ---------------------------------------------------
@@ -165,13 +277,15 @@ def sidebar() -> Selection:
     manager = job_manager()
     owner = session_owner()
     manager.stop_stale(STALE_SECONDS)
-    names = genlab.dataset_names()
+    names = dataset_choices()
     if st.session_state.get("dataset") not in names:
         st.session_state["dataset"] = DEFAULT_DATASET if DEFAULT_DATASET in names else names[0]
     with st.sidebar:
         st.markdown("### Data set $D \\sim p_{\\text{data}}$")
         name = persistent(st.selectbox, "Dataset", "dataset", DEFAULT_DATASET, options=names,
                           format_func=dataset_title, help="The data set D every page works on.")
+        if name == UPLOAD_CHOICE:
+            name = _your_images(owner) or UPLOAD_CHOICE
         if is_image_set(name):
             view = persistent(st.radio, "View", "view", "binary", options=list(VIEW_TITLES),
                               format_func=VIEW_TITLES.get, horizontal=True,
@@ -184,6 +298,9 @@ def sidebar() -> Selection:
                                "The train/test split stays fixed so runs compare.")
         _jobs_status(manager, owner)
         st.caption(f"Runs are saved under `{default_runs_root()}`.")
+    if name == UPLOAD_CHOICE:
+        st.sidebar.info("Upload a zip of your images, or several image files, to use them as the data set.")
+        return Selection(name, view, int(seed), None, "no images uploaded yet")
     try:
         ds = load_dataset(name, view)
     except (FileNotFoundError, ValueError, ImportError) as exc:

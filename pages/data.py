@@ -1,24 +1,29 @@
 """Data: browse D, see how large the space it lives in is, and fit the two classic baselines."""
 import math
 
+import numpy as np
+import pandas as pd
 import streamlit as st
 
 import genlab
 from genlab import figures
+from genlab.data import drawn
 from genlab.data.images import SOURCES, class_names
 from genlab.snapshots import live_snapshot, to_unit_images
-from pages._shared import PAGES, dataset_title, load_dataset, sidebar
+from pages._shared import DRAWN_KEY, PAGES, dataset_title, dataset_variant, drawn_blobs, load_dataset, sidebar
 
 # family -> (kind, hyper-parameters); the KDE keeps 2,000 kernels so the page answers in seconds.
 BASELINES = {"gaussian": ("parametric", {}), "kde": ("non-parametric", {"max_points": 2000, "num_bandwidths": 16})}
 BASELINE_SECONDS = 10.0  # both are closed-form fits; this only caps them
 EXAMPLES = 32
 HALF_WIDTH = 440  # pixels a figure may take in one of two columns of the wide layout
+BLOB_COLUMNS = ("x", "y", "weight", "std")
+CLICK_GRID = np.stack(np.meshgrid(np.linspace(-4, 4, 33), np.linspace(-4, 4, 33)), -1).reshape(-1, 2)  # (1089, 2)
 
 
-@st.cache_resource(show_spinner="Fitting a Gaussian and a kernel density estimate…")
-def fit_baselines(name: str, view: str) -> dict:
-    """Each baseline's test numbers and what it looks like, fitted once per data set."""
+@st.cache_resource(show_spinner="Fitting a Gaussian and a kernel density estimate…", max_entries=16)
+def fit_baselines(name: str, view: str, variant: tuple) -> dict:
+    """Each baseline's test numbers and what it looks like, fitted once per data set (and size or drawing)."""
     ds = load_dataset(name, view)
     fits = {}
     for family, (_, hparams) in BASELINES.items():
@@ -27,6 +32,69 @@ def fit_baselines(name: str, view: str) -> dict:
         fits[family] = {"title": model.title, "summary": summary, "live": live_snapshot(model, ds, seed=0),
                         "about": type(model).summary, "hparams": hparams}
     return fits
+
+
+def blob_rows(table: pd.DataFrame) -> list[tuple]:
+    """The editor's rows as (x, y, weight, std), leaving out rows not yet filled in."""
+    return [tuple(float(v) for v in row) for row in table[list(BLOB_COLUMNS)].dropna().itertuples(index=False)]
+
+
+def _start_drawing(rows) -> None:
+    st.session_state["drawn_table"] = [tuple(r) for r in rows]
+    st.session_state["drawn_version"] = st.session_state.get("drawn_version", 0) + 1
+
+
+def _add_clicked_blob(chart_key: str) -> None:
+    """A click on the canvas adds a blob there (with the chosen std) to the rows edited so far."""
+    points = st.session_state[chart_key]["selection"]["points"]
+    if points:
+        std = float(st.session_state.get("drawn_new_std", 0.3))
+        _start_drawing(st.session_state.get("drawn_edited", []) + [(points[0]["x"], points[0]["y"], 1.0, std)])
+
+
+def draw_density(name: str) -> None:
+    """Blobs in a table and on a clickable canvas; "Use this density" makes them the data set."""
+    st.markdown(f"Each row is a round Gaussian blob on the canvas [{drawn.CANVAS[0]:g}, {drawn.CANVAS[1]:g}]²; "
+                "the weights are scaled to sum to one, and that mixture is log p_data exactly, so every model "
+                "trained on it reports a true KL. Click the canvas to add a blob, edit or delete rows in the table.")
+    st.session_state.setdefault("drawn_table", list(drawn_blobs()))
+    version = st.session_state.get("drawn_version", 0)
+    table, canvas = st.columns(2)
+    with table:
+        edited = st.data_editor(
+            pd.DataFrame(st.session_state["drawn_table"], columns=BLOB_COLUMNS), num_rows="dynamic",
+            key=f"drawn_editor:{version}", hide_index=True, width="stretch",
+            column_config={
+                "x": st.column_config.NumberColumn("x", min_value=drawn.CANVAS[0], max_value=drawn.CANVAS[1]),
+                "y": st.column_config.NumberColumn("y", min_value=drawn.CANVAS[2], max_value=drawn.CANVAS[3]),
+                "weight": st.column_config.NumberColumn("weight", min_value=0.0, help="Relative mass of the blob."),
+                "std": st.column_config.NumberColumn("std", min_value=drawn.MIN_STD, help="Width of the blob."),
+            })
+        rows = blob_rows(edited)
+        st.session_state["drawn_edited"] = rows
+        st.slider("std of a clicked blob", drawn.MIN_STD, 1.5, 0.3, 0.01, key="drawn_new_std")
+        ring, use = st.columns(2)
+        ring.button("Start from a ring", on_click=_start_drawing, args=(drawn.ring(),), width="stretch",
+                    help="Sixteen equal blobs on a circle of radius 2.5.")
+        chosen = use.button("Use this density", type="primary", width="stretch",
+                            help=f"Makes it the data set of every page ({dataset_title(drawn.NAME)} in the sidebar).")
+    labels = ["click to add a blob"] * len(CLICK_GRID) + ["your blobs"] * len(rows)
+    centres = np.array([row[:2] for row in rows]).reshape(-1, 2)
+    chart_key = f"drawn_canvas:{version}"
+    canvas.plotly_chart(figures.scatter_points(np.concatenate([CLICK_GRID, centres]), labels, drawn.CANVAS,
+                                               title="Click to add a blob", max_points=len(labels)),
+                        key=chart_key, on_select=lambda: _add_clicked_blob(chart_key), selection_mode="points")
+    if chosen:
+        try:
+            drawn.check_blobs(rows)
+        except ValueError as exc:
+            st.error(str(exc))
+            return
+        st.session_state[DRAWN_KEY] = rows
+        st.session_state["dataset"] = drawn.NAME
+        st.rerun()
+    if name == drawn.NAME and rows != list(drawn_blobs()):
+        st.caption("The table differs from the density in use: press **Use this density** to train on it.")
 
 
 def label_names(name: str, labels) -> list[str]:
@@ -61,6 +129,11 @@ else:
     true_grid = figures.log_prob_on_grid(ds.log_prob_true, ds.bounds)
     peak = float(true_grid.max())  # one colour scale for the truth and both fits
     truth.plotly_chart(figures.density_heatmap(true_grid, ds.bounds, title="The true density: log p_data(x)"))
+    if selection.name == drawn.NAME:
+        st.session_state.setdefault("drawing", True)
+    if st.toggle("Draw your own 2-D density", key="drawing",
+                 help="Place Gaussian blobs by clicking or in a table, then train any family on that density."):
+        draw_density(selection.name)
 
 st.subheader("The curse of dimensionality")
 if is_image:
@@ -81,7 +154,7 @@ else:
         f"need $10^{{{784 * 2}}}$ cells — the space grows exponentially with D, the data do not.")
 
 st.subheader("Two baselines: parametric vs. non-parametric")
-fits = fit_baselines(selection.name, selection.view)
+fits = fit_baselines(selection.name, selection.view, dataset_variant(selection.name))
 for column, (family, (kind, _)) in zip(st.columns(2), BASELINES.items()):
     fit, summary = fits[family], fits[family]["summary"]
     with column:

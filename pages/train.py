@@ -1,6 +1,7 @@
 """Train: choose a family and its hyper-parameters, start a run, watch d(p_data, p_θ) fall."""
 import math
 import time
+import uuid
 
 import streamlit as st
 
@@ -8,12 +9,14 @@ import genlab
 from genlab import figures
 from genlab.jobs import CapacityError
 from genlab.models.base import ModelConfig
+from genlab.presets import dataset_kind, presets_for
 from pages._shared import PAGES, current_job, dataset_title, elapsed, job_manager, session_owner, sidebar
 
 REFRESH_SECONDS = 1.0
 COLUMNS = 4  # hyper-parameter widgets per row
 HALF_WIDTH = 440  # pixels a figure may take in one of two columns of the wide layout
 OPTIMISER_FIELDS = {f.name for f in ModelConfig.fields()}
+DEFAULTS_CHOICE = "Defaults of the family"
 KIND_TEXT = {
     "exact": "exact log-likelihood",
     "lower_bound": "log p is a lower bound, so this NLL is an upper bound",
@@ -43,39 +46,79 @@ def number_step(default: float, log: bool) -> float:
     return 10.0 ** (math.floor(math.log10(abs(default))) - (0 if log else 1))
 
 
+def hparam_key(family: str, name: str) -> str:
+    return f"hparam:{family}:{name}"
+
+
 def hparam_widget(family: str, field):
-    """One widget from a config field's metadata: bounds, help, choices."""
+    """One widget from a config field's metadata: bounds, help, choices.
+
+    Its value lives under its key in session state (the config default at first), so a
+    preset can fill it before it renders.
+    """
     meta = field.metadata
     label = field.name.replace("_", " ").capitalize()
-    key = f"hparam:{family}:{field.name}"
+    key = hparam_key(family, field.name)
+    st.session_state.setdefault(key, field.default)
     low, high = meta.get("low"), meta.get("high")
     help_text = meta.get("help", "")
     if low is not None and high is not None:
         help_text += f" Between {low:g} and {high:g}."
     if meta.get("choices"):
-        choices = list(meta["choices"])
-        return st.selectbox(label, choices, index=choices.index(field.default), key=key, help=help_text)
+        return st.selectbox(label, list(meta["choices"]), key=key, help=help_text)
     if isinstance(field.default, bool):
-        return st.checkbox(label, value=field.default, key=key, help=help_text)
+        return st.checkbox(label, key=key, help=help_text)
     if isinstance(field.default, int):
         return st.number_input(label, min_value=None if low is None else int(low),
-                               max_value=None if high is None else int(high),
-                               value=field.default, step=1, key=key, help=help_text)
+                               max_value=None if high is None else int(high), step=1, key=key, help=help_text)
+    st.session_state[key] = float(st.session_state[key])
     return st.number_input(label, min_value=None if low is None else float(low),
-                           max_value=None if high is None else float(high), value=float(field.default),
+                           max_value=None if high is None else float(high),
                            step=number_step(field.default, meta.get("log", False)), format="%g", key=key,
                            help=help_text)
 
 
+def shown_fields(cls) -> list:
+    """The config fields the page offers: all of them, less the optimiser's for closed-form families."""
+    return [f for f in cls.config_class.fields() if cls.trainable or f.name not in OPTIMISER_FIELDS]
+
+
 def hparam_widgets(cls) -> dict:
     """Widgets for every hyper-parameter the family's config declares (optimiser ones only if it trains)."""
-    fields = [f for f in cls.config_class.fields() if cls.trainable or f.name not in OPTIMISER_FIELDS]
+    fields = shown_fields(cls)
     values = {}
     for row in range(0, len(fields), COLUMNS):
         for column, field in zip(st.columns(COLUMNS), fields[row:row + COLUMNS]):
             with column:
                 values[field.name] = hparam_widget(cls.name, field)
     return values
+
+
+def fill_from_preset(cls, choice_key: str, offered: dict) -> None:
+    """Set every hyper-parameter widget of the family: the preset's values, the config's defaults elsewhere."""
+    preset = offered.get(st.session_state[choice_key])
+    chosen = preset.hparams if preset else {}
+    for field in shown_fields(cls):
+        st.session_state[hparam_key(cls.name, field.name)] = chosen.get(field.name, field.default)
+
+
+def preset_picker(cls, kind: str) -> None:
+    """A preset select that fills the hyper-parameter widgets below it, and says why (or what to look for)."""
+    offered = {p.name: p for p in presets_for(cls.name, kind)}
+    if not offered:
+        return
+    key = f"preset:{cls.name}:{kind}"
+    choice = st.selectbox("Preset", [DEFAULTS_CHOICE, *offered], key=key, on_change=fill_from_preset,
+                          args=(cls, key, offered),
+                          help="Settings known to work (or broken on purpose, to show a failure); "
+                               "they fill the hyper-parameters below, which you can still change.")
+    preset = offered.get(choice)
+    if preset is None:
+        return
+    if preset.broken:
+        st.warning(f"{preset.why}  \n**What to look for:** {preset.look_for}", icon=":material/science:")
+    else:
+        st.caption(preset.why)
 
 
 def yardstick(metrics: list[dict]):
@@ -138,6 +181,52 @@ def other_signals(metrics: list[dict]) -> list[str]:
     return [k for k in keys if any(record.get(k) != record.get("train_loss") for record in metrics)]
 
 
+def run_folder_name(family: str, ds) -> str | None:
+    """A flat folder name for a run on your images (their name is a path); None lets the manager name it."""
+    if "/" not in ds.name and "\\" not in ds.name:
+        return None
+    return f"{family}-yours-{ds.view}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+
+
+def apply_changes(job, keys: dict) -> None:
+    """Send the learning-rate / batch-size inputs that differ from the model's config to the running job."""
+    config = job.model.config
+    changes = {name: st.session_state[key] for name, key in keys.items()
+               if st.session_state.get(key) is not None and st.session_state[key] != getattr(config, name)}
+    if changes:
+        job.change(**changes)
+
+
+def step_controls(job, state: str) -> None:
+    """While paused: one step, or N steps, then paused again (the chart shows where they got to)."""
+    one, many, count, _ = st.columns([1, 1, 1, 3], vertical_alignment="bottom")
+    paused = state == "paused"
+    key = f"steps:{job.id}"
+    one.button("Step 1", on_click=job.step, args=(1,), disabled=not paused, width="stretch",
+               help="Take one gradient step from the pause, then pause again.")
+    count.number_input("N steps", min_value=1, max_value=10_000, value=50, step=10, key=key)
+    # N is read when the button is pressed, not when it was drawn
+    many.button("Step N", on_click=lambda: job.step(int(st.session_state[key])), disabled=not paused,
+                width="stretch", help="Take N gradient steps from the pause, then pause again.")
+
+
+def change_controls(job) -> None:
+    """Learning rate and batch size that take effect at the next step; each change is marked on the chart."""
+    config = job.model.config
+    fields = {f.name: f for f in type(config).fields()}
+    keys = {"learning_rate": f"change_lr:{job.id}", "batch_size": f"change_batch:{job.id}"}
+    rate, batch, apply, _ = st.columns([1, 1, 1, 3], vertical_alignment="bottom")
+    lr_meta = fields["learning_rate"].metadata
+    rate.number_input("Learning rate", min_value=float(lr_meta["low"]), max_value=float(lr_meta["high"]),
+                      value=float(config.learning_rate), step=number_step(config.learning_rate, True), format="%g",
+                      key=keys["learning_rate"])
+    batch_meta = fields["batch_size"].metadata
+    batch.number_input("Batch size", min_value=int(batch_meta["low"]), max_value=int(batch_meta["high"]),
+                       value=int(config.batch_size), step=1, key=keys["batch_size"])
+    apply.button("Apply now", on_click=apply_changes, args=(job, keys), width="stretch",
+                 help="Changes take effect at the next gradient step and are marked on the chart.")
+
+
 def live_panel(job_id: str, ticking: bool) -> None:
     """Redrawn every REFRESH_SECONDS while the job trains: status, controls, charts, numbers."""
     job = job_manager().get(job_id)
@@ -162,6 +251,9 @@ def live_panel(job_id: str, ticking: bool) -> None:
     pause.button("Pause", on_click=job.pause, disabled=view["state"] != "running", width="stretch")
     resume.button("Resume", on_click=job.resume, disabled=view["state"] != "paused", width="stretch")
     stop.button("Stop", on_click=job.stop, disabled=not job.active, width="stretch")
+    if job.active and job.model.trainable:
+        step_controls(job, view["state"])
+        change_controls(job)
     if view["state"] == "failed":
         st.error(f"Training failed: {view['error']}")
         with st.expander("Details for a bug report"):
@@ -179,7 +271,7 @@ def live_panel(job_id: str, ticking: bool) -> None:
         keys.append(signals)
         titles.append("other training signals")
     st.caption(f"Objective d of {view['title']}: {view['objective']}")
-    st.plotly_chart(figures.training_curves(view["metrics"], keys, titles))
+    st.plotly_chart(figures.training_curves(view["metrics"], keys, titles, events=True))
     picture, numbers = st.columns(2)
     with picture:
         live_picture(job, view)
@@ -216,6 +308,7 @@ if unfit:
             st.markdown(f"- **{all_families[name].title}**: {reason}")
 
 st.markdown("**Hyper-parameters**" if cls.trainable else "**Settings of the closed-form fit**")
+preset_picker(cls, dataset_kind(ds))
 hparams = hparam_widgets(cls)
 
 job = current_job()
@@ -229,7 +322,8 @@ note.caption(f"Seed {selection.seed} (sidebar) · on {dataset_title(selection.na
 if started:
     try:
         model = genlab.create_model(family, ds, **hparams)
-        job = job_manager().start(model, ds, seconds=seconds, seed=selection.seed, owner=session_owner().id)
+        job = job_manager().start(model, ds, seconds=seconds, seed=selection.seed, owner=session_owner().id,
+                                  name=run_folder_name(family, ds))
     except ValueError as exc:
         st.error(f"Those hyper-parameters don't work: {exc}")
     except CapacityError as exc:

@@ -49,6 +49,8 @@ def _collect(path: Path) -> tuple[list[ImageFile], list[str], list[str]]:
 @functools.lru_cache(maxsize=8)
 def _load(path: str, mtime_ns: int, size: int, view: str) -> tuple[torch.Tensor, torch.Tensor | None, tuple, tuple]:
     images, classes, notes = _collect(Path(path))
+    if not images:
+        raise ValueError(f"No readable images under {path}. " + " ".join(notes))
     levels = 2 if view == "binary" else GRAY_LEVELS
     x = torch.stack([to_view(image, (1, size, size), view, levels) for image in images])  # (N, 1, size, size)
     names = sorted(set(classes))
