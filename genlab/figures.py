@@ -145,6 +145,38 @@ def density_heatmap(log_p, bounds, points=None, title: str = "", height: int = 4
     return fig
 
 
+def field_map(values, bounds, name: str, points=None, samples=None, height: int = 420) -> go.Figure:
+    """A family's own field on a grid: a scalar (n, n) as a heatmap (a discriminator, a critic,
+    an energy) or a vector field (n, n, 2) as arrows (a score), with data and samples on top."""
+    values = np.asarray(values, dtype=float)
+    n = values.shape[0]
+    xs, ys = grid_axes(bounds, n)
+    if values.ndim == 2:
+        fig = go.Figure(go.Heatmap(x=xs, y=ys, z=values, colorscale="RdBu", reversescale=True,
+                                   colorbar=dict(title=dict(text=name, side="right"), thickness=12),
+                                   hovertemplate="x=%{x:.2f}<br>y=%{y:.2f}<br>" + name + "=%{z:.3f}<extra></extra>"))
+    else:
+        xx, yy = np.meshgrid(xs, ys)
+        length = np.linalg.norm(values, axis=-1)
+        scale = (xs[1] - xs[0]) * 0.9 / max(float(np.percentile(length, 95)), 1e-12)
+        tips = np.stack([xx + values[..., 0] * scale, yy + values[..., 1] * scale], -1)
+        seg_x = np.stack([xx, tips[..., 0], np.full_like(xx, np.nan)], -1).ravel()
+        seg_y = np.stack([yy, tips[..., 1], np.full_like(yy, np.nan)], -1).ravel()
+        fig = go.Figure(go.Scatter(x=seg_x, y=seg_y, mode="lines", line=dict(color="#444", width=1),
+                                   hoverinfo="skip", name=name))
+        fig.add_trace(go.Scatter(x=xx.ravel(), y=yy.ravel(), mode="markers", marker=dict(size=2, color="#444"),
+                                 hoverinfo="skip", showlegend=False))
+    for pts, colour, label in ((points, "rgba(40,40,40,0.35)", "data"), (samples, "#e45756", "samples")):
+        if pts is not None:
+            pts = _as_numpy(pts)[:500]
+            fig.add_trace(go.Scatter(x=pts[:, 0], y=pts[:, 1], mode="markers", name=label,
+                                     marker=dict(size=3, color=colour), hoverinfo="skip"))
+    fig.update_layout(title=f"{name} now" + (" (arrows: direction of increasing log p)" if values.ndim == 3 else ""),
+                      height=height, margin=MARGIN, legend=dict(orientation="h", y=-0.08))
+    _square_axes(fig, bounds)
+    return fig
+
+
 def image_grid(images, labels: Sequence | None = None, columns: int = 8, title: str = "",
                tile_pixels: int = 64, max_width: int = 880) -> go.Figure:
     """Images (N, C, H, W) with values in [0, 1] tiled into one figure, a label above each.

@@ -76,7 +76,13 @@ def live_snapshot(model: GenerativeModel, ds: Dataset, seed: int = 0) -> dict:
     out: dict = {}
     if ds.view == "continuous":
         if ds.bounds is not None and model.can("density") and model.log_prob_kind is not None:
-            out["log_prob_grid"] = density_grid(model, ds.bounds)
+            grid = density_grid(model, ds.bounds)
+            if model.log_prob_kind == "unnormalized":  # normalise an energy on the grid so colours compare
+                xs, ys = grid_axes(ds.bounds, grid.shape[0])
+                finite = grid[np.isfinite(grid)]
+                top = finite.max() if finite.size else 0.0
+                grid = grid - (top + np.log(np.exp(grid - top).sum() * (xs[1] - xs[0]) * (ys[1] - ys[0])))
+            out["log_prob_grid"] = grid
             out["bounds"] = ds.bounds
         if model.can("sample"):
             out["points"] = sample_points(model, 500, seed)

@@ -144,6 +144,9 @@ def live_picture(job, view: dict) -> None:
                         width="content")
     else:
         st.caption("The first picture appears after the first report.")
+    for name, values in live.get("fields", {}).items():  # what the family computes besides p_θ
+        st.plotly_chart(figures.field_map(values, job.dataset.bounds, name, points=job.dataset.test,
+                                          samples=live.get("points")))
 
 
 def latest_numbers(view: dict, stick) -> None:

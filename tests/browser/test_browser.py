@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 PAGE_TITLES = {"Home": "GenLab", "Data": "Data", "Train": "Train", "Density": "Density", "Samples": "Samples",
-               "Latent": "Latent", "Compare": "Compare"}
+               "Latent": "Latent", "Compare": "Compare", "Concepts": "Concepts"}
 SLOW = 90_000  # ms: the first visit to a page may fit baselines or start a run on a busy 2-core box
 
 
