@@ -3,6 +3,7 @@ import streamlit as st
 
 import genlab
 from genlab import figures, leaderboard
+from genlab.checkpoints import MAX_CHECKPOINT_BYTES, CheckpointError, pack_run, unpack_run
 from genlab.runs import default_runs_root
 from pages._shared import PAGES, dataset_title, sidebar
 
@@ -16,8 +17,36 @@ def data_title(dataset: str, view: str) -> str:
     return dataset_title(dataset) + ("" if view == "continuous" else f", {view}")
 
 
+def checkpoints(runs: list[dict]) -> None:
+    """Download a run as one file, or bring one back: JSON and safetensors only, checked before use."""
+    with st.expander("Move runs between machines: download or upload a checkpoint", icon=":material/swap_horiz:"):
+        if runs:
+            names = {run["folder"]: f"{run['name']} ({data_title(run['config']['dataset'], run['config']['view'])})"
+                     for run in runs}
+            folder = st.selectbox("Run to download", list(names), format_func=names.get, key="checkpoint_run")
+            st.download_button("Download run", data=pack_run(folder), file_name=f"{names[folder].split()[0]}.zip",
+                               mime="application/zip", icon=":material/download:", on_click="ignore")
+        upload = st.file_uploader(f"Upload a checkpoint (.zip from 'Download run', up to "
+                                  f"{MAX_CHECKPOINT_BYTES // 2**20} MB)", type=["zip"], key="checkpoint_upload")
+        if upload is None:
+            return
+        done = st.session_state.setdefault("checkpoints_loaded", {})  # each upload is imported once
+        if upload.file_id not in done:
+            try:
+                done[upload.file_id] = ("success", unpack_run(upload.getvalue(), default_runs_root(),
+                                                               name=upload.name.removesuffix(".zip")).name)
+            except CheckpointError as exc:
+                done[upload.file_id] = ("error", str(exc))
+        kind, text = done[upload.file_id]
+        if kind == "success":
+            st.success(f"Loaded as {text}; it is in the table below and on every page.")
+        else:
+            st.error(f"{upload.name} was not loaded: {text}")
+
+
 selection = sidebar()
 st.title("Compare")
+checkpoints(genlab.list_runs(default_runs_root()))
 runs = genlab.list_runs(default_runs_root())
 if not runs:
     st.info("No saved runs yet. Every run started on the Train page is saved when it ends and appears here, "
