@@ -24,7 +24,7 @@ from torch import nn
 from genlab.data.base import DataSpec
 from genlab.models.base import DensityModel, ModelConfig, hparam
 
-__all__ = ["CouplingFlowConfig", "ElementwiseTransform", "CouplingFlow", "coupling_masks"]
+__all__ = ["CouplingFlowConfig", "ElementwiseTransform", "NormalizingFlow", "CouplingFlow", "coupling_masks"]
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
@@ -134,7 +134,33 @@ class ActNorm(nn.Module):
         return z * torch.exp(self.log_scale) + self.loc
 
 
-class CouplingFlow(DensityModel):
+class NormalizingFlow(DensityModel):
+    """What every flow shares once it has `forward_flow(y) -> (z, log|det|)` and
+    `inverse_flow(z) -> y`: a standard-normal base, the change-of-variables density,
+    sampling by the inverse and `encode` = f(y)."""
+
+    def _base_noise(self, n: int, temperature: float, generator: torch.Generator | None) -> torch.Tensor:
+        device = generator.device if generator is not None else self.device
+        noise = torch.randn(n, self.spec.dim, generator=generator, device=device)
+        return temperature * noise.to(self.device)
+
+    # ---- the DensityModel contract ------------------------------------------------
+    def flat_log_prob(self, y: torch.Tensor) -> torch.Tensor:
+        z, log_det = self.forward_flow(y)
+        base = -0.5 * z.square().sum(1) - self.spec.dim * _HALF_LOG_2PI
+        # absurdly far from the data z can overflow float range: p_θ is 0 there to working precision
+        return torch.where(torch.isfinite(z).all(1), base + log_det, -math.inf)
+
+    def flat_sample(self, n: int, temperature: float, generator: torch.Generator | None) -> torch.Tensor:
+        return self.inverse_flow(self._base_noise(n, temperature, generator))
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The base-space point z = f(x), flattened: shape (N, D)."""
+        y, _ = self.to_continuous(x)
+        return self.forward_flow(y)[0]
+
+
+class CouplingFlow(NormalizingFlow):
     """A standard-normal base pushed through ActNorm and `num_layers` coupling steps.
 
     Subclasses set the class attributes of `GenerativeModel` and implement
@@ -196,26 +222,6 @@ class CouplingFlow(DensityModel):
             keep = torch.linspace(0, len(frames) - 1, max_frames).round().long().unique().tolist()
             frames = [frames[i] for i in keep]
         return [(caption, self.to_view(y)) for caption, y in frames]
-
-    def _base_noise(self, n: int, temperature: float, generator: torch.Generator | None) -> torch.Tensor:
-        device = generator.device if generator is not None else self.device
-        noise = torch.randn(n, self.spec.dim, generator=generator, device=device)
-        return temperature * noise.to(self.device)
-
-    # ---- the DensityModel contract ------------------------------------------------
-    def flat_log_prob(self, y: torch.Tensor) -> torch.Tensor:
-        z, log_det = self.forward_flow(y)
-        base = -0.5 * z.square().sum(1) - self.spec.dim * _HALF_LOG_2PI
-        # absurdly far from the data z can overflow float range: p_θ is 0 there to working precision
-        return torch.where(torch.isfinite(z).all(1), base + log_det, -math.inf)
-
-    def flat_sample(self, n: int, temperature: float, generator: torch.Generator | None) -> torch.Tensor:
-        return self.inverse_flow(self._base_noise(n, temperature, generator))
-
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """The base-space point z = f(x), shape (N, D)."""
-        y, _ = self.to_continuous(x)
-        return self.forward_flow(y)[0]
 
     @torch.no_grad()
     def initialize(self, train: torch.Tensor, valid: torch.Tensor, generator: torch.Generator) -> dict[str, float]:

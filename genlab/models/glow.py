@@ -40,7 +40,8 @@ from torch import nn
 
 from genlab.data.base import DataSpec
 from genlab.models import register
-from genlab.models.base import DensityModel, ModelConfig, hparam
+from genlab.models.base import ModelConfig, hparam
+from genlab.models._flows import NormalizingFlow
 from genlab.models.realnvp import AffineTransform
 
 __all__ = ["Glow", "GlowConfig", "LogitTransform", "ActNorm2d", "InvertibleConv1x1", "AffineCoupling2d", "FlowStep",
@@ -212,7 +213,7 @@ class FlowStep(nn.Module):
 
 
 @register
-class Glow(DensityModel):
+class Glow(NormalizingFlow):
     """A multi-scale Glow over a standard-normal base, on dequantized images.
 
     Example:
@@ -295,23 +296,6 @@ class Glow(DensityModel):
                 met += 1
             h = unsqueeze(h)
         return self.logit.inverse(h).flatten(1)
-
-    def _base_noise(self, n: int, temperature: float, generator: torch.Generator | None) -> torch.Tensor:
-        device = generator.device if generator is not None else self.device
-        return temperature * torch.randn(n, self.spec.dim, generator=generator, device=device).to(self.device)
-
-    # ---- the DensityModel contract -------------------------------------------------------
-    def flat_log_prob(self, y: torch.Tensor) -> torch.Tensor:
-        z, log_det = self.forward_flow(y)
-        return -0.5 * z.square().sum(1) - self.spec.dim * _HALF_LOG_2PI + log_det
-
-    def flat_sample(self, n: int, temperature: float, generator: torch.Generator | None) -> torch.Tensor:
-        return self.inverse_flow(self._base_noise(n, temperature, generator))
-
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Every scale's latents z = f(y), concatenated and flattened: shape (N, D)."""
-        y, _ = self.to_continuous(x)
-        return self.forward_flow(y)[0]
 
     @torch.no_grad()
     def initialize(self, train: torch.Tensor, valid: torch.Tensor, generator: torch.Generator) -> dict[str, float]:
