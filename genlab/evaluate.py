@@ -36,26 +36,32 @@ def _finite_mean(values: torch.Tensor) -> float:
     return value if math.isfinite(value) else math.inf
 
 
-def heldout_metrics(model: GenerativeModel, x: torch.Tensor, ds: Dataset, prefix: str) -> dict[str, float]:
-    """The common yardstick on held-out points x, for every family: NLL in nats (and bits/dim
-    on images) where p_θ or a bound on it exists; KL(p_data‖p_θ) on toys by the best method
-    the family allows; MMD² of samples on images for families without a likelihood."""
-    out: dict[str, float] = {}
+def _heldout(model: GenerativeModel, x: torch.Tensor, ds: Dataset, live_mmd: bool) -> dict:
+    """The common yardstick on held-out points x, each number computed once: NLL in nats (and
+    bits/dim on images) where p_θ or a bound on it exists; KL(p_data‖p_θ) on toys by the best
+    method the family allows, with that method's name; with `live_mmd`, MMD² of a few samples
+    on images for families without a likelihood (`evaluate` measures MMD² for all anyway)."""
+    out: dict = {}
     if model.can("density") and model.log_prob_kind in ("exact", "lower_bound", "estimate"):
         log_p = batched_log_prob(model, x)
         nll = -_finite_mean(log_p)
-        out[f"{prefix}_nll_nats"] = nll
+        out["nll_nats"] = nll
         if ds.view != "continuous":
-            out[f"{prefix}_bits_per_dim"] = nll / (ds.dim * math.log(2))
+            out["bits_per_dim"] = nll / (ds.dim * math.log(2))
         if ds.is_toy:
-            out[f"{prefix}_kl_nats"] = _kl_from_log_prob(ds, x, log_p)
+            out["kl_nats"], out["kl_method"] = _kl_from_log_prob(ds, x, log_p), KL_METHODS[model.log_prob_kind]
     elif ds.is_toy:
-        kl, _ = toy_kl(model, ds, x)
-        if kl is not None:
-            out[f"{prefix}_kl_nats"] = kl
-    elif model.can("sample"):
-        out[f"{prefix}_mmd"] = sample_metrics(model, ds, x[:LIVE_MMD_ITEMS])["mmd"]
+        out["kl_nats"], out["kl_method"] = toy_kl(model, ds, x)
+    elif live_mmd and model.can("sample"):
+        out["mmd"] = sample_metrics(model, ds, x[:LIVE_MMD_ITEMS])["mmd"]
     return out
+
+
+def heldout_metrics(model: GenerativeModel, x: torch.Tensor, ds: Dataset, prefix: str) -> dict[str, float]:
+    """What the trainer charts on validation data for every family, keys prefixed
+    (`valid_nll_nats`, `valid_bits_per_dim`, `valid_kl_nats`, `valid_mmd`)."""
+    return {f"{prefix}_{k}": v for k, v in _heldout(model, x, ds, live_mmd=True).items()
+            if k != "kl_method" and v is not None}
 
 
 def _kl_from_log_prob(ds: Dataset, x: torch.Tensor, log_p: torch.Tensor) -> float:
@@ -78,10 +84,10 @@ def _samples(model: GenerativeModel, n: int) -> torch.Tensor:
 
 
 def toy_kl(model: GenerativeModel, ds: Dataset, x: torch.Tensor) -> tuple[float | None, str]:
-    """KL(p_data‖p_θ) over points x by the best method the family allows, and its name."""
+    """KL(p_data‖p_θ) over points x for a family without a normalised p_θ (an energy is
+    normalised on a grid, an implicit model's density estimated from its samples), and the
+    method's name. Families with p_θ or a bound on it are scored directly by `_heldout`."""
     kind = model.log_prob_kind
-    if kind in ("exact", "lower_bound", "estimate") and model.can("density"):
-        return _kl_from_log_prob(ds, x, batched_log_prob(model, x)), KL_METHODS[kind]
     if kind == "unnormalized" and model.can("density"):
         return grid_kl(lambda p: batched_log_prob(model, p), ds, x), KL_METHODS[kind]
     if model.can("sample"):
@@ -117,16 +123,16 @@ def evaluate(model: GenerativeModel, ds: Dataset, max_items: int | None = None) 
     """
     start = time.perf_counter()
     x = ds.test if max_items is None else ds.test[:max_items]
-    metrics = heldout_metrics(model, x, ds, "test")
+    metrics = _heldout(model, x, ds, live_mmd=False)
     out = {
         "log_prob_kind": model.log_prob_kind,
         "n_test": len(x),
-        "test_nll_nats": metrics.get("test_nll_nats"),
+        "test_nll_nats": metrics.get("nll_nats"),
     }
-    if "test_bits_per_dim" in metrics:
-        out["bits_per_dim"] = metrics["test_bits_per_dim"]
+    if "bits_per_dim" in metrics:
+        out["bits_per_dim"] = metrics["bits_per_dim"]
     if ds.is_toy:
-        out["kl_nats"], out["kl_method"] = toy_kl(model, ds, x)
+        out["kl_nats"], out["kl_method"] = metrics["kl_nats"], metrics["kl_method"]
         out["data_entropy_nats"] = -_finite_mean(ds.log_prob_true(x))
     out.update(sample_metrics(model, ds, x))
     model.eval()

@@ -7,6 +7,7 @@ import torch
 from genlab.data.base import Dataset
 from genlab.evaluate import batched_log_prob
 from genlab.models.base import GenerativeModel
+from genlab.yardsticks import normalise_on_grid
 
 __all__ = ["density_grid", "sample_images", "sample_points", "live_snapshot", "to_unit_images", "field_grids"]
 
@@ -78,10 +79,7 @@ def live_snapshot(model: GenerativeModel, ds: Dataset, seed: int = 0) -> dict:
         if ds.bounds is not None and model.can("density") and model.log_prob_kind is not None:
             grid = density_grid(model, ds.bounds)
             if model.log_prob_kind == "unnormalized":  # normalise an energy on the grid so colours compare
-                xs, ys = grid_axes(ds.bounds, grid.shape[0])
-                finite = grid[np.isfinite(grid)]
-                top = finite.max() if finite.size else 0.0
-                grid = grid - (top + np.log(np.exp(grid - top).sum() * (xs[1] - xs[0]) * (ys[1] - ys[0])))
+                grid, _ = normalise_on_grid(grid, ds.bounds)
             out["log_prob_grid"] = grid
             out["bounds"] = ds.bounds
         if model.can("sample"):

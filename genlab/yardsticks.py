@@ -17,8 +17,8 @@ import math
 import numpy as np
 import torch
 
-__all__ = ["mmd2", "median_distance", "grid_log_prob", "grid_kl", "sample_log_density", "mode_coverage",
-           "MMD_BANDWIDTH_FACTORS"]
+__all__ = ["mmd2", "median_distance", "grid_log_prob", "normalise_on_grid", "grid_kl", "sample_log_density",
+           "mode_coverage", "MMD_BANDWIDTH_FACTORS"]
 
 MMD_BANDWIDTH_FACTORS = (0.25, 0.5, 1.0, 2.0)
 
@@ -72,11 +72,20 @@ def grid_log_prob(log_density_fn, bounds, n: int = 200) -> tuple[np.ndarray, flo
     Returns (log p on the grid, shape (n, n) indexed [y, x]; log Z) with
     Z = Σ_cells exp(log p̃) · cell area. Mass outside the bounds is ignored.
     """
-    points, cell, _, _ = _grid(bounds, n)
+    points, _, _, _ = _grid(bounds, n)
     with torch.no_grad():
         values = log_density_fn(points).double()
-    log_z = float(torch.logsumexp(values, 0)) + math.log(cell)
-    return (values - log_z).numpy().reshape(n, n), log_z
+    return normalise_on_grid(values.numpy().reshape(n, n), bounds)
+
+
+def normalise_on_grid(log_values: np.ndarray, bounds) -> tuple[np.ndarray, float]:
+    """Unnormalised log values on an n×n grid over bounds -> (log p there, log Z), with
+    Z = Σ_cells exp(log p̃) · cell area (mass outside the bounds is ignored)."""
+    n = log_values.shape[0]
+    xmin, xmax, ymin, ymax = bounds
+    cell = (xmax - xmin) / (n - 1) * (ymax - ymin) / (n - 1)
+    log_z = float(torch.logsumexp(torch.as_tensor(log_values, dtype=torch.float64).reshape(-1), 0)) + math.log(cell)
+    return log_values - log_z, log_z
 
 
 def _lookup(grid: np.ndarray, bounds, x: torch.Tensor) -> np.ndarray:
