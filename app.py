@@ -20,5 +20,5 @@ navigation = st.navigation([
     st.Page("pages/compare.py", title="Compare", icon=":material/leaderboard:"),
     st.Page("pages/concepts.py", title="Concepts", icon=":material/lightbulb:"),
 ])
-follow_deep_link()
+follow_deep_link(navigation.url_path)
 navigation.run()

@@ -7,12 +7,14 @@ widgets, so it survives switching pages.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from urllib.parse import urlparse
+from urllib.parse import urlencode, urlparse
 
 import streamlit as st
 
@@ -45,7 +47,10 @@ PAGES = {"home": "pages/home.py", "data": "pages/data.py", "train": "pages/train
          "samples": "pages/samples.py", "latent": "pages/latent.py", "compare": "pages/compare.py",
          "concepts": "pages/concepts.py"}
 ENTERED_KEY = "_entered_through_app"  # set by app.py on every run
-DEEP_LINK_KEY = "_deep_link"  # a page asked for before app.py had run
+DEEP_LINK_KEY = "_deep_link"  # a page asked for before app.py had run, and its query parameters
+PAGE_PATH_KEY = "_page_path"  # the URL path of the page on screen, set by app.py
+LINKS_READ_KEY = "_links_read"  # query parameters this session has already taken its values from
+SHARE_BOX_KEY = "_share_box"  # the sidebar's "share this view" placeholder of this run
 
 
 @dataclass
@@ -225,11 +230,12 @@ def mark_entrypoint() -> None:
     st.session_state[ENTERED_KEY] = True
 
 
-def follow_deep_link() -> None:
-    """Called by app.py after st.navigation: open the page a first deep link asked for."""
-    page = st.session_state.pop(DEEP_LINK_KEY, None)
+def follow_deep_link(page_path: str = "") -> None:
+    """Called by app.py after st.navigation: open the page a first deep link asked for, with its query."""
+    st.session_state[PAGE_PATH_KEY] = page_path
+    page, query = st.session_state.pop(DEEP_LINK_KEY, None) or (None, {})
     if page:
-        st.switch_page(page)
+        st.switch_page(page, query_params=query)
 
 
 def _through_entrypoint() -> None:
@@ -242,8 +248,8 @@ def _through_entrypoint() -> None:
     if st.session_state.get(ENTERED_KEY):
         return
     url_page = PurePosixPath(urlparse(st.context.url or "").path).name
-    st.session_state[DEEP_LINK_KEY] = PAGES.get(url_page)
-    st.switch_page("app.py")
+    st.session_state[DEEP_LINK_KEY] = (PAGES.get(url_page), st.query_params.to_dict())
+    st.switch_page("app.py", query_params=st.query_params.to_dict())
 
 
 # ---- widgets whose value outlives the page -----------------------------------------
@@ -251,12 +257,90 @@ def _remember(key: str) -> None:
     st.session_state[key] = st.session_state[f"_widget_{key}"]
 
 
-def persistent(widget, label: str, key: str, default, **kwargs):
-    """A widget whose value is kept under `key` in session state across pages."""
+def persistent(widget, label: str, key: str, default, link: str | None = None,
+               link_format: Callable[[object], str] = str, **kwargs):
+    """A widget whose value is kept under `key` in session state across pages.
+
+    With `link`, the value also lives in the page's URL as the query parameter `link`
+    (written as `link_format(value)`): a session opened from a shared link starts from it.
+    """
     if key not in st.session_state:
         st.session_state[key] = default
+    if link:
+        _follow_link(link, key, default, link_format, kwargs)
     st.session_state[f"_widget_{key}"] = st.session_state[key]
-    return widget(label, key=f"_widget_{key}", on_change=_remember, args=(key,), **kwargs)
+    value = widget(label, key=f"_widget_{key}", on_change=_remember, args=(key,), **kwargs)
+    if link:
+        share(link, link_format(value))
+    return value
+
+
+# ---- shareable links: view state in the URL's query ---------------------------------
+def _from_link(raw: str, default, link_format: Callable[[object], str], kwargs: dict):
+    """The widget value a link's text stands for, or None if the widget cannot show it."""
+    if "options" in kwargs:
+        return next((option for option in kwargs["options"] if link_format(option) == raw), None)
+    try:
+        value = type(default)(raw)
+    except (TypeError, ValueError):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    low, high = kwargs.get("min_value"), kwargs.get("max_value")
+    if (low is not None and value < low) or (high is not None and value > high):
+        return None
+    return value
+
+
+def _follow_link(link: str, key: str, default, link_format: Callable[[object], str], kwargs: dict) -> None:
+    """The first time a session shows the widget, take its value from the URL's query parameter `link`, if any.
+
+    Later the URL only follows the widget: the query a session was opened with is read once.
+    """
+    read = st.session_state.setdefault(LINKS_READ_KEY, set())
+    raw = st.query_params.get(link)
+    if link in read:
+        return
+    read.add(link)
+    if raw is None:
+        return
+    value = _from_link(raw, default, link_format, kwargs)
+    if value is None:
+        st.warning(f"The link asks for {link} = {raw!r}, which this page cannot show here; "
+                   f"showing {link_format(st.session_state[key])} instead.")
+        return
+    st.session_state[key] = value
+
+
+def _drawn_link() -> None:
+    """A drawn density travels in the link as its blobs, "x,y,weight,std;…" (read the first time it shows)."""
+    read = st.session_state.setdefault(LINKS_READ_KEY, set())
+    raw = st.query_params.get("blobs")
+    if "blobs" not in read:
+        read.add("blobs")
+        try:
+            if raw:
+                st.session_state[DRAWN_KEY] = drawn.check_blobs([row.split(",") for row in raw.split(";")])
+        except ValueError as exc:
+            st.warning(f"The link's drawn density cannot be used ({exc}); showing the one drawn here instead.")
+    share("blobs", ";".join(",".join(f"{v:.6g}" for v in blob) for blob in drawn_blobs()))
+
+
+def share(link: str, text: str) -> None:
+    """Put one piece of view state into the URL (and the sidebar's share box)."""
+    if st.query_params.get(link) != text:
+        st.query_params[link] = text
+    box = st.session_state.get(SHARE_BOX_KEY)
+    if box is not None:
+        box.code(share_url(), language=None, wrap_lines=True)
+
+
+def share_url() -> str:
+    """The link to this view: the app's address, the page and the query."""
+    base = (st.context.url or "").rstrip("/")
+    page = st.session_state.get(PAGE_PATH_KEY, "")
+    query = urlencode(st.query_params.to_dict())
+    return f"{base}/{page}" + (f"?{query}" if query else "")
 
 
 def clamp(key: str, default: int, high: int, low: int = 1) -> None:
@@ -274,6 +358,7 @@ def forget_unless(key: str, options) -> None:
 def sidebar() -> Selection:
     """Draw the shared sidebar and return the selection, with the dataset loaded if possible."""
     _through_entrypoint()
+    st.session_state[SHARE_BOX_KEY] = None  # drawn below, once this run's sidebar has it
     manager = job_manager()
     owner = session_owner()
     manager.stop_stale(STALE_SECONDS)
@@ -282,22 +367,29 @@ def sidebar() -> Selection:
         st.session_state["dataset"] = DEFAULT_DATASET if DEFAULT_DATASET in names else names[0]
     with st.sidebar:
         st.markdown("### Data set $D \\sim p_{\\text{data}}$")
-        name = persistent(st.selectbox, "Dataset", "dataset", DEFAULT_DATASET, options=names,
+        name = persistent(st.selectbox, "Dataset", "dataset", DEFAULT_DATASET, options=names, link="dataset",
                           format_func=dataset_title, help="The data set D every page works on.")
         if name == UPLOAD_CHOICE:
             name = _your_images(owner) or UPLOAD_CHOICE
+        elif name == drawn.NAME:
+            _drawn_link()
         if is_image_set(name):
-            view = persistent(st.radio, "View", "view", "binary", options=list(VIEW_TITLES),
+            view = persistent(st.radio, "View", "view", "binary", options=list(VIEW_TITLES), link="view",
                               format_func=VIEW_TITLES.get, horizontal=True,
                               help="Binary: pixels thresholded to 0/1, the classic benchmark. "
                                    "Gray levels: the integer pixel values.")
         else:
             view = "continuous"
-        seed = persistent(st.number_input, "Seed", "seed", 0, min_value=0, max_value=2**31 - 1, step=1,
+        seed = persistent(st.number_input, "Seed", "seed", 0, min_value=0, max_value=2**31 - 1, step=1, link="seed",
                           help="Fixes every random choice of a run: initialisation, batch order, samples. "
                                "The train/test split stays fixed so runs compare.")
         _jobs_status(manager, owner)
         st.caption(f"Runs are saved under `{default_runs_root()}`.")
+        with st.expander("Share this view", icon=":material/link:"):
+            st.caption("This link opens the same page, data, run and settings (the same samples for the same "
+                       "seed) in any browser that reaches this server.")
+            st.session_state[SHARE_BOX_KEY] = st.empty()
+            st.session_state[SHARE_BOX_KEY].code(share_url(), language=None, wrap_lines=True)
     if name == UPLOAD_CHOICE:
         st.sidebar.info("Upload a zip of your images, or several image files, to use them as the data set.")
         return Selection(name, view, int(seed), None, "no images uploaded yet")
@@ -365,8 +457,9 @@ def pick_run(selection: Selection, question: str) -> LoadedRun:
     labels = {run["folder"]: run_label(run) for run in runs}
     if st.session_state.get("run") not in labels:
         st.session_state["run"] = runs[0]["folder"]
-    folder = persistent(st.selectbox, "Trained run", "run", runs[0]["folder"], options=list(labels),
-                        format_func=labels.get, help=f"Saved runs on {where}, newest first.")
+    folder = persistent(st.selectbox, "Trained run", "run", runs[0]["folder"], options=list(labels), link="run",
+                        link_format=lambda f: Path(f).name, format_func=labels.get,
+                        help=f"Saved runs on {where}, newest first.")
     try:
         stamp = os.path.getmtime(os.path.join(folder, WEIGHTS))
         model, info = load_model(folder, stamp)

@@ -103,9 +103,9 @@ def perturbed_inputs(ds, seed: int) -> list[tuple[str, torch.Tensor, str]]:
     pick, how, much = st.columns(3)
     clamp("density_test_index", 0, len(ds.test) - 1, low=0)
     index = persistent(pick.number_input, "Test image #", "density_test_index", 0, min_value=0,
-                       max_value=len(ds.test) - 1, step=1)
+                       max_value=len(ds.test) - 1, step=1, link="test_image")
     kind = persistent(how.selectbox, "Perturbation", "density_perturbation", "none",
-                      options=list(queries.PERTURBATIONS))
+                      options=list(queries.PERTURBATIONS), link="perturbation")
     _, meaning, low, high, default = queries.PERTURBATIONS[kind]
     amount = 0.0
     if kind == "shift":  # at most the image's width either way
@@ -284,7 +284,7 @@ if ds.view == "continuous":
     st.stop()
 
 source = persistent(st.segmented_control, "Input", "density_source", "upload", options=list(SOURCES),
-                    format_func=SOURCES.get)
+                    format_func=SOURCES.get, link="input")
 source = source or "upload"
 readers = {"upload": uploaded_inputs, "draw": drawn_inputs, "test": lambda d: perturbed_inputs(d, selection.seed)}
 inputs = readers[source](ds)

@@ -129,7 +129,7 @@ count, how = st.columns([1, 2])
 most = min(2000, len(ds.test))
 clamp("latent_items", min(500, most), most, low=min(50, most))
 n = persistent(count.slider, "Held-out items", "latent_items", min(500, most), min_value=min(50, most),
-               max_value=most, step=50)
+               max_value=most, step=50, link="items")
 forget_unless("latent_method", methods)
 method = how.radio("Projection to 2-D", methods, horizontal=True, key="latent_method",
                    help="PCA: a linear view that keeps the most variance. t-SNE and UMAP: non-linear maps that keep "

@@ -53,12 +53,15 @@ if not model.can("sample"):
 images = ds.view != "continuous"
 count, seed_box, warmth, again = st.columns([1, 1, 2, 1], vertical_alignment="bottom")
 if images:
-    n = persistent(count.slider, "Samples", "sample_count", 16, min_value=1, max_value=64, step=1)
+    n = persistent(count.slider, "Samples", "sample_count", 16, min_value=1, max_value=64, step=1,
+                   link="samples")
 else:
-    n = persistent(count.number_input, "Samples", "sample_count_points", 1000, min_value=10, max_value=5000, step=100)
-seed = persistent(seed_box.number_input, "Sample seed", "sample_seed", selection.seed, min_value=0,
+    n = persistent(count.number_input, "Samples", "sample_count_points", 1000, min_value=10, max_value=5000, step=100,
+                   link="samples")
+seed = persistent(seed_box.number_input, "Sample seed", "sample_seed", selection.seed, min_value=0, link="sample_seed",
                   max_value=2**31 - 1, step=1, help="The same seed and temperature give the same samples.")
 temperature = persistent(warmth.slider, "Temperature", "sample_temperature", 1.0, min_value=0.1, max_value=2.0,
+                         link="temperature",
                          step=0.05, help="Scales the randomness the sampler draws: below 1 safer, more typical "
                                          "samples; above 1 more varied, stranger ones; 1 is the model itself.")
 again.button("New samples", on_click=new_seed, width="stretch", help="Draw again with the next seed.")

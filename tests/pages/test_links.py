@@ -1,0 +1,97 @@
+"""Shareable links: the view state lives in the URL's query, and a fresh session opened from it shows that view."""
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+import genlab
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+TIMEOUT = 60
+
+
+@pytest.fixture(scope="module")
+def saved_runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("link-runs")
+    ds = genlab.load_dataset("toy:moons")
+    for name in ("gaussian-moons", "gmm-moons"):
+        model = genlab.create_model(name.split("-")[0], ds)
+        genlab.train_and_save(model, ds, root / name, seconds=0.3, seed=0)
+    return root
+
+
+@pytest.fixture
+def runs(monkeypatch, saved_runs):
+    monkeypatch.setenv("GENLAB_RUNS", str(saved_runs))
+    return saved_runs
+
+
+def opened(query: dict, page: str | None = None) -> AppTest:
+    """A fresh session opened from a link: the query is there before the first run."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params = dict(query)
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def charts(at: AppTest) -> list[str]:
+    return [chart.proto.spec for chart in at.get("plotly_chart")]
+
+
+def share_box(at: AppTest) -> str:
+    return next(code.value for code in at.sidebar.code)
+
+
+def test_the_sidebar_follows_a_link_and_writes_its_state_back(runs):
+    at = opened({"dataset": "toy:moons", "seed": "7"})
+    assert at.sidebar.selectbox(key="_widget_dataset").value == "toy:moons"
+    assert at.sidebar.number_input(key="_widget_seed").value == 7
+    assert not at.warning
+    at.sidebar.number_input(key="_widget_seed").set_value(11).run()
+    assert at.query_params["seed"] == ["11"] or at.query_params["seed"] == "11"
+    assert "seed=11" in share_box(at) and "dataset=toy%3Amoons" in share_box(at)
+
+
+def test_a_link_with_values_the_page_cannot_show_warns_and_falls_back(runs):
+    at = opened({"dataset": "no-such-data", "seed": "-5"})
+    assert at.sidebar.selectbox(key="_widget_dataset").value == "toy:8gaussians"
+    assert at.sidebar.number_input(key="_widget_seed").value == 0
+    warnings = " ".join(w.value for w in at.warning)
+    assert "no-such-data" in warnings and "-5" in warnings
+
+
+def test_a_samples_link_shows_the_same_samples_in_a_fresh_session(runs):
+    query = {"dataset": "toy:moons", "run": "gmm-moons", "sample_seed": "5", "temperature": "0.5"}
+    first = opened(query, "pages/samples.py")
+    st.cache_data.clear()  # the second session samples afresh, not from the first one's cache
+    second = opened(query, "pages/samples.py")
+    for at in (first, second):
+        assert at.selectbox(key="_widget_run").value == str(runs / "gmm-moons")
+        assert at.number_input(key="_widget_sample_seed").value == 5
+        assert at.slider(key="_widget_sample_temperature").value == pytest.approx(0.5)
+    assert charts(first) and charts(first) == charts(second)  # the same samples, drawn afresh in each
+    other = opened({**query, "sample_seed": "6"}, "pages/samples.py")
+    assert charts(other)[0] != charts(first)[0]
+    assert "run=gmm-moons" in share_box(first) and "temperature=0.5" in share_box(first)
+
+
+def test_a_link_to_a_run_this_server_does_not_have_names_it(runs):
+    at = opened({"dataset": "toy:moons", "run": "someone-elses-run"}, "pages/samples.py")
+    assert "someone-elses-run" in " ".join(w.value for w in at.warning)
+    assert Path(at.selectbox(key="_widget_run").value).parent == runs
+
+
+def test_a_drawn_density_travels_in_the_link(runs):
+    at = opened({"dataset": "toy:drawn", "blobs": "0,0,1,0.5;1.5,-1,2,0.3"})
+    assert at.session_state["drawn_blobs"] == [(0.0, 0.0, 1.0, 0.5), (1.5, -1.0, 2.0, 0.3)]
+    assert "blobs=0%2C0%2C1%2C0.5%3B1.5%2C-1%2C2%2C0.3" in share_box(at)
+
+
+def test_a_broken_drawn_density_in_a_link_is_refused_plainly(runs):
+    at = opened({"dataset": "toy:drawn", "blobs": "0,0,1;nonsense"})
+    assert "drawn density cannot be used" in " ".join(w.value for w in at.warning)
+    assert at.sidebar.selectbox(key="_widget_dataset").value == "toy:drawn"
