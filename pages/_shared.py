@@ -337,8 +337,8 @@ def share(link: str, text: str) -> None:
 
 def share_url() -> str:
     """The link to this view: the app's address, the page and the query."""
-    base = (st.context.url or "").rstrip("/")
     page = st.session_state.get(PAGE_PATH_KEY, "")
+    base = (st.context.url or "").rstrip("/").removesuffix(f"/{page}" if page else "")  # the app's own address
     query = urlencode(st.query_params.to_dict())
     return f"{base}/{page}" + (f"?{query}" if query else "")
 

@@ -14,6 +14,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytestmark = pytest.mark.browser
@@ -198,8 +199,6 @@ def png_bytes(pixels) -> bytes:
 
 
 def test_density_scores_an_upload_and_a_drawing(page, app_url, browser_folder):
-    import numpy as np
-
     import genlab
 
     ds = genlab.load_dataset("digits")
@@ -231,3 +230,97 @@ def test_density_scores_an_upload_and_a_drawing(page, app_url, browser_folder):
     page.get_by_text("drawing — 280×280").wait_for()  # the drawing, as the model sees it, was scored
     page.get_by_text("Percentile among test images").wait_for()
     assert_no_exception(page)
+
+
+def artefacts_folder() -> Path:
+    """Where the walk's screenshots are kept: $GENLAB_ARTIFACTS, or artifacts/ in the checkout."""
+    folder = Path(os.environ.get("GENLAB_ARTIFACTS", ROOT / "artifacts")) / "browser-walk"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def sample_traces(page) -> str:
+    """The data of the sample grid drawn with seed 5, as the browser holds it."""
+    page.get_by_text("samples · seed 5 · temperature 1").first.wait_for()
+    figure = page.locator('[data-testid="stMain"] .js-plotly-plot').first
+    figure.wait_for()
+    return figure.evaluate("node => JSON.stringify(node.data)")
+
+
+def choose(page, label_text: str, option: str, where: str = "stMain") -> None:
+    page.locator(f'[data-testid="{where}"] [data-testid="stSelectbox"]').filter(has_text=label_text).first.click()
+    page.keyboard.type(option)
+    page.get_by_role("option", name=option).first.click()
+    settle(page)
+
+
+def test_the_workshop_walk_from_home_to_a_shared_link(page, browser, app_url):
+    """Home → Data → Train (a short VAE run, the chart ticks) → Samples → Density (upload) → Latent, then the
+    sidebar's link opened in a fresh browser context shows the same samples. Screenshots go to artifacts/."""
+    shots = artefacts_folder()
+    page.goto(app_url)
+    heading(page, "Home").wait_for()
+    page.screenshot(path=shots / "1-home.png", full_page=True)
+    choose(page, "Dataset", "Digits 8×8 (scikit-learn)", where="stSidebar")
+    open_page(page, "Data")
+    page.get_by_text("Test NLL (nats)").first.wait_for()
+    page.screenshot(path=shots / "2-data.png", full_page=True)
+
+    open_page(page, "Train")
+    choose(page, "Model family", "VAE (variational autoencoder)")
+    set_number(page, "Latent dim", "2")
+    set_number(page, "Hidden units", "32")
+    set_number(page, "Seconds of training", "6")
+    page.get_by_role("button", name="Start").click()
+    page.get_by_text("running").first.wait_for()
+    chart = page.locator('[data-testid="stMain"] .js-plotly-plot').first
+    chart.wait_for()
+    points = "node => node.data.reduce((n, trace) => n + (trace.x ? trace.x.length : 0), 0)"
+    first = chart.evaluate(points)
+    page.screenshot(path=shots / "3-train-running.png", full_page=True)
+    page.get_by_text("Test split (best validation weights)").wait_for()
+    later = page.locator('[data-testid="stMain"] .js-plotly-plot').first.evaluate(points)
+    assert later > first, "the training chart did not grow while the run ticked"
+    page.screenshot(path=shots / "4-train-finished.png", full_page=True)
+    assert_no_exception(page)
+
+    open_page(page, "Samples")
+    set_number(page, "Sample seed", "5")
+    traces = sample_traces(page)
+    page.screenshot(path=shots / "5-samples.png", full_page=True)
+    assert_no_exception(page)
+
+    open_page(page, "Density")
+    ink = np.full((40, 30), 255, np.uint8)
+    ink[8:32, 12:18] = 0
+    page.locator('[data-testid="stMain"] [data-testid="stFileUploader"] input[type="file"]').set_input_files(
+        [{"name": "digit.png", "mimeType": "image/png", "buffer": png_bytes(ink)}])
+    page.get_by_text("Percentile among test images").wait_for()
+    page.screenshot(path=shots / "6-density-upload.png", full_page=True)
+    assert_no_exception(page)
+
+    open_page(page, "Latent")
+    page.locator('[data-testid="stMain"] .js-plotly-plot').first.wait_for()
+    page.screenshot(path=shots / "7-latent.png", full_page=True)
+    assert_no_exception(page)
+
+    open_page(page, "Samples")
+    assert sample_traces(page) == traces, "the sample seed did not survive a walk round the pages"
+    page.get_by_text("Share this view").click()
+    link = page.locator('[data-testid="stSidebar"] [data-testid="stCode"]').first.inner_text().strip()
+    assert "/samples?" in link and "sample_seed=5" in link and "dataset=digits" in link
+    fresh = browser.new_context(viewport={"width": 1400, "height": 1000})  # no cookies, no session: elsewhere
+    try:
+        other = fresh.new_page()
+        other.set_default_timeout(SLOW)
+        other.goto(link)
+        try:
+            heading(other, "Samples").wait_for()
+        except Exception:
+            other.screenshot(path=shots / "8-shared-link-failed.png", full_page=True)
+            raise AssertionError(f"{link} did not open the Samples page") from None
+        assert sample_traces(other) == traces, "the shared link drew different samples"
+        other.screenshot(path=shots / "8-shared-link.png", full_page=True)
+        assert_no_exception(other)
+    finally:
+        fresh.close()
