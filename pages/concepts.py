@@ -1,5 +1,6 @@
 """Concepts: the notes' first ideas to play with — generative vs. discriminative classifiers, parametric vs.
-non-parametric models as the data grow, the curse of dimensionality, and a linear probe on learned features."""
+non-parametric models as the data grow, the curse of dimensionality, and downstream inference: a linear probe on
+learned features and the conditional completion of a partly erased image."""
 import math
 import os
 
@@ -9,8 +10,9 @@ import streamlit as st
 import torch
 
 import genlab
-from genlab import concepts, figures
+from genlab import completion, concepts, figures, queries
 from genlab.data import DataSpec
+from genlab.data.imagefiles import IMAGE_SUFFIXES, MAX_FILE_BYTES, UploadError, read_images, to_view
 from genlab.models import families_that
 from genlab.runs import WEIGHTS, default_runs_root
 from genlab.snapshots import to_unit_images
@@ -438,7 +440,7 @@ def curse_of_dimensionality(selection) -> None:
         table(rows)
 
 
-# ---- 4a. downstream inference -------------------------------------------------------
+# ---- 4a. downstream inference: a linear probe ----------------------------------------
 ENCODE_FRESH = "__fresh__"
 
 
@@ -464,10 +466,17 @@ def probe_rows(name: str, view: str, seed: int, source: str, stamp: float, secon
 
 
 def downstream_inference(selection) -> None:
+    st.markdown("**Inference** is drawing conclusions from a learned model: here, what its features are worth to a "
+                "classifier, and what it believes about the part of an image it cannot see.")
+    linear_probe(selection)
+    conditional_completion(selection)
+
+
+def linear_probe(selection) -> None:
+    st.subheader("Linear probe")
     st.markdown(
-        "**Inference** is drawing conclusions from a learned model. One test of what an unsupervised model learned: "
-        "fit a linear classifier (logistic regression) on its features `encode(x)` with few labels, and compare it "
-        "with the same classifier on raw pixels.")
+        "One test of what an unsupervised model learned: fit a linear classifier (logistic regression) on its "
+        "features `encode(x)` with few labels, and compare it with the same classifier on raw pixels.")
     if is_image_set(selection.name) and selection.ds is not None and selection.ds.labels_train is not None:
         name, view = selection.name, selection.view
     else:
@@ -504,6 +513,179 @@ def downstream_inference(selection) -> None:
     st.info(concepts.probe_summary(rows))
     st.caption("Features from a few seconds of training are a weak test; train a model for longer on the Train page "
                "and pick its run here.")
+
+
+# ---- 4b. downstream inference: conditional completion --------------------------------
+COMPLETE_FRESH = "__fresh__"
+COMPLETIONS = 6  # completions side by side
+COMPLETION_INPUTS = {"test": "A test image", "upload": "Upload an image", "draw": "Draw"}
+PROPOSAL_CHOICES = (2, 4, 8, 16, 32, 64, 128)
+COMPLETION_CANVAS_PIXELS = 196
+
+
+def completion_family(spec) -> str | None:
+    """The family trained on the spot to complete with: the panels' deep model if it completes, else any that does."""
+    choices = completion.completing_families(spec)
+    family = concepts.deep_family(spec)
+    return family if family in choices else next(iter(choices), None)
+
+
+@st.cache_resource(show_spinner="Training a small model to complete with…", max_entries=8)
+def fresh_completer(name: str, view: str, seed: int, seconds: float):
+    ds = load_dataset(name, view)
+    family = completion_family(ds.spec)
+    return concepts.fit_family(family, ds.train, ds.spec, seconds, seed, **concepts.DEEP_HPARAMS.get(family, {}))[0]
+
+
+def completer(name: str, view: str, seed: int, source: str, stamp: float, seconds: float):
+    return fresh_completer(name, view, seed, seconds) if source == COMPLETE_FRESH else load_model(source, stamp)[0]
+
+
+@st.cache_data(show_spinner="Completing…", max_entries=32)
+def completions(name: str, view: str, seed: int, source: str, stamp: float, seconds: float, image: np.ndarray,
+                missing: np.ndarray, temperature: float, proposals: int) -> dict:
+    model = completer(name, view, seed, source, stamp, seconds)
+    result = completion.complete(model, torch.from_numpy(image), torch.from_numpy(missing), COMPLETIONS,
+                                 temperature, proposals, seed)
+    return {"images": result.images.numpy(), "ess": result.effective_proposals.numpy()}
+
+
+def completion_input(ds) -> tuple[str, torch.Tensor] | None:
+    """The image to erase, in the data view, with a name; None until there is one."""
+    source = st.radio("Image", list(COMPLETION_INPUTS), format_func=COMPLETION_INPUTS.get, horizontal=True,
+                      key="concepts_completion_input")
+    if source == "test":
+        index = int(st.columns([1, 3])[0].number_input("Test image #", 0, len(ds.test) - 1, 0,
+                                                       key="concepts_completion_index"))
+        return f"test image #{index}", ds.test[index]
+    if source == "upload":
+        upload = st.file_uploader("One image (PNG, JPEG, WebP, BMP, GIF)",
+                                  type=[s.removeprefix(".") for s in IMAGE_SUFFIXES],
+                                  max_upload_size=MAX_FILE_BYTES // 2**20, key="concepts_completion_upload",
+                                  help="Turned grey, fitted into the model's size and quantised like the training "
+                                       "data; dark ink on a light background is inverted.")
+        if upload is None:
+            return None
+        try:
+            images, _ = read_images(upload.name, upload.getvalue())
+            return upload.name, to_view(images[0], ds.shape, ds.view, ds.levels)
+        except UploadError as exc:
+            st.error(str(exc))
+            return None
+    from streamlit_drawable_canvas import st_canvas
+
+    stroke = int(np.clip(2.2 * COMPLETION_CANVAS_PIXELS / ds.shape[2], 10, 32))
+    result = st_canvas(stroke_width=stroke, stroke_color="#FFFFFF", background_color="#000000",
+                       height=COMPLETION_CANVAS_PIXELS, width=COMPLETION_CANVAS_PIXELS, drawing_mode="freedraw",
+                       return_image_data=True, key="concepts_completion_canvas")
+    if result is None or result.image_data is None:
+        return None
+    try:
+        return "your drawing", to_view(queries.canvas_image(result.image_data), ds.shape, ds.view, ds.levels,
+                                       invert="no")
+    except UploadError as exc:
+        st.caption(str(exc))
+        return None
+
+
+def completion_grid(ds, image: torch.Tensor, missing: torch.Tensor, drawn: dict, title: str):
+    unit = to_unit_images(torch.as_tensor(drawn["images"]), ds.view, ds.levels)
+    original = to_unit_images(image[None], ds.view, ds.levels)[0]
+    tiles = completion.erased_tiles(original, missing.numpy(), unit)
+    labels = ["original", "erased"] + [f"#{i + 1}" for i in range(len(unit))]
+    return figures.image_grid(tiles, labels=labels, columns=len(tiles), title=title, max_width=720)
+
+
+def conditional_completion(selection) -> None:
+    st.subheader("Conditional completion")
+    if is_image_set(selection.name) and selection.ds is not None:
+        name, view = selection.name, selection.view
+    else:
+        name, view = "digits", "binary"
+        st.caption("The sidebar is not on an image set, so this panel uses the 8×8 digits, binary view.")
+    ds = load_dataset(name, view)
+    able = completion.completing_families(ds.spec)
+    st.markdown(
+        "Erase part of an image and ask the model what belongs there: draws from $p_\\theta(x_{\\text{erased}} "
+        "\\mid x_{\\text{kept}})$. An autoregressive model fills the erased pixels one at a time in its ordering, "
+        "keeping the others. The families that can: " + (", ".join(able.values()) or "none for this data") + ".")
+    if not able:
+        st.info("No family that completes fits this data; pick the digits or MNIST in the sidebar.")
+        return
+    runs = [r for r in genlab.list_runs(default_runs_root(), dataset=name, view=view)
+            if r["config"]["family"] in able]
+    family = completion_family(ds.spec)
+    options = {COMPLETE_FRESH: f"Train a small {able[family]} here"} | {r["folder"]: run_label(r) for r in runs}
+    forget_unless("concepts_completion_source", list(options))
+    source = st.selectbox("Complete with", list(options), format_func=options.get, key="concepts_completion_source",
+                          index=1 if len(options) > 1 else 0,
+                          help="A saved run on this data whose family completes, or a model trained here.")
+    seconds, stamp = 0.0, 0.0
+    if source == COMPLETE_FRESH:
+        left, right = st.columns([1, 2], vertical_alignment="bottom")
+        with left:
+            seconds = seconds_input("Training seconds", "concepts_completion_seconds", 4.0)
+        key = f"concepts_completion_fresh:{name}:{view}:{selection.seed}:{seconds}"
+        if right.button(f"Train it ({seconds:g} s)", key="concepts_completion_train", icon=":material/model_training:"):
+            st.session_state[key] = True
+        if not st.session_state.get(key):
+            st.info("Train a small model here, or train one on the Train page and pick its run above.")
+            return
+    else:
+        try:
+            stamp = os.path.getmtime(os.path.join(source, WEIGHTS))
+        except OSError as exc:
+            st.error(f"Could not read the run in {source}: {exc}. Pick another run, or train one here.")
+            return
+
+    picked = completion_input(ds)
+    if picked is None:
+        st.info("Pick a test image, upload one or draw one to erase part of it.")
+        return
+    label, image = picked
+    left, middle, right = st.columns(3)
+    preset = left.selectbox("Erase", list(completion.MASKS), key="concepts_completion_mask",
+                            help="The random box moves with the sidebar's seed.")
+    temperature = middle.slider("Temperature", 0.1, 2.0, 1.0, 0.1, key="concepts_completion_temperature",
+                                help="Divides every conditional's logits: below 1 sharper, above 1 more varied. "
+                                     "Resampling then targets the conditional of that tempered model.")
+    missing = completion.erase_mask(preset, ds.shape, selection.seed)
+    try:
+        exact = completion.observed_first(completer(name, view, selection.seed, source, stamp, seconds), missing)
+    except (OSError, KeyError, ValueError) as exc:
+        st.error(f"Could not load {options[source]}: {exc}. Pick another run, or train one here.")
+        return
+    proposals = right.select_slider("Proposals K per completion", PROPOSAL_CHOICES, completion.DEFAULT_PROPOSALS,
+                                    key="concepts_completion_proposals", disabled=exact,
+                                    help="Importance resampling keeps one of K in-order completions, in proportion to "
+                                         "how well it explains the kept pixels that come after erased ones. Not "
+                                         "needed when every kept pixel comes first in the model's ordering.")
+    try:
+        drawn = [completions(name, view, selection.seed, source, stamp, seconds, image.numpy(), missing.numpy(),
+                             temperature, k) for k in ((1,) if exact else (1, proposals))]
+    except ValueError as exc:
+        st.error(f"Could not complete {label}: {exc}")
+        return
+    st.caption(f"{label}, {preset} erased (red), {COMPLETIONS} completions at temperature {temperature:g}.")
+    if exact:
+        st.plotly_chart(completion_grid(ds, image, missing, drawn[0], "Exact draws"), width="content")
+        st.caption("In this model's ordering every kept pixel comes before every erased one, so drawing pixel by "
+                   "pixel already conditions each erased pixel on all the kept ones: these are exact draws from "
+                   "p_θ(erased | kept) — the completion PixelRNN made famous (van den Oord et al., 2016).")
+        return
+    st.plotly_chart(completion_grid(ds, image, missing, drawn[0], "In order only"), width="content")
+    st.caption("Each erased pixel i is drawn from p_θ(x_i | x_<i): it sees the kept pixels *before* it in the "
+               "model's ordering and none after. The kept pixels further on never condition it, so these "
+               "completions may not join up with them.")
+    st.plotly_chart(completion_grid(ds, image, missing, drawn[1], f"Resampled from K = {proposals}"),
+                    width="content")
+    ess = float(np.mean(drawn[1]["ess"]))
+    st.caption(f"Importance resampling (Rubin's SIR) conditions on every kept pixel: each completion is one of K "
+               f"in-order draws, kept with probability ∝ Π p_θ(x_i | x_<i) over the kept pixels i — the whole "
+               f"image's exact p_θ divided by the probability of the in-order draw. As K grows it is a draw from "
+               f"p_θ(erased | kept). Effective proposals per completion: {ess:.1f} of {proposals}"
+               + (" — one draw carries almost all the weight, so these are the best of K rather than fair draws; "
+                  "more proposals help." if ess < 2 else "."))
 
 
 # ---- the page -----------------------------------------------------------------------

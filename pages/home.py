@@ -5,6 +5,25 @@ from genlab import zoo
 from genlab.runs import default_runs_root
 from pages._shared import PAGES, dataset_title, sidebar
 
+CONCEPTS_TAB = "concepts_tab"  # the Concepts page's tabs follow this query parameter
+IDEAS = (  # (idea, one sentence, the Concepts tab that shows it, the section within that tab)
+    ("Generative vs. discriminative",
+     "A discriminative classifier learns only p(y | x); a generative one models p(x | y), so it can also sample a "
+     "class or flag an input that fits no class.", "Generative vs. discriminative", None),
+    ("Parametric vs. non-parametric",
+     "A Gaussian keeps a fixed number of parameters, a kernel density estimate keeps every training point: watch "
+     "both as the data grow.", "Parametric vs. non-parametric", None),
+    ("The curse of dimensionality",
+     "A binary 28×28 image is one of $2^{784} \\approx 10^{236}$ possible images; no data set comes close to "
+     "covering them, so a model has to generalise.", "Curse of dimensionality", None),
+    ("Downstream inference: a linear probe",
+     "How much are a model's unsupervised features worth to a linear classifier that sees few labels?",
+     "Downstream inference", "Linear probe"),
+    ("Downstream inference: conditional completion",
+     "Erase part of a digit and let an autoregressive model draw what is missing, "
+     "$p_\\theta(x_{\\text{erased}} \\mid x_{\\text{kept}})$.", "Downstream inference", "Conditional completion"),
+)
+
 selection = sidebar()
 
 
@@ -51,25 +70,17 @@ st.markdown("#### Three questions to ask a trained model")
 density, sampling, representation = st.columns(3)
 density.markdown("**Density estimation**  \nHow likely is this $x$? $\\;p_\\theta(x)$, in nats or bits per "
                  "dimension, exact or a bound.")
+density.page_link(PAGES["density"], label="Density: score an input", icon=":material/query_stats:")
 sampling.markdown("**Sampling**  \nMake new data: $\\;x \\sim p_\\theta$. Good samples and good "
                   "likelihoods are not the same thing.")
+sampling.page_link(PAGES["samples"], label="Samples: draw new data", icon=":material/auto_awesome:")
 representation.markdown("**Representation**  \nFeatures of $x$: a latent code $z$ that organises the data "
                         "without labels.")
+representation.page_link(PAGES["latent"], label="Latent: explore the embeddings", icon=":material/bubble_chart:")
 
-st.markdown("#### Parametric or non-parametric")
-st.markdown("A **parametric** model has a fixed number of parameters however much data it sees — a single "
-            "Gaussian has a mean and a covariance. A **non-parametric** model grows with the data — kernel "
-            "density estimation keeps every training point and puts a small bump on each. The Data page "
-            "fits both to your data set; every deep model should beat them.")
-
-st.markdown("#### The curse of dimensionality")
-st.markdown("A binary 28×28 image is one of $2^{784} \\approx 10^{236}$ possible images, and we have tens of "
-            "thousands of examples. No table of counts can cover that space: a model has to *generalise*, "
-            "and the family $\\mathcal{M}$ decides how. The Data page puts this number next to your data set.")
-
-st.markdown("#### Play with the ideas")
-st.markdown("The **Concepts** page turns the notes' first ideas into experiments: generative vs. "
-            "discriminative classifiers (decision boundaries and learning curves), a Gaussian vs. a KDE as the "
-            "data grow, the count of possible images against real data-set sizes, and a linear probe on "
-            "learned features.")
-st.page_link(PAGES["concepts"], label="Open Concepts", icon=":material/lightbulb:")
+st.markdown("#### The notes' ideas, to play with")
+for idea, sentence, tab, section in IDEAS:
+    text, link = st.columns([3, 2], vertical_alignment="center")
+    text.markdown(f"**{idea}.** {sentence}")
+    link.page_link(PAGES["concepts"], label=" › ".join(["Concepts", tab] + ([section] if section else [])),
+                   icon=":material/lightbulb:", query_params={CONCEPTS_TAB: tab})

@@ -4,9 +4,10 @@ A family here turns a flat image x of shape (N, D) into per-pixel logits (N, D, 
 K = 1 is a Bernoulli logit (binary view), K = levels a categorical over grey levels
 (gray8). Pixel i's logits may depend only on the pixels before i in the family's
 ordering, so log p(x) is the exact sum of D conditional log-probabilities and a
-sample is drawn one pixel at a time in that ordering. Also here: the per-pixel
-helpers the independent-pixel baselines share, and the per-pixel split of a
-mixture's log-likelihood.
+sample is drawn one pixel at a time in that ordering; a partly observed image is
+completed the same way, its observed pixels kept (`AutoregressiveModel.complete`).
+Also here: the per-pixel helpers the independent-pixel baselines share, and the
+per-pixel split of a mixture's log-likelihood.
 """
 from __future__ import annotations
 
@@ -168,13 +169,38 @@ class AutoregressiveModel(GenerativeModel):
 
     # ---- sampling -----------------------------------------------------------------
     def sample(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
-        return self._generate(n, temperature, generator, [self.spec.dim])[-1][1]
+        return self._generate(n, temperature, generator, [self.spec.dim])[0][-1][1]
 
     def sample_steps(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None,
                      max_frames: int = 32) -> list[tuple[str, torch.Tensor]]:
         """Images filling in pixel by pixel (pixels not yet drawn are 0), captions "pixel t / D"."""
         d = self.spec.dim
-        return [(f"pixel {t} / {d}", x) for t, x in self._generate(n, temperature, generator, frame_steps(d, max_frames))]
+        frames, _ = self._generate(n, temperature, generator, frame_steps(d, max_frames))
+        return [(f"pixel {t} / {d}", x) for t, x in frames]
+
+    def complete(self, x: torch.Tensor, observed: torch.Tensor, n: int, temperature: float = 1.0,
+                 generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """n completions of one image, drawn pixel by pixel in the family's ordering.
+
+        An observed pixel keeps its value; a missing pixel i is drawn from p_T(x_i | x_<i), which sees
+        the pixels before i in the ordering (observed or drawn) and none after it. The log weights
+        Σ_{observed i} log p_T(x_i | x_<i) of each draw are its importance weights towards
+        p_T(missing | observed), conditioned on every observed pixel: equal for every draw when all
+        observed pixels come first. p_T is the model with its logits divided by the temperature (p_θ at 1).
+
+        Arguments:
+            x: one image (*shape) in the data view; its values at missing pixels are never read.
+            observed: bool (*shape), True where the pixel is kept.
+
+        Returns:
+            images (n, *shape) and log weights (n,), nats.
+        """
+        if tuple(x.shape) != tuple(self.spec.shape) or tuple(observed.shape) != tuple(self.spec.shape):
+            raise ValueError(f"complete takes one image and its mask, each shaped {tuple(self.spec.shape)}; "
+                             f"got {tuple(x.shape)} and {tuple(observed.shape)}.")
+        given = (self.flat(x[None])[0], observed.reshape(-1).to(self.device, torch.bool))
+        frames, log_weights = self._generate(n, temperature, generator, [self.spec.dim], given)
+        return frames[-1][1], log_weights
 
     def choose_orders(self, n: int, generator: torch.Generator | None) -> torch.Tensor:
         """Which ordering each of n samples follows, shape (n,); one ordering here."""
@@ -189,21 +215,24 @@ class AutoregressiveModel(GenerativeModel):
         rows = torch.arange(len(choice), device=self.device)
         return lambda x, t, i: self.flat_logits(x)[rows, i]
 
-    def _generate(self, n: int, temperature: float, generator: torch.Generator | None,
-                  keep: list[int]) -> list[tuple[int, torch.Tensor]]:
+    def _generate(self, n: int, temperature: float, generator: torch.Generator | None, keep: list[int],
+                  given: tuple[torch.Tensor, torch.Tensor] | None = None) -> tuple[list[tuple[int, torch.Tensor]],
+                                                                                 torch.Tensor]:
         """Draw n images pixel by pixel, in evaluation mode (no dropout: the generator alone decides);
-        returns (pixels drawn, images) after each count in keep."""
+        returns (pixels drawn, images) after each count in keep, and the log weights of `complete`.
+
+        `given` (values (D,), observed (D,) bool): pixels kept at those values instead of drawn."""
         check_temperature(temperature)
         was_training = self.training
         self.eval()
         try:
             with torch.no_grad():
-                return self._draw(n, temperature, generator, keep)
+                return self._draw(n, temperature, generator, keep, given)
         finally:
             self.train(was_training)
 
-    def _draw(self, n: int, temperature: float, generator: torch.Generator | None,
-              keep: list[int]) -> list[tuple[int, torch.Tensor]]:
+    def _draw(self, n: int, temperature: float, generator: torch.Generator | None, keep: list[int],
+              given: tuple[torch.Tensor, torch.Tensor] | None) -> tuple[list[tuple[int, torch.Tensor]], torch.Tensor]:
         d = self.spec.dim
         choice = self.choose_orders(n, generator)  # (n,)
         u = uniforms((n, d), generator, self.device)  # one uniform per pixel, by step
@@ -211,10 +240,18 @@ class AutoregressiveModel(GenerativeModel):
         rows = torch.arange(n, device=self.device)
         next_logits = self.next_logits_fn(choice)
         x = torch.zeros(n, d, device=self.device)
+        log_weights = torch.zeros(n, device=self.device)
         frames, wanted = [], set(keep)
         for t in range(d):
             i = orders[:, t]
-            x[rows, i] = sample_from_logits(next_logits(x, t, i), u[:, t], temperature)
+            logits = next_logits(x, t, i)  # (n, K)
+            value = sample_from_logits(logits, u[:, t], temperature)
+            if given is not None:
+                values, observed = given
+                kept = observed[i]  # (n,)
+                value = torch.where(kept, values[i], value)
+                log_weights += torch.where(kept, pixel_log_prob_from_logits(logits / temperature, value), 0.0)
+            x[rows, i] = value
             if t + 1 in wanted:
                 frames.append((t + 1, x.clone().reshape(n, *self.spec.shape)))
-        return frames
+        return frames, log_weights

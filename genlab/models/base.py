@@ -86,9 +86,10 @@ class Capability:
     SAMPLE = "sample"
     STEPS = "steps"
     PIXELS = "pixels"
+    COMPLETE = "complete"
     # capability -> the method a family overrides to answer it
     METHODS = {"encode": "encode", "density": "log_prob", "sample": "sample", "steps": "sample_steps",
-               "pixels": "pixel_log_prob"}
+               "pixels": "pixel_log_prob", "complete": "complete"}
 
     @staticmethod
     def of(cls: type, capability: str) -> bool:
@@ -115,6 +116,9 @@ class GenerativeModel(nn.Module):
         log_prob_kind: "exact" | "lower_bound" | "estimate" | "unnormalized" | None.
         objective: what `loss()["loss"]` estimates, in the field's words.
         trainable: False for closed-form families (fitted in `initialize`).
+        changeable: config fields a learner may change while it trains.
+        players: for a game of several networks, who can train: all of them first ("both"),
+            then each alone; `train_step` then takes `player=` one of these. Empty otherwise.
     """
 
     name: ClassVar[str] = ""
@@ -125,6 +129,8 @@ class GenerativeModel(nn.Module):
     log_prob_kind: ClassVar[str | None] = "exact"
     objective: ClassVar[str] = "NLL (nats) = KL(p_data‖p_θ) + H(p_data)"
     trainable: ClassVar[bool] = True
+    changeable: ClassVar[tuple[str, ...]] = ("learning_rate", "batch_size")
+    players: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: ModelConfig, spec: DataSpec):
         super().__init__()
@@ -171,6 +177,15 @@ class GenerativeModel(nn.Module):
         families that factorise over pixels (autoregressive models, independent pixels)."""
         raise NotImplementedError(f"{self.title} does not factorise over pixels.")
 
+    def complete(self, x: torch.Tensor, observed: torch.Tensor, n: int, temperature: float = 1.0,
+                 generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """n completions of one image x (*shape) whose pixels are kept where `observed` (*shape, bool) is True.
+
+        Returns the images (n, *shape), observed pixels unchanged, and log importance weights (n,) that
+        make them draws of p_θ(missing | observed) once resampled (`genlab.completion`); equal weights
+        when the draws already are."""
+        raise NotImplementedError(f"{self.title} cannot complete a partly observed input.")
+
     def fields(self, points: torch.Tensor) -> dict[str, torch.Tensor]:
         """What the family computes at 2-D points besides log p, for live views on toys:
         {name: (N,) scalar field (a critic, an energy) or (N, 2) vector field (a score)}."""
@@ -199,7 +214,8 @@ class GenerativeModel(nn.Module):
 
     # ---- what the app asks --------------------------------------------------------
     def can(self, capability: str) -> bool:
-        """Whether this model answers `encode`, `density` (log_prob), `sample`, `steps` (sample_steps) or `pixels` (pixel_log_prob)."""
+        """Whether this model answers `encode`, `density` (log_prob), `sample`, `steps` (sample_steps),
+        `pixels` (pixel_log_prob) or `complete` (complete)."""
         return Capability.of(type(self), capability)
 
     def num_parameters(self) -> int:
