@@ -32,6 +32,7 @@ def batched_log_prob(model: GenerativeModel, x: torch.Tensor, batch: int = EVAL_
 
 
 def _finite_mean(values: torch.Tensor) -> float:
+    """The mean of a loss-like quantity (lower is better), +inf when it is not finite."""
     value = float(values.double().mean())
     return value if math.isfinite(value) else math.inf
 
@@ -44,7 +45,7 @@ def _heldout(model: GenerativeModel, x: torch.Tensor, ds: Dataset, live_mmd: boo
     out: dict = {}
     if model.can("density") and model.log_prob_kind in ("exact", "lower_bound", "estimate"):
         log_p = batched_log_prob(model, x)
-        nll = -_finite_mean(log_p)
+        nll = _finite_mean(-log_p)  # a point with p_θ = 0 makes it +inf, never −inf
         out["nll_nats"] = nll
         if ds.view != "continuous":
             out["bits_per_dim"] = nll / (ds.dim * math.log(2))
@@ -133,7 +134,7 @@ def evaluate(model: GenerativeModel, ds: Dataset, max_items: int | None = None) 
         out["bits_per_dim"] = metrics["bits_per_dim"]
     if ds.is_toy:
         out["kl_nats"], out["kl_method"] = metrics["kl_nats"], metrics["kl_method"]
-        out["data_entropy_nats"] = -_finite_mean(ds.log_prob_true(x))
+        out["data_entropy_nats"] = _finite_mean(-ds.log_prob_true(x))
     out.update(sample_metrics(model, ds, x))
     model.eval()
     with torch.no_grad():

@@ -59,3 +59,18 @@ def test_eight_gaussians_test_points_cover_all_modes():
     centres, sigma = ds.modes
     result = mode_coverage(ds.test, centres, sigma)
     assert result["modes_covered"] == 8 and result["far_share"] < 0.02
+
+
+def test_a_test_point_the_model_gives_zero_probability_makes_the_nll_infinite_not_minus_infinite(points_ds):
+    from genlab.evaluate import evaluate
+
+    class Nowhere(genlab.create_model("gaussian", points_ds).__class__):
+        def log_prob(self, x):
+            out = super().log_prob(x)
+            out[0] = -math.inf
+            return out
+
+    model = Nowhere(genlab.create_model("gaussian", points_ds).config, points_ds.spec)
+    genlab.train(model, points_ds, seconds=1)
+    out = evaluate(model, points_ds)
+    assert out["test_nll_nats"] == math.inf
