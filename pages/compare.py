@@ -1,10 +1,13 @@
 """Compare: saved runs side by side — every yardstick they report, filtered by data set and family, as CSV."""
+from pathlib import Path
+
 import streamlit as st
 
 import genlab
 from genlab import figures, leaderboard
 from genlab.checkpoints import MAX_CHECKPOINT_BYTES, CheckpointError, pack_run, unpack_run
-from genlab.runs import default_runs_root
+from genlab.export import export_run, script_name, unsupported_reason
+from genlab.runs import WEIGHTS, default_runs_root
 from pages._shared import PAGES, dataset_title, sidebar
 
 # Columns of the table that say what a run is, shown before its numbers. (The data filter is keyed by the
@@ -17,6 +20,31 @@ def data_title(dataset: str, view: str) -> str:
     return dataset_title(dataset) + ("" if view == "continuous" else f", {view}")
 
 
+@st.cache_data(max_entries=16, show_spinner="Writing the script…")
+def exported_script(folder: str, weights_changed: float) -> bytes:
+    """A run as a PyTorch script zip, built once per run (a rewritten run has new weights, so a new key)."""
+    return export_run(folder)
+
+
+def script_download(folder: str, config: dict, name: str) -> None:
+    """Offer the run as a short script that needs only PyTorch, or say why it cannot be one."""
+    reason = unsupported_reason(config)
+    if reason is None:
+        try:
+            data = exported_script(folder, (Path(folder) / WEIGHTS).stat().st_mtime)
+        except (ValueError, OSError) as exc:
+            reason = f"This run cannot be exported as a script: {exc}"
+    if reason:
+        st.caption(reason)
+        return
+    size = f"{len(data) / 2**20:.1f} MB" if len(data) >= 2**20 else f"{len(data) / 2**10:.0f} KB"
+    st.download_button(f"Download as a PyTorch script ({size})", data=data, file_name=f"{name}-pytorch.zip",
+                       mime="application/zip", icon=":material/code:", on_click="ignore", key="export_script")
+    st.caption(f"A zip with the model written as plain PyTorch, its weights and the run's train and test data; "
+               f"only torch needs to be installed. `python {script_name(Path(folder).name)}.py` prints the held-out "
+               f"number again, `--train` trains the model from scratch first.")
+
+
 def checkpoints(runs: list[dict]) -> None:
     """Download a run as one file, or bring one back: JSON and safetensors only, checked before use."""
     with st.expander("Move runs between machines: download or upload a checkpoint", icon=":material/swap_horiz:"):
@@ -26,6 +54,8 @@ def checkpoints(runs: list[dict]) -> None:
             folder = st.selectbox("Run to download", list(names), format_func=names.get, key="checkpoint_run")
             st.download_button("Download run", data=pack_run(folder), file_name=f"{names[folder].split()[0]}.zip",
                                mime="application/zip", icon=":material/download:", on_click="ignore")
+            config = next(run["config"] for run in runs if run["folder"] == folder)
+            script_download(folder, config, names[folder].split()[0])
         upload = st.file_uploader(f"Upload a checkpoint (.zip from 'Download run', up to "
                                   f"{MAX_CHECKPOINT_BYTES // 2**20} MB)", type=["zip"], key="checkpoint_upload")
         if upload is None:
