@@ -5,7 +5,7 @@ import os
 
 import torch
 
-__all__ = ["set_threads", "default_threads", "resolve_device"]
+__all__ = ["set_threads", "default_threads", "resolve_device", "process_group"]
 
 
 def default_threads() -> int:
@@ -39,3 +39,13 @@ def resolve_device(name: str = "auto") -> torch.device:
     if name not in ("cpu", "cuda"):
         raise ValueError(f"device must be auto, cpu or cuda; got {name!r}.")
     return torch.device(name)
+
+
+def process_group() -> dict:
+    """How many processes train together: {"world_size": n, "backend": "gloo" | "nccl"} inside a
+    torchrun launch (genlab.distributed), {"world_size": 1, "backend": None} alone."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return {"world_size": dist.get_world_size(), "backend": dist.get_backend()}
+    return {"world_size": 1, "backend": None}
