@@ -3,16 +3,28 @@
 Timings on a shared 2-core box are noisy, so speed is reported as throughput measured
 side by side in one process (steps per second with 1, 2 and 4 concurrent jobs), never
 as pass/fail thresholds.
+
+The preset benchmark (`run_preset_bench`) is the same measurement turned on the presets:
+per family and kind of data, the config's defaults, the working presets and a few nearby
+alternatives, side by side at one budget and seed; `write_measured` keeps the result in
+genlab/presets_measured.json, which `genlab.presets.measured` reads. Its budget is CPU time,
+not wall time, so settings measured while other work shares the machine get the same
+amount of computation.
 """
 from __future__ import annotations
 
+import json
+import os
+import platform
 import sys
 import threading
 import time
+from pathlib import Path
 
 import torch
 
-__all__ = ["run_bench", "format_table", "measure_concurrency", "DEFAULT_DATASETS"]
+__all__ = ["run_bench", "format_table", "measure_concurrency", "DEFAULT_DATASETS", "preset_candidates",
+           "run_preset_bench", "format_preset_table", "write_measured"]
 
 DEFAULT_DATASETS = (
     ("toy:8gaussians", None), ("toy:checkerboard", None), ("toy:moons", None), ("toy:rings", None),
@@ -121,3 +133,176 @@ def format_table(result: dict) -> str:
             lines.append(f"| {r['torch_threads']} | {r['jobs']} | {r['steps_per_second']:.0f} | "
                          f"{r['per_job_steps_per_second']:.0f} | {r['throughput_vs_1job_1thread']:.2f}× |")
     return "\n".join(lines)
+
+
+
+# ---- the preset benchmark -----------------------------------------------------------
+def preset_candidates(family: str, kind: str) -> list[dict]:
+    """The settings the preset benchmark tries for `family` on `kind`: the defaults, each working
+    preset, then each alternative, as {"names", "role", "hparams"} with full hyper-parameters;
+    settings that coincide are tried once, under every name they go by."""
+    from genlab.presets import ALTERNATIVES, PRESETS, full_hparams
+
+    named = [("defaults", "defaults", {})]
+    named += [(p.name, "preset", p.hparams) for p in PRESETS if p.family == family and p.kind == kind and not p.broken]
+    named += [(p.name, "alternative", p.hparams) for p in ALTERNATIVES if p.family == family and p.kind == kind]
+    candidates: list[dict] = []
+    for name, role, hparams in named:
+        full = full_hparams(family, hparams)
+        same = next((c for c in candidates if c["hparams"] == full), None)
+        if same is None:
+            candidates.append({"names": [name], "role": role, "hparams": full})
+        else:
+            same["names"].append(name)
+    return candidates
+
+
+WALL_CAP = 40  # a CPU budget of s seconds may take up to WALL_CAP * s seconds of wall time on a busy machine
+
+
+def _cpu_budget(seconds: float):
+    """A TrainControl that stops training once this process has used `seconds` of CPU time.
+
+    On a shared machine a wall-clock budget gives whoever trains while others are busy fewer
+    steps; CPU time on one thread is the same budget for every candidate, and on an idle
+    machine it is the same as the wall-clock seconds the Train page counts.
+    """
+    from genlab.train import TrainControl
+
+    class CpuBudget(TrainControl):
+        def __init__(self):
+            super().__init__()
+            self.began = time.process_time()
+
+        @property
+        def stopped(self) -> bool:
+            return super().stopped or time.process_time() - self.began >= seconds
+
+    return CpuBudget()
+
+
+def _machine() -> str:
+    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}"
+
+
+def _train_once(family: str, ds, hparams: dict, seconds: float, seed: int) -> dict:
+    """Train one setting for `seconds` of CPU time and evaluate it: the yardsticks, steps and times."""
+    import genlab
+
+    model = genlab.create_model(family, ds, **hparams)
+    start, cpu_start = time.perf_counter(), time.process_time()
+    summary = genlab.train_and_save(model, ds, None, seconds=WALL_CAP * seconds, seed=seed,
+                                    control=_cpu_budget(seconds))
+    run = {k: summary.get(k) for k in ("kl_nats", "test_nll_nats", "bits_per_dim", "mmd", "log_prob_kind")}
+    return {"seed": seed, **run, "steps": summary["train"]["steps"],
+            "train_wall_seconds": round(summary["train_seconds"], 1),
+            "wall_seconds": round(time.perf_counter() - start, 1),
+            "cpu_seconds": round(time.process_time() - cpu_start, 1)}
+
+
+def _mean(values: list) -> float | None:
+    return None if not values or any(v is None for v in values) else sum(values) / len(values)
+
+
+def run_preset_bench(seconds: float = 15.0, seed: int = 0, families=None, kinds=None, threads=None,
+                     repeats: int = 1) -> dict:
+    """Train each family's defaults, working presets and alternatives for `seconds` of CPU time each
+    (one thread by default) on the kind's benchmark data set (`genlab.presets.BENCH_DATASETS`), with
+    the same seeds, and mark the one with the lowest yardstick (its mean over `repeats` seeds from
+    `seed` on: one seed's noise on a short budget can exceed the gap between close settings).
+
+    Returns {"date", "seconds_budget", "seed", "repeats", "torch_threads", "machine", "groups"},
+    one group per family × kind with its "yardstick" and "candidates", each with its "value",
+    mean "steps" and its "runs" (one per seed).
+    """
+    import genlab
+    from genlab.presets import BENCH_DATASETS, KINDS, PRESETS, YARDSTICKS
+    from genlab.runtime import set_threads
+
+    n_threads = set_threads(threads)
+    kinds = kinds or KINDS
+    unknown = sorted(set(kinds) - set(KINDS))
+    if unknown:
+        raise ValueError(f"Unknown kind(s) of data {', '.join(unknown)}; choose from {', '.join(KINDS)}.")
+    if repeats < 1:
+        raise ValueError(f"--repeats needs at least one seed; got {repeats}.")
+    seeds = list(range(seed, seed + repeats))
+    date = time.strftime("%Y-%m-%d")
+    groups = []
+    for kind in kinds:
+        name, view = BENCH_DATASETS[kind]
+        with_presets = dict.fromkeys(p.family for p in PRESETS if p.kind == kind and not p.broken)
+        chosen = [f for f in with_presets if not families or f in families]
+        ds = genlab.load_dataset(name, view=view) if chosen else None
+        for family in chosen:
+            load_before = os.getloadavg()[0]
+            candidates = preset_candidates(family, kind)
+            for c in candidates:
+                print(f"bench --presets: {family} on {name} {ds.view}, {c['names'][0]} ({seconds:g}s x {repeats})",
+                      file=sys.stderr, flush=True)
+                c["runs"] = [_train_once(family, ds, c["hparams"], seconds, s) for s in seeds]
+            yardstick = YARDSTICKS[kind] if candidates[0]["runs"][0][YARDSTICKS[kind]] is not None else "mmd"
+            for c in candidates:
+                c["value"] = _mean([r[yardstick] for r in c["runs"]])
+                c["steps"] = round(_mean([r["steps"] for r in c["runs"]]))
+                c["train_wall_seconds"] = round(_mean([r["train_wall_seconds"] for r in c["runs"]]), 1)
+            scores = [float("inf") if c["value"] is None else c["value"] for c in candidates]
+            for c, score in zip(candidates, scores):
+                c["winner"] = score == min(scores)
+            groups.append({"family": family, "kind": kind, "dataset": name, "view": ds.view, "yardstick": yardstick,
+                           "date": date, "seconds_budget": seconds, "budget_clock": "process CPU time",
+                           "seed": seed, "repeats": repeats, "torch_threads": n_threads, "machine": _machine(),
+                           "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+                           "candidates": candidates})
+    return {"date": date, "seconds_budget": seconds, "seed": seed, "repeats": repeats, "torch_threads": n_threads,
+            "machine": _machine(), "groups": groups}
+
+
+def _settings(candidate: dict, defaults: dict) -> str:
+    changed = {k: v for k, v in candidate["hparams"].items() if defaults["hparams"].get(k) != v}
+    return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in changed.items()) or "—"
+
+
+def format_preset_table(result: dict) -> str:
+    """The preset benchmark as a Markdown table, one row per setting tried, the winner in bold."""
+    from genlab.presets import format_yardstick
+
+    lines = [
+        f"Budget {result['seconds_budget']:g} s of CPU time per setting and seed, seeds from {result['seed']}, "
+        f"torch threads {result['torch_threads']}, {result['machine']}, {result['date']}.",
+        "",
+        "| kind | family | setting | changed from the defaults | yardstick (mean over seeds) | seeds | steps | "
+        "wall s | best |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for group in result["groups"]:
+        defaults = group["candidates"][0]
+        for c in group["candidates"]:
+            names = " = ".join(c["names"])
+            value = format_yardstick(group["yardstick"], c["value"])
+            lines.append(f"| {group['kind']} | {group['family']} | {names} | {_settings(c, defaults)} | "
+                         f"{'**' + value + '**' if c['winner'] else value} | {group.get('repeats', 1)} | "
+                         f"{c['steps']} | "
+                         f"{c['train_wall_seconds']:.0f} | "
+                         f"{'✓' if c['winner'] else ''} |")
+    return "\n".join(lines)
+
+
+def write_measured(result: dict, path=None) -> Path:
+    """Merge a preset benchmark into presets_measured.json: its groups replace those of the same
+    family and kind, the others stay as they were measured."""
+    from genlab.presets import KINDS, MEASURED_PATH, read_measured
+    from genlab.runs import json_safe
+
+    path = Path(path) if path is not None else MEASURED_PATH
+    old = json.loads(path.read_text())["groups"] if path.exists() else []
+    new = {(g["family"], g["kind"]): g for g in result["groups"]}
+    groups = [g for g in old if (g["family"], g["kind"]) not in new] + list(new.values())
+    groups.sort(key=lambda g: (KINDS.index(g["kind"]), g["family"]))
+    about = ("Written by `python -m genlab bench --presets --write`: per family and kind of data, the "
+             "config's defaults, the working presets and nearby alternatives trained side by side (the same "
+             "budget of CPU time, seeds and data set); `value` is the group's yardstick, its mean over the "
+             "seeds, lower is better.")
+    path.write_text(json.dumps(json_safe({"about": about, "groups": groups}), indent=1, ensure_ascii=False) + "\n")
+    read_measured.cache_clear()
+    return path

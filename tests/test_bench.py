@@ -1,4 +1,6 @@
 """The benchmark runs a grid and prints one table; its JSON holds the yardsticks."""
+import pytest
+
 from genlab.bench import format_table, run_bench
 
 
@@ -21,3 +23,51 @@ def test_concurrency_measurement_reports_ratios():
     rows = measure_concurrency(seconds=0.5, jobs=(1, 2), threads=(1,))
     assert [r["jobs"] for r in rows] == [1, 2] and rows[0]["throughput_vs_1job_1thread"] == 1.0
     assert all(r["steps_per_second"] > 0 for r in rows)
+
+
+def test_preset_candidates_try_coinciding_settings_once():
+    from genlab.bench import preset_candidates
+
+    candidates = preset_candidates("fvsbn", "image-binary")
+    assert candidates[0]["role"] == "defaults" and candidates[0]["names"][0] == "defaults"
+    settings = [tuple(sorted(c["hparams"].items())) for c in candidates]
+    assert len(settings) == len(set(settings))
+    names = [n for c in candidates for n in c["names"]]
+    assert "Logistic chain" in names and not any("broken" in n for n in names)
+
+
+def test_preset_bench_marks_the_best_setting_and_merges_into_the_file(tmp_path):
+    import json
+
+    from genlab.bench import format_preset_table, run_preset_bench, write_measured
+
+    result = run_preset_bench(seconds=0.3, families=["gaussian", "fvsbn"], kinds=["toy", "image-binary"], repeats=2)
+    groups = {(g["family"], g["kind"]): g for g in result["groups"]}
+    runs = groups["fvsbn", "image-binary"]["candidates"][0]["runs"]
+    assert [r["seed"] for r in runs] == [0, 1] and all(r["steps"] > 0 for r in runs)
+    assert groups["fvsbn", "image-binary"]["candidates"][0]["value"] == pytest.approx(
+        (runs[0]["test_nll_nats"] + runs[1]["test_nll_nats"]) / 2)
+    assert set(groups) == {("gaussian", "toy"), ("fvsbn", "image-binary")}
+    assert groups["gaussian", "toy"]["yardstick"] == "kl_nats"
+    assert groups["fvsbn", "image-binary"]["yardstick"] == "test_nll_nats"
+    for g in groups.values():
+        best = min(c["value"] for c in g["candidates"])
+        assert [c["winner"] for c in g["candidates"]] == [c["value"] == best for c in g["candidates"]]
+    path = tmp_path / "measured.json"
+    path.write_text(json.dumps({"groups": [{**groups["gaussian", "toy"], "date": "old"},
+                                           {**groups["gaussian", "toy"], "kind": "image-gray8"}]}))
+    merged = json.loads(write_measured(result, path).read_text())["groups"]
+    assert [(g["family"], g["kind"], g["date"] == "old") for g in merged] == [
+        ("gaussian", "toy", False), ("fvsbn", "image-binary", False), ("gaussian", "image-gray8", False)]
+    assert "✓" in format_preset_table(result) and "Logistic chain" in format_preset_table(result)
+
+
+def test_cli_bench_presets_prints_one_json_object(capsys):
+    import json
+
+    from genlab.cli import main
+
+    assert main(["bench", "--presets", "--seconds", "0.2", "--models", "gaussian", "--kinds", "toy", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert [(g["family"], g["kind"]) for g in result["groups"]] == [("gaussian", "toy")]
+    assert main(["bench", "--write"]) == 2 and "--presets" in capsys.readouterr().err

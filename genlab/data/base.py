@@ -55,6 +55,8 @@ class Dataset:
         labels_train, labels_test: int64 tensors of class labels, or None.
         log_prob_true: exact (or numerically exact) log p_data(x) in nats, toys only.
         description: one sentence for the app.
+        source: for a set built from arguments beyond its name and view (a drawn density's
+            blobs), those arguments as JSON, so a saved run can build it again; else None.
     """
 
     name: str
@@ -68,6 +70,7 @@ class Dataset:
     description: str = ""
     bounds: tuple[float, float, float, float] | None = None  # toys: xmin, xmax, ymin, ymax for plots
     modes: tuple[torch.Tensor, float] | None = None  # mixtures: (centres (K, D), σ) for mode coverage
+    source: dict | None = None
 
     def __post_init__(self):
         if self.view not in VIEWS:

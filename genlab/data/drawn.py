@@ -102,7 +102,8 @@ def drawn_dataset(blobs: Sequence[Sequence[float]], n_train: int = 20000, n_test
         seed: fixes both splits; train and test come from independent random streams.
 
     Returns:
-        A Dataset named "toy:drawn" whose labels are the blob each point came from.
+        A Dataset named "toy:drawn" whose labels are the blob each point came from, and whose
+        `source` holds these arguments, so `drawn_dataset(**ds.source)` builds it again.
     """
     rows = check_blobs(blobs)
     if n_train < 1 or n_test < 1:
@@ -125,6 +126,8 @@ def drawn_dataset(blobs: Sequence[Sequence[float]], n_train: int = 20000, n_test
     return Dataset(
         NAME, train.float(), test.float(), "continuous", labels_train=labels_train, labels_test=labels_test,
         log_prob_true_fn=log_prob_true, bounds=density.bounds(), modes=modes,
+        source={"blobs": [list(row) for row in rows], "n_train": int(n_train), "n_test": int(n_test),
+                "seed": int(seed)},
         description=f"Your drawn density: a mixture of {kept} round Gaussian blob{'s' * (kept != 1)}, "
                     "its weights scaled to sum to one; log p_data is that mixture, exactly.",
     )

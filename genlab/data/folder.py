@@ -3,52 +3,79 @@
 `load_dataset("folder:PATH", view="binary", size=28)` reads every image under PATH
 (sub-folders become class labels when there are several), turns each grayscale,
 fits it into size×size keeping its aspect ratio, quantises it into the view and splits
-train/test deterministically by seed. Results are cached by (path, modification time,
-size, view), so reloading an unchanged folder is instant.
+train/test deterministically by seed. The decoded images are cached by what they were made
+from: the bytes and relative names of the files, the size and the view. Reloading an
+unchanged folder skips the decoding; editing, adding, removing or renaming a file (or
+changing the size or view) decodes again, whatever the files' timestamps say.
 """
 from __future__ import annotations
 
-import functools
+import hashlib
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import torch
 
 from genlab.data.base import Dataset, split_indices
-from genlab.data.imagefiles import IMAGE_SUFFIXES, MAX_IMAGES, ImageFile, UploadError, read_images, to_view
+from genlab.data.imagefiles import IMAGE_SUFFIXES, MAX_IMAGES, UploadError, read_images, to_view
 
-__all__ = ["load_folder", "MIN_IMAGES", "SIZES"]
+__all__ = ["load_folder", "cache_key", "MIN_IMAGES", "SIZES"]
 
 MIN_IMAGES = 10  # fewer than this cannot be split into train, validation and test
 SIZES = (8, 16, 28, 32)
 GRAY_LEVELS = 256
+CACHE_ENTRIES = 8  # decoded folders kept, least recently used dropped first
+
+Decoded = tuple[torch.Tensor, "torch.Tensor | None", tuple, tuple]  # images, labels, class names, notes
+_decoded: OrderedDict[tuple, Decoded] = OrderedDict()
+_decoded_lock = threading.Lock()
 
 
-def _collect(path: Path) -> tuple[list[ImageFile], list[str], list[str]]:
+def _read_files(path: Path) -> list[tuple[str, bytes]]:
+    """(name relative to path, bytes) of each image file under a folder, sorted; a zip or image is one file."""
+    if path.is_file():
+        return [(path.name, path.read_bytes())]
+    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    return [(file.relative_to(path).as_posix(), file.read_bytes()) for file in files[: MAX_IMAGES * 20]]
+
+
+def _key(files: list[tuple[str, bytes]], size: int, view: str) -> tuple[str, int, str]:
+    digest = hashlib.blake2b(digest_size=16)
+    for name, data in files:
+        digest.update(name.encode() + b"\0" + len(data).to_bytes(8, "little"))
+        digest.update(data)
+    return digest.hexdigest(), size, view
+
+
+def cache_key(spec: str, size: int = 28, view: str = "binary") -> tuple[str, int, str]:
+    """The key the decoded images of "folder:PATH" are cached under: a digest of the image files'
+    relative names and bytes, the size and the view."""
+    return _key(_read_files(Path(spec.removeprefix("folder:")).expanduser()), size, view)
+
+
+def _collect(path: Path, files: list[tuple[str, bytes]]) -> tuple[list, list[str], list[str]]:
     """Images, their class names (first folder level, "" when flat) and notes."""
     if path.is_file():
-        images, notes = read_images(path.name, path.read_bytes())
+        images, notes = read_images(*files[0])
         return images, [Path(i.name).parent.parts[0] if Path(i.name).parent.parts else "" for i in images], notes
-    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-    if len(files) > MAX_IMAGES * 20:
-        files = files[: MAX_IMAGES * 20]
     images, classes, notes, failures = [], [], [], []
-    for file in files:
+    for name, data in files:
         try:
-            decoded, _ = read_images(str(file.relative_to(path)), file.read_bytes())
+            decoded, _ = read_images(name, data)
         except UploadError as exc:
             failures.append(str(exc))
             continue
         images += decoded
-        relative = file.relative_to(path).parts
+        relative = Path(name).parts
         classes += [relative[0] if len(relative) > 1 else ""] * len(decoded)
     if failures:
         notes.append(f"{len(failures)} file(s) could not be read, e.g.: {failures[0]}")
     return images, classes, notes
 
 
-@functools.lru_cache(maxsize=8)
-def _load(path: str, mtime_ns: int, size: int, view: str) -> tuple[torch.Tensor, torch.Tensor | None, tuple, tuple]:
-    images, classes, notes = _collect(Path(path))
+def _decode(path: Path, files: list[tuple[str, bytes]], size: int, view: str) -> Decoded:
+    images, classes, notes = _collect(path, files)
     if not images:
         raise ValueError(f"No readable images under {path}. " + " ".join(notes))
     levels = 2 if view == "binary" else GRAY_LEVELS
@@ -56,6 +83,22 @@ def _load(path: str, mtime_ns: int, size: int, view: str) -> tuple[torch.Tensor,
     names = sorted(set(classes))
     labels = torch.tensor([names.index(c) for c in classes]) if len(names) > 1 else None
     return x, labels, tuple(names), tuple(notes)
+
+
+def _load(path: Path, size: int, view: str) -> Decoded:
+    """The folder's images decoded in the view, from the cache when its files, size and view are unchanged."""
+    files = _read_files(path)
+    key = _key(files, size, view)
+    with _decoded_lock:
+        if key in _decoded:
+            _decoded.move_to_end(key)
+            return _decoded[key]
+    value = _decode(path, files, size, view)
+    with _decoded_lock:
+        _decoded[key] = value
+        while len(_decoded) > CACHE_ENTRIES:
+            _decoded.popitem(last=False)
+    return value
 
 
 def load_folder(spec: str, view: str = "binary", size: int = 28, seed: int = 0, test_fraction: float = 0.2) -> Dataset:
@@ -68,9 +111,7 @@ def load_folder(spec: str, view: str = "binary", size: int = 28, seed: int = 0, 
         raise ValueError(f"Image size must be one of {', '.join(map(str, SIZES))}; got {size}.")
     if view not in ("binary", "gray8"):
         raise ValueError(f"Your images can be used in the binary or gray8 view; got {view!r}.")
-    stamp = max([path.stat().st_mtime_ns] + [p.stat().st_mtime_ns for p in path.rglob("*")] if path.is_dir()
-                else [path.stat().st_mtime_ns])
-    x, labels, names, notes = _load(str(path.resolve()), stamp, size, view)
+    x, labels, names, notes = _load(path, size, view)
     if len(x) < MIN_IMAGES:
         raise ValueError(f"{path} holds {len(x)} usable image(s); GenLab needs at least {MIN_IMAGES} to split "
                          "into train, validation and test.")
