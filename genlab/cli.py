@@ -57,20 +57,34 @@ def _parse_hparams(pairs: list[str]) -> dict:
     return out
 
 
-def cmd_train(args) -> dict:
+def cmd_train(args) -> dict | None:
+    """Train and save a run; under torchrun, data-parallel over its processes (None on ranks but 0)."""
     import genlab
-    from genlab.runtime import resolve_device, set_threads
+    from genlab import distributed
+    from genlab.runtime import process_group, resolve_device, set_threads
 
     threads = set_threads(args.threads)
-    ds = genlab.load_dataset(args.data, view=args.view, root=args.root)
-    model = genlab.create_model(args.model, ds, **_parse_hparams(args.hparam)).to(resolve_device(args.device))
-    out = Path(args.out) if args.out else None
-    progress = Progress(args.seconds)
-    summary = genlab.train_and_save(model, ds, out, seconds=args.seconds, seed=args.seed, on_metrics=progress)
-    progress.close()
-    summary.update({"run": str(out) if out else None, "seconds": summary["train_seconds"], "torch_threads": threads,
-                    "device": str(model.device)})
-    return summary
+    group = distributed.init(args.device) if distributed.launched() else None
+    try:
+        device = group.device if group else resolve_device(args.device)
+        ds = genlab.load_dataset(args.data, view=args.view, root=args.root)
+        model = genlab.create_model(args.model, ds, **_parse_hparams(args.hparam)).to(device)
+        out = Path(args.out) if args.out else None
+        progress = Progress(args.seconds) if group is None or group.rank == 0 else None
+        options = {"seconds": args.seconds, "seed": args.seed, "on_metrics": progress, "max_steps": args.max_steps}
+        if group is None:
+            summary = genlab.train_and_save(model, ds, out, **options)
+        else:
+            summary = distributed.train_and_save(model, ds, out, group, **options)
+            if summary is None:  # another rank: rank 0 reports
+                return None
+        progress.close()
+        summary.update({"run": str(out) if out else None, "seconds": summary["train_seconds"],
+                        "torch_threads": threads, "device": str(model.device), **process_group()})
+        return summary
+    finally:
+        if group is not None:
+            distributed.finish()
 
 
 def cmd_eval(args) -> dict:
@@ -80,7 +94,8 @@ def cmd_eval(args) -> dict:
     set_threads(args.threads)
     model, ds, info = genlab.load_run(args.run)
     if ds is None:
-        raise ValueError(f"{args.run} was trained on in-memory tensors; evaluate it from Python with its data.")
+        raise ValueError(f"{args.run} was trained on data it cannot rebuild (in-memory tensors, or a drawn density "
+                         "saved before runs recorded their blobs); evaluate it from Python with its data.")
     result = genlab.evaluate(model, ds)
     return {"run": args.run, "family": model.name, "dataset": ds.name, "view": ds.view, **result}
 
@@ -111,9 +126,17 @@ def _print_list(result: dict) -> None:
 
 
 def cmd_bench(args) -> dict:
-    from genlab.bench import run_bench
+    from genlab.bench import run_bench, run_preset_bench, write_measured
 
-    return run_bench(seconds=args.seconds, seed=args.seed, families=args.models, datasets=args.datasets,
+    if args.presets:
+        result = run_preset_bench(seconds=args.seconds or 15.0, seed=args.seed, families=args.models,
+                                  kinds=args.kinds, threads=args.threads, repeats=args.repeats)
+        if args.write:
+            result["written"] = str(write_measured(result))
+        return result
+    if args.write or args.kinds or args.repeats != 1:
+        raise ValueError("--write, --kinds and --repeats belong to the preset benchmark; add --presets.")
+    return run_bench(seconds=args.seconds or 5.0, seed=args.seed, families=args.models, datasets=args.datasets,
                      threads=args.threads)
 
 
@@ -125,6 +148,16 @@ def cmd_zoo(args) -> dict:
     if args.action == "build":
         return zoo.build(seconds=args.seconds, seed=args.seed, families=args.models)
     return {"installed": [str(p) for p in zoo.install(args.runs)]}
+
+
+def cmd_export(args) -> dict:
+    from genlab.export import export_run, script_name
+
+    data = export_run(args.run)
+    out = Path(args.out or f"{Path(args.run).name}-pytorch.zip")
+    out.write_bytes(data)
+    name = script_name(Path(args.run).name)
+    return {"run": args.run, "out": str(out), "bytes": len(data), "script": f"{name}/{name}.py"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -145,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="run folder to write")
     p.add_argument("--hparam", action="append", default=[], metavar="NAME=VALUE", help="hyper-parameter (repeatable)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (auto uses a GPU when torch sees one)")
+    p.add_argument("--max-steps", type=int, default=None, help="also stop after this many gradient steps")
     common(p)
     p.set_defaults(func=cmd_train)
 
@@ -158,11 +192,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("bench", help="every family x dataset at a fixed CPU budget")
-    p.add_argument("--seconds", type=float, default=5.0, help="training budget per pair (default 5 s: the "
-                   "whole default grid then fits in 20 minutes on 2 cores)")
+    p.add_argument("--seconds", type=float, default=None, help="training budget per pair (default 5 s: the "
+                   "whole default grid then fits in 20 minutes on 2 cores; 15 s per setting with --presets)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--models", nargs="*", default=None)
     p.add_argument("--datasets", nargs="*", default=None)
+    p.add_argument("--presets", action="store_true", help="benchmark each family's defaults, presets and nearby "
+                   "alternatives side by side instead, one data set per kind of data")
+    p.add_argument("--kinds", nargs="*", default=None, help="with --presets: toy, image-binary, image-gray8")
+    p.add_argument("--write", action="store_true", help="with --presets: merge the result into "
+                   "genlab/presets_measured.json")
+    p.add_argument("--repeats", type=int, default=1, help="with --presets: seeds per setting, from --seed on; "
+                   "the yardstick is their mean")
     common(p)
     p.set_defaults(func=cmd_bench)
 
@@ -174,6 +215,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", default="runs", help="runs folder to install into")
     common(p)
     p.set_defaults(func=cmd_zoo)
+
+    p = sub.add_parser("export", help="write a run as a PyTorch script, its weights and data (a zip)")
+    p.add_argument("run", help="run folder")
+    p.add_argument("--out", default=None, help="zip to write (default: RUN-pytorch.zip here)")
+    common(p)
+    p.set_defaults(func=cmd_export)
     return parser
 
 
@@ -182,19 +229,25 @@ def main(argv=None) -> int:
     try:
         result = args.func(args)
     except (ValueError, FileNotFoundError, ImportError) as exc:
+        from genlab.distributed import is_follower
+
+        if is_follower():  # under torchrun every rank meets the same error: rank 0 says it
+            return 2
         if args.json:
             _print_json({"error": str(exc)})
         else:
             print(f"error: {exc}", file=sys.stderr)
         return 2
+    if result is None:  # a torchrun rank other than 0: rank 0 prints the result
+        return 0
     if args.json:
         _print_json(result)
     elif args.command == "list":
         _print_list(result)
     elif args.command == "bench":
-        from genlab.bench import format_table
+        from genlab.bench import format_preset_table, format_table
 
-        print(format_table(result))
+        print(format_preset_table(result) if args.presets else format_table(result))
     elif args.command == "zoo":
         entries = result.get("entries", result.get("installed", []))
         print(f"{len(entries)} zoo checkpoint(s) {'built' if args.action == 'build' else 'installed'}.")

@@ -9,10 +9,11 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from genlab.data import load_dataset
+from genlab.data import drawn, load_dataset
 from genlab.data.base import DataSpec, Dataset
 from genlab.models import create_model
 from genlab.models.base import GenerativeModel
+from genlab.runtime import process_group
 
 __all__ = ["save_run", "load_run", "list_runs", "MetricsLog", "json_safe", "default_runs_root"]
 
@@ -44,9 +45,11 @@ def run_config(model: GenerativeModel, ds: Dataset, seed: int, seconds: float) -
         "dataset": ds.name,
         "view": ds.view,
         "spec": ds.spec.to_json(),
+        "data_source": ds.source,
         "seed": seed,
         "seconds_budget": seconds,
         "torch_threads": torch.get_num_threads(),
+        **process_group(),  # world_size, backend: processes that trained it (torchrun, genlab.distributed)
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
 
@@ -86,6 +89,23 @@ def read_metrics(folder) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+BUILT_FROM_SOURCE = {drawn.NAME: drawn.drawn_dataset}  # sets rebuilt from the arguments a run recorded
+
+
+def _load_run_data(config: dict, spec: DataSpec) -> Dataset | None:
+    """The run's data set built again, or None for in-memory tensors (and drawn densities saved
+    before runs recorded their blobs)."""
+    name = config["dataset"]
+    if name in BUILT_FROM_SOURCE:
+        source = config.get("data_source")
+        return None if source is None else BUILT_FROM_SOURCE[name](**source)
+    if name == "tensors":
+        return None
+    size = spec.shape[-1] if spec.is_image else 28  # folder:PATH sets are made at the run's size
+    return load_dataset(name, view=None if config["view"] == "continuous" else config["view"],
+                        seed=config.get("data_seed", 0), size=size)
+
+
 def load_run(folder, load_data: bool = True) -> tuple[GenerativeModel, Dataset | None, dict]:
     """Rebuild a saved run: (model in eval mode, its dataset or None, info).
 
@@ -100,11 +120,7 @@ def load_run(folder, load_data: bool = True) -> tuple[GenerativeModel, Dataset |
     model = create_model(config["family"], spec, **config["hparams"])
     model.load_weights(load_file(str(folder / WEIGHTS)))
     model.eval()
-    ds = None
-    if load_data and config["dataset"] != "tensors":
-        size = spec.shape[-1] if spec.is_image else 28  # folder:PATH sets are made at the run's size
-        ds = load_dataset(config["dataset"], view=None if config["view"] == "continuous" else config["view"],
-                          seed=config.get("data_seed", 0), size=size)
+    ds = _load_run_data(config, spec) if load_data else None
     summary = json.loads((folder / SUMMARY).read_text()) if (folder / SUMMARY).exists() else {}
     info = {"folder": str(folder), "config": config, "summary": summary, "metrics": read_metrics(folder)}
     return model, ds, info

@@ -45,3 +45,28 @@ def test_bad_input_gives_a_plain_error_not_a_traceback():
     assert "Traceback" not in proc.stderr
     proc = genlab_cli("eval", "--run", "/nonexistent/run", check=False)
     assert proc.returncode == 2 and "not a GenLab run" in proc.stderr
+
+
+def test_device_cuda_without_a_gpu_is_a_plain_error():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    proc = genlab_cli("train", "--model", "made", "--data", "digits", "--device", "cuda", "--seconds", "1",
+                      check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "no CUDA GPU" in proc.stderr and "--device cpu" in proc.stderr
+
+
+def test_export_writes_a_script_zip(tmp_path):
+    import zipfile
+
+    import genlab
+
+    ds = genlab.load_dataset("digits", view="gray8")
+    genlab.train_and_save(genlab.create_model("gaussian", ds), ds, tmp_path / "gauss-digits", seconds=1)
+    out = tmp_path / "script.zip"
+    result = json.loads(genlab_cli("export", str(tmp_path / "gauss-digits"), "--out", str(out), "--json").stdout)
+    assert result["out"] == str(out) and result["bytes"] == out.stat().st_size
+    assert sorted(zipfile.ZipFile(out).namelist()) == [
+        "gauss_digits/data.pt", "gauss_digits/gauss_digits.py", "gauss_digits/weights.pt"]
