@@ -14,25 +14,32 @@ from genlab.data.base import Dataset
 from genlab.evaluate import heldout_metrics
 from genlab.models.base import GenerativeModel
 
-__all__ = ["train", "TrainControl", "TrainResult", "apply_changes"]
+__all__ = ["train", "TrainControl", "TrainResult", "apply_changes", "choose_player"]
 
 VALID_ITEMS = 2000  # held-out items scored at each report
 REPORT_COST_RATIO = 4.0  # train for at least this many times as long as the last report took
+REDRAW_SECONDS = 1.0  # slow motion: the wait after each report, so a human sees every redraw
 
 
 class TrainControl:
     """Switches another thread flips while `train` runs: pause, resume, stop, single steps,
-    and learning-rate / batch-size changes that take effect at the next step."""
+    mid-run changes that take effect at the next step (learning rate, batch size, critic steps,
+    which player trains), a reset to the initial weights, and slow motion (a report every few
+    steps, then a wait, so a learner can watch each redraw)."""
 
-    CHANGEABLE = ("learning_rate", "batch_size")
+    # what a page may ask to change; the model says which of these it takes (`changeable`, `players`)
+    CHANGEABLE = ("learning_rate", "batch_size", "critic_steps", "player")
 
     def __init__(self):
         self._running = threading.Event()
         self._running.set()
         self._stop = threading.Event()
+        self._reset = threading.Event()
+        self._wake = threading.Event()  # ends a slow-motion wait early (stop, reset)
         self._lock = threading.Lock()
         self._granted = 0  # steps allowed before pausing again (single-step mode)
         self._changes: dict[str, float] = {}
+        self._speed: tuple[int | None, float] = (None, 0.0)  # (steps per report, seconds of wait after it)
 
     def step(self, n: int = 1) -> None:
         """From a pause: take exactly n more gradient steps, then pause again."""
@@ -43,7 +50,7 @@ class TrainControl:
         self._running.set()
 
     def change(self, **values) -> None:
-        """Ask for new learning_rate and/or batch_size from the next step on."""
+        """Ask for new values of CHANGEABLE settings from the next step on (e.g. player="generator")."""
         unknown = sorted(set(values) - set(self.CHANGEABLE))
         if unknown:
             raise ValueError(f"Only {', '.join(self.CHANGEABLE)} can change during training; got {', '.join(unknown)}.")
@@ -54,6 +61,44 @@ class TrainControl:
         with self._lock:
             changes, self._changes = self._changes, {}
         return changes
+
+    def reset(self) -> None:
+        """Put the model back to its initial weights with a fresh optimizer (also while paused)."""
+        self._reset.set()
+        self._wake.set()
+
+    def take_reset(self) -> bool:
+        """True once after each `reset()`."""
+        asked = self._reset.is_set()
+        if asked:
+            self._reset.clear()
+            self._wake.clear()  # it has been seen: the next slow-motion wait is a full one
+        return asked
+
+    def set_speed(self, steps_per_report: int | None, wait_seconds: float = REDRAW_SECONDS) -> None:
+        """Slow motion: report every `steps_per_report` steps and wait `wait_seconds` after each
+        report (neither counts against the budget); None is full speed (reports by the clock)."""
+        if steps_per_report is not None and int(steps_per_report) < 1:
+            raise ValueError(f"Steps per report must be at least 1; got {steps_per_report}.")
+        if not wait_seconds >= 0:
+            raise ValueError(f"The wait between reports must be zero or more seconds; got {wait_seconds}.")
+        with self._lock:
+            self._speed = (None if steps_per_report is None else int(steps_per_report), float(wait_seconds))
+
+    @property
+    def steps_per_report(self) -> int | None:
+        """None at full speed."""
+        return self._speed[0]
+
+    def slow_motion_wait(self) -> float:
+        """After a report in slow motion: wait so a redraw can show it; returns the seconds waited."""
+        steps, wait = self._speed
+        if steps is None or wait <= 0 or self.stopped:
+            return 0.0
+        start = time.perf_counter()
+        self._wake.wait(wait)
+        self._wake.clear()
+        return time.perf_counter() - start
 
     def count_step(self) -> bool:
         """Called after each step; True when a granted run of steps just ended (now paused)."""
@@ -74,6 +119,7 @@ class TrainControl:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         self._running.set()
 
     @property
@@ -85,12 +131,13 @@ class TrainControl:
         return self._stop.is_set()
 
     def wait_while_paused(self) -> float:
-        """Block while paused; returns the seconds spent waiting."""
+        """Block while paused (a reset ends the wait, to be shown at once); returns the seconds spent waiting."""
         if self._running.is_set():
             return 0.0
         start = time.perf_counter()
         while not self._running.wait(timeout=0.1):
-            pass
+            if self._reset.is_set():
+                break
         return time.perf_counter() - start
 
 
@@ -114,11 +161,16 @@ def _optimizers(optimizer) -> list[torch.optim.Optimizer]:
     """The torch optimizers inside whatever a family's make_optimizer returned."""
     if isinstance(optimizer, torch.optim.Optimizer):
         return [optimizer]
-    return [v for v in vars(optimizer).values() if isinstance(v, torch.optim.Optimizer)]
+    parts = optimizer if isinstance(optimizer, tuple) else vars(optimizer).values()  # e.g. a GAN's PlayerOptimizers
+    return [v for v in parts if isinstance(v, torch.optim.Optimizer)]
 
 
 def apply_changes(model: GenerativeModel, optimizer, changes: dict) -> str:
     """Apply mid-run hyper-parameter changes (checked like create_model's); returns the chart note."""
+    fixed = sorted(set(changes) - set(model.changeable))
+    if fixed:
+        raise ValueError(f"{model.title} cannot change {', '.join(fixed)} during training; "
+                         f"it can change {', '.join(model.changeable)}.")
     config = type(model.config).build(**{**model.config.to_json(), **changes})
     notes = []
     for name in changes:
@@ -130,6 +182,14 @@ def apply_changes(model: GenerativeModel, optimizer, changes: dict) -> str:
         for group in opt.param_groups:
             group["lr"] = model.config.learning_rate
     return ", ".join(notes)
+
+
+def choose_player(model: GenerativeModel, player: str) -> str:
+    """Check a player asked for (an adversarial family's `players`); returns the chart note."""
+    if player not in model.players:
+        offered = ", ".join(model.players) if model.players else "none, it has a single objective"
+        raise ValueError(f"{model.title} has no player {player!r} to train; choose one of: {offered}.")
+    return "training: both players" if player == model.players[0] else f"training: {player} only"
 
 
 def _valid_loss(model: GenerativeModel, valid: torch.Tensor) -> float:
@@ -160,10 +220,11 @@ def train(
     validation objective are restored at the end. The test split is never touched.
 
     Arguments:
-        seconds: training budget; time spent paused does not count.
+        seconds: training budget; time spent paused, and slow motion's reports and waits, do not count.
         seed: fixes the validation split, the initialisation and the batch order.
         on_metrics: called with one flat dict per report (step, seconds, train_*, valid_*).
-        control: a TrainControl to pause, resume or stop from another thread.
+        control: a TrainControl to pause, resume, stop, step, change settings, reset to the
+            initial weights or slow down from another thread (see TrainControl).
         max_steps: optional cap on gradient steps (tests use it).
 
     Returns:
@@ -202,10 +263,22 @@ def train(
         return TrainResult("fitted", 0, time.perf_counter() - start, 0, record["valid_loss"], "", metrics)
 
     optimizer = model.make_optimizer()
+    initial_state = copy.deepcopy(model.state_dict())  # what a reset goes back to
+    player = {"player": model.players[0]} if model.players else {}  # adversarial families: who trains
     batch_size = min(model.config.batch_size, len(fit))
     best_loss, best_step, best_state = math.inf, 0, None
-    step, paused_for, next_report = 0, 0.0, 0.0
+    step, paused_for, next_report, reported_step = 0, 0.0, 0.0, 0
     status, message, train_metrics = "finished", "", dict(init_metrics)
+
+    def measure(step: int, elapsed: float, train_metrics: dict) -> None:
+        """Report, and keep the weights if they are the best held-out so far."""
+        nonlocal best_loss, best_step, best_state, reported_step
+        record = report(step, elapsed, train_metrics)
+        if record["valid_loss"] < best_loss:
+            best_loss, best_step = record["valid_loss"], step
+            best_state = copy.deepcopy(model.state_dict())
+        reported_step = step
+
     start = time.perf_counter()  # the budget counts gradient steps, not the set-up above
     while True:
         paused_for += control.wait_while_paused()
@@ -215,20 +288,35 @@ def train(
             break
         if elapsed >= seconds or (max_steps is not None and step >= max_steps):
             break
+        if control.take_reset():  # the weights right after `initialize`; the step count and the clock go on
+            model.load_state_dict(initial_state)
+            optimizer = model.make_optimizer()
+            best_loss, best_step, best_state = math.inf, step, None  # best-weight tracking starts again
+            pending_events.append("reset to initial weights")
+            train_metrics = {}
+            measure(step, elapsed, train_metrics)  # shown at once, even from a pause
+            continue
         changes = control.take_changes()
         if changes:
-            try:
-                note = apply_changes(model, optimizer, changes)
-            except ValueError as exc:  # a bad value from a page: say so on the chart, keep training
-                note = f"change refused: {exc}"
-            if note:
-                pending_events.append(note)
+            notes = []
+            asked = changes.pop("player", player.get("player"))
+            if asked != player.get("player"):
+                try:
+                    notes.append(choose_player(model, asked))
+                    player = {"player": asked}
+                except ValueError as exc:
+                    notes.append(f"change refused: {exc}")
+            if changes:
+                try:
+                    notes.append(apply_changes(model, optimizer, changes))
+                except ValueError as exc:  # a bad value from a page: say so on the chart, keep training
+                    notes.append(f"change refused: {exc}")
+            pending_events.extend(note for note in notes if note)
             batch_size = min(model.config.batch_size, len(fit))
         index = torch.randint(len(fit), (batch_size,), generator=generator)
-        train_metrics = model.train_step(fit[index].to(model.device), optimizer)
+        train_metrics = model.train_step(fit[index].to(model.device), optimizer, **player)
         step += 1
-        if control.count_step():
-            next_report = 0.0  # a granted run of steps ended: show where it got to
+        granted_run_ended = control.count_step()  # then show where it got to
         if not math.isfinite(train_metrics.get("loss", 0.0)):
             status = "diverged"
             message = (
@@ -236,15 +324,15 @@ def train(
                 f"Try a smaller learning rate (now {model.config.learning_rate:g})."
             )
             break
-        if elapsed >= next_report:
+        every = control.steps_per_report
+        if granted_run_ended or (step - reported_step >= every if every else elapsed >= next_report):
             began = time.perf_counter()
-            record = report(step, elapsed, train_metrics)
-            if record["valid_loss"] < best_loss:
-                best_loss, best_step = record["valid_loss"], step
-                best_state = copy.deepcopy(model.state_dict())
+            measure(step, elapsed, train_metrics)
             cost = time.perf_counter() - began
-            # held-out checks take at most ~1/(1 + REPORT_COST_RATIO) of the budget, however slow they are
-            next_report = elapsed + cost + max(report_every, REPORT_COST_RATIO * cost)
+            if every:  # slow motion: these reports and the waits after them are for the eye, not the budget
+                paused_for += cost + control.slow_motion_wait()
+            else:  # held-out checks take at most ~1/(1 + REPORT_COST_RATIO) of the budget, however slow they are
+                next_report = elapsed + cost + max(report_every, REPORT_COST_RATIO * cost)
     elapsed = time.perf_counter() - start - paused_for
     if status != "diverged":
         record = report(step, elapsed, train_metrics)

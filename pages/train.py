@@ -13,6 +13,9 @@ from genlab.presets import dataset_kind, presets_for
 from pages._shared import PAGES, current_job, dataset_title, elapsed, job_manager, session_owner, sidebar
 
 REFRESH_SECONDS = 1.0
+FULL_SPEED = "full speed"
+SPEEDS = {"1 step per redraw": 1, "10 steps per redraw": 10, "100 steps per redraw": 100, FULL_SPEED: None}
+CHANGE_KEYS = {"learning_rate": "change_lr", "batch_size": "change_batch"}  # widget keys of the mid-run changes
 COLUMNS = 4  # hyper-parameter widgets per row
 HALF_WIDTH = 440  # pixels a figure may take in one of two columns of the wide layout
 OPTIMISER_FIELDS = {f.name for f in ModelConfig.fields()}
@@ -51,15 +54,19 @@ def hparam_key(family: str, name: str) -> str:
 
 
 def hparam_widget(family: str, field):
+    """The widget of one hyper-parameter of a family to train (the config default at first)."""
+    return config_widget(field, hparam_key(family, field.name), field.default)
+
+
+def config_widget(field, key: str, initial):
     """One widget from a config field's metadata: bounds, help, choices.
 
-    Its value lives under its key in session state (the config default at first), so a
-    preset can fill it before it renders.
+    Its value lives under its key in session state (`initial` at first), so a preset can
+    fill it before it renders.
     """
     meta = field.metadata
     label = field.name.replace("_", " ").capitalize()
-    key = hparam_key(family, field.name)
-    st.session_state.setdefault(key, field.default)
+    st.session_state.setdefault(key, initial)
     low, high = meta.get("low"), meta.get("high")
     help_text = meta.get("help", "")
     if low is not None and high is not None:
@@ -192,7 +199,7 @@ def run_folder_name(family: str, ds) -> str | None:
 
 
 def apply_changes(job, keys: dict) -> None:
-    """Send the learning-rate / batch-size inputs that differ from the model's config to the running job."""
+    """Send the inputs (learning rate, batch size, ...) that differ from the model's config to the running job."""
     config = job.model.config
     changes = {name: st.session_state[key] for name, key in keys.items()
                if st.session_state.get(key) is not None and st.session_state[key] != getattr(config, name)}
@@ -201,8 +208,9 @@ def apply_changes(job, keys: dict) -> None:
 
 
 def step_controls(job, state: str) -> None:
-    """While paused: one step, or N steps, then paused again (the chart shows where they got to)."""
-    one, many, count, _ = st.columns([1, 1, 1, 3], vertical_alignment="bottom")
+    """While paused: one step, or N steps, then paused again (the chart shows where they got to);
+    and the speed: full, or slow motion with a redraw every few steps."""
+    one, many, count, speed = st.columns([1, 1, 1, 3], vertical_alignment="bottom")
     paused = state == "paused"
     key = f"steps:{job.id}"
     one.button("Step 1", on_click=job.step, args=(1,), disabled=not paused, width="stretch",
@@ -211,23 +219,41 @@ def step_controls(job, state: str) -> None:
     # N is read when the button is pressed, not when it was drawn
     many.button("Step N", on_click=lambda: job.step(int(st.session_state[key])), disabled=not paused,
                 width="stretch", help="Take N gradient steps from the pause, then pause again.")
+    speed_key = f"speed:{job.id}"
+    speed.select_slider("Speed", options=list(SPEEDS), value=FULL_SPEED, key=speed_key,
+                        on_change=lambda: job.set_speed(SPEEDS[st.session_state[speed_key]]),
+                        help="Slow motion: the chart and the picture redraw after this many steps, with a "
+                             "pause between redraws so you can watch. The pauses and the extra held-out "
+                             "checks do not count against the training budget.")
+
+
+def change_key(job, name: str) -> str:
+    return f"{CHANGE_KEYS.get(name, 'change_' + name)}:{job.id}"
 
 
 def change_controls(job) -> None:
-    """Learning rate and batch size that take effect at the next step; each change is marked on the chart."""
+    """The settings the family lets change while it trains (learning rate, batch size, ...): they take
+    effect at the next step, each change marked on the chart."""
     config = job.model.config
     fields = {f.name: f for f in type(config).fields()}
-    keys = {"learning_rate": f"change_lr:{job.id}", "batch_size": f"change_batch:{job.id}"}
-    rate, batch, apply, _ = st.columns([1, 1, 1, 3], vertical_alignment="bottom")
-    lr_meta = fields["learning_rate"].metadata
-    rate.number_input("Learning rate", min_value=float(lr_meta["low"]), max_value=float(lr_meta["high"]),
-                      value=float(config.learning_rate), step=number_step(config.learning_rate, True), format="%g",
-                      key=keys["learning_rate"])
-    batch_meta = fields["batch_size"].metadata
-    batch.number_input("Batch size", min_value=int(batch_meta["low"]), max_value=int(batch_meta["high"]),
-                       value=int(config.batch_size), step=1, key=keys["batch_size"])
+    names = [name for name in job.model.changeable if name in fields]
+    keys = {name: change_key(job, name) for name in names}
+    *inputs, apply, _ = st.columns([1] * (len(names) + 1) + [max(1, 5 - len(names))], vertical_alignment="bottom")
+    for column, name in zip(inputs, names):
+        with column:
+            config_widget(fields[name], keys[name], getattr(config, name))
     apply.button("Apply now", on_click=apply_changes, args=(job, keys), width="stretch",
                  help="Changes take effect at the next gradient step and are marked on the chart.")
+
+
+def player_control(job) -> None:
+    """For a game of several networks: train them all, or freeze all but one (marked on the chart)."""
+    players = job.model.players
+    key = f"player:{job.id}"
+    st.radio("Who trains", players, key=key, horizontal=True,
+             format_func=lambda p: "both players" if p == players[0] else f"the {p} only",
+             on_change=lambda: job.change(player=st.session_state[key]),
+             help="Freeze one network and watch the other play against it; switch at any moment.")
 
 
 def live_panel(job_id: str, ticking: bool) -> None:
@@ -243,20 +269,29 @@ def live_panel(job_id: str, ticking: bool) -> None:
     done = elapsed(view)
     if view["summary"].get("train", {}).get("status") == "fitted":
         progress = f"fitted in closed form in {done:.1f} s"
+    elif view["state"] == "queued":
+        progress = "**queued**: it starts when a training slot frees up"
     elif job.active and not view["metrics"]:
         progress = f"**{view['state']}**, waiting for the first step (started {time.time() - job.created:.0f} s ago)"
     else:
         progress = f"**{view['state']}**, {done:.1f} of {view['seconds']:.0f} s"
     st.markdown(f"**{view['title']}** on {dataset_title(view['dataset'])} — {progress}")
     st.progress(min(1.0, done / view["seconds"]) if view["state"] != "finished" else 1.0)
-    pause, resume, stop, _ = st.columns([1, 1, 1, 3])
+    pause, resume, stop, reset, _ = st.columns([1, 1, 1, 1, 2])
     # Callbacks act before the redraw, so the buttons and the status line agree at once.
     pause.button("Pause", on_click=job.pause, disabled=view["state"] != "running", width="stretch")
     resume.button("Resume", on_click=job.resume, disabled=view["state"] != "paused", width="stretch")
     stop.button("Stop", on_click=job.stop, disabled=not job.active, width="stretch")
+    if job.model.trainable:
+        reset.button("Reset weights", on_click=job.reset, disabled=not job.active, width="stretch",
+                     help="Back to the initial weights (same seed) with a fresh optimizer; it goes on training "
+                          "(or stays paused) with the settings of now. The step count goes on, the best "
+                          "weights are tracked afresh, and the chart marks the reset.")
     if job.active and job.model.trainable:
         step_controls(job, view["state"])
         change_controls(job)
+        if job.model.players:
+            player_control(job)
     if view["state"] == "failed":
         st.error(f"Training failed: {view['error']}")
         with st.expander("Details for a bug report"):

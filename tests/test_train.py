@@ -1,4 +1,5 @@
 """The training loop: budgets, best-weight selection, divergence, pause and stop."""
+import copy
 import math
 import threading
 import time
@@ -137,3 +138,109 @@ def test_mid_run_changes_take_effect_and_are_marked(points_ds):
     assert model.config.learning_rate == 0.002 and model.config.batch_size == 32
     with pytest.raises(ValueError, match="can change"):
         control.change(num_components=4)
+
+
+def wait_for(predicate, timeout: float = 30.0) -> None:
+    end = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < end, "the training thread did not get there in time"
+        time.sleep(0.02)
+
+
+def paused_run(model, ds, control: TrainControl, seen: list, done: dict) -> threading.Thread:
+    """Train `model` in a thread, paused before its first step."""
+    control.pause()
+    thread = threading.Thread(target=lambda: done.update(result=genlab.train(
+        model, ds, seconds=60, control=control, on_metrics=seen.append)))
+    thread.start()
+    return thread
+
+
+def weights(model) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+GAN_TINY = {"hidden_units": 16, "hidden_layers": 1, "batch_size": 32}
+
+
+@pytest.mark.parametrize("family, hparams", [("gmm", {"num_components": 3, "learning_rate": 0.05}), ("gan", GAN_TINY)])
+def test_reset_puts_back_the_initial_weights_and_restarts_best_tracking(points_ds, family, hparams):
+    control, seen, done = TrainControl(), [], {}
+    model = genlab.create_model(family, points_ds, **hparams)
+    twin = copy.deepcopy(model)
+    genlab.train(twin, points_ds, seconds=30, max_steps=0)  # initialised with the same seed, no step
+    initial = weights(twin)
+    thread = paused_run(model, points_ds, control, seen, done)
+    control.step(20)
+    wait_for(lambda: seen and seen[-1]["step"] == 20)
+    assert any(not torch.equal(initial[k], v) for k, v in model.state_dict().items())
+    control.reset()  # from the pause: applied and reported at once
+    wait_for(lambda: seen[-1].get("event") == "reset to initial weights")
+    assert seen[-1]["step"] == 20 and control.paused  # the step count goes on; still paused
+    state = model.state_dict()
+    assert state.keys() == initial.keys() and all(torch.equal(initial[k], state[k]) for k in initial)
+    control.stop()
+    thread.join(10)
+    if family == "gmm":  # 20 steps beat the start, yet the weights kept are the ones since the reset
+        assert seen[-3]["valid_loss"] < seen[-2]["valid_loss"]
+    assert all(torch.equal(initial[k], v) for k, v in model.state_dict().items())
+
+
+def test_slow_motion_reports_every_k_steps(points_ds):
+    control = TrainControl()
+    control.set_speed(3, wait_seconds=0.0)
+    model = genlab.create_model("gmm", points_ds, num_components=3)
+    result = genlab.train(model, points_ds, seconds=30, max_steps=12, control=control)
+    steps = [r["step"] for r in result.metrics[:-1]]  # the last is the final report
+    assert steps == [3, 6, 9, 12] and result.metrics[-1]["step"] == 12
+
+
+def test_slow_motion_waits_do_not_count_against_the_budget(points_ds):
+    control = TrainControl()
+    control.set_speed(1, wait_seconds=0.3)
+    model = genlab.create_model("gmm", points_ds, num_components=3)
+    began = time.perf_counter()
+    result = genlab.train(model, points_ds, seconds=0.5, max_steps=4, control=control)
+    assert time.perf_counter() - began >= 1.2  # it waited after each of the 4 reports...
+    assert result.steps == 4 and result.seconds < 0.5  # ...and the budget did not run out for it
+    assert [r["step"] for r in result.metrics] == [1, 2, 3, 4, 4]
+    control.set_speed(None)
+    assert control.steps_per_report is None
+    with pytest.raises(ValueError, match="at least 1"):
+        control.set_speed(0)
+
+
+def test_players_and_critic_steps_change_mid_run_and_are_marked(points_ds):
+    control, seen, done = TrainControl(), [], {}
+    model = genlab.create_model("gan", points_ds, **GAN_TINY)
+    thread = paused_run(model, points_ds, control, seen, done)
+    time.sleep(0.5)
+    critic, generator = weights(model.critic), weights(model.generator)
+    control.change(player="generator", critic_steps=2)
+    control.step(3)
+    wait_for(lambda: seen and seen[-1]["step"] == 3)
+    assert [r["event"] for r in seen if "event" in r] == ["training: generator only; critic_steps 1 → 2"]
+    assert all(torch.equal(critic[k], v) for k, v in model.critic.state_dict().items())
+    assert any(not torch.equal(generator[k], v) for k, v in model.generator.state_dict().items())
+    control.change(player="referee")
+    control.step(1)
+    wait_for(lambda: seen[-1]["step"] == 4)
+    assert seen[-1]["event"].startswith("change refused") and "discriminator" in seen[-1]["event"]
+    control.change(player="both")
+    control.step(1)
+    wait_for(lambda: seen[-1]["step"] == 5)
+    assert seen[-1]["event"] == "training: both players"
+    assert any(not torch.equal(critic[k], v) for k, v in model.critic.state_dict().items())
+    control.stop()
+    thread.join(10)
+    assert not thread.is_alive()
+
+
+def test_a_family_without_players_refuses_one_on_the_chart(points_ds):
+    control = TrainControl()
+    control.change(player="generator", critic_steps=3)
+    model = genlab.create_model("gmm", points_ds, num_components=3)
+    result = genlab.train(model, points_ds, seconds=30, max_steps=2, control=control)
+    (event,) = [r["event"] for r in result.metrics if "event" in r]
+    assert "no player 'generator'" in event and "cannot change critic_steps" in event
+    assert result.steps == 2

@@ -18,6 +18,10 @@ By default the discriminator's loss also carries the R1 penalty γ/2·E_data‖�
 generator often stays on one to three of the eight modes for thousands of steps
 (the "mode collapse" a learner should be able to see: set r1_weight = 0).
 
+A learner can also train one player alone (`players`: "both", "discriminator" or
+"generator"; the other network does not move) and change the discriminator steps per
+generator step (`critic_steps`, the paper's k) while it trains.
+
 A GAN has no density: log_prob_kind is None, so it is scored by its samples (sample
 MMD² and, on toys, KL against a density estimate from samples). The held-out number
 that picks the best weights (`validation_loss`, charted as the objective beside the
@@ -65,6 +69,8 @@ class AdversarialConfig(ModelConfig):
     hidden_layers: int = hparam(3, 1, 8, "Hidden layers in each network.")
     beta1: float = hparam(0.5, 0.0, 0.999, "Adam's first-moment decay; adversarial games train better with "
                           "less momentum.")
+    critic_steps: int = hparam(1, 1, 50, "Critic (discriminator) updates per generator update: the k of "
+                               "Goodfellow et al.'s algorithm.")
 
 
 class PlayerOptimizers(NamedTuple):
@@ -77,10 +83,12 @@ class PlayerOptimizers(NamedTuple):
 class Adversarial(GenerativeModel):
     """A generator and a critic over standardized data; subclasses bring the game.
 
-    Subclasses set `critic_field` (the name of the critic's live heatmap) and `beta2`
-    (Adam's second-moment decay), may override `critic_steps` (critic updates per
-    generator update) and `critic_field_values(scores)` (what the heatmap shows), and
-    implement `critic_loss(real, fake)` -> (loss, metrics) and `generator_loss(fake_scores)`.
+    Subclasses set `critic_field` (the name of the critic's live heatmap and of the critic
+    as a player) and `beta2` (Adam's second-moment decay), may override
+    `critic_field_values(scores)` (what the heatmap shows), and implement
+    `critic_loss(real, fake)` -> (loss, metrics) and `generator_loss(fake_scores)`.
+    A learner may train both players, or one alone (`players`), and change the critic
+    steps per generator step while it trains.
     """
 
     views = ("continuous", "binary", "gray8")
@@ -89,6 +97,7 @@ class Adversarial(GenerativeModel):
                  "the players' own losses are charted under their names")
     critic_field: ClassVar[str] = "critic"
     beta2: ClassVar[float] = 0.999
+    changeable = (*GenerativeModel.changeable, "critic_steps")
 
     def __init__(self, config: AdversarialConfig, spec):
         super().__init__(config, spec)
@@ -97,8 +106,9 @@ class Adversarial(GenerativeModel):
         self.critic = mlp(spec.dim, 1, config.hidden_units, config.hidden_layers, lambda: nn.LeakyReLU(0.2))
 
     @property
-    def critic_steps(self) -> int:
-        return 1
+    def players(self) -> tuple[str, ...]:
+        """Who trains: both, the critic alone (under its own name) or the generator alone."""
+        return ("both", self.critic_field, "generator")
 
     # ---- the game's hooks ----------------------------------------------------------
     def critic_loss(self, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -196,23 +206,33 @@ class Adversarial(GenerativeModel):
             torch.optim.Adam(self.critic.parameters(), lr=self.config.learning_rate, betas=betas),
         )
 
-    def train_step(self, batch, optimizer: PlayerOptimizers) -> dict[str, float]:
-        """`critic_steps` critic updates on this batch (fresh noise each), then one generator update."""
+    def train_step(self, batch, optimizer: PlayerOptimizers, player: str = "both") -> dict[str, float]:
+        """`critic_steps` critic updates on this batch (fresh noise each), then one generator update.
+
+        `player` (one of `players`) trains the critic alone or the generator alone: the other
+        network is not touched, its loss on this batch is still measured for the chart.
+        """
+        if player not in self.players:
+            raise ValueError(f"{self.title} has no player {player!r}; choose one of {', '.join(self.players)}.")
+        train_critic, train_generator = player != "generator", player != self.critic_field
         real = self.real(batch)
-        for _ in range(self.critic_steps):
+        for _ in range(self.config.critic_steps if train_critic else 1):
             with torch.no_grad():
                 fake = self.generate(self.noise(len(real)))
             optimizer.critic.zero_grad(set_to_none=True)
             critic_loss, metrics = self.critic_loss(real, fake)
-            critic_loss.backward()
-            torch.nn.utils.clip_grad_norm_(self.critic.parameters(), max_norm=GRAD_CLIP_NORM)
-            optimizer.critic.step()
+            if train_critic:
+                critic_loss.backward()
+                torch.nn.utils.clip_grad_norm_(self.critic.parameters(), max_norm=GRAD_CLIP_NORM)
+                optimizer.critic.step()
         optimizer.generator.zero_grad(set_to_none=True)
-        fake = self.generate(self.noise(len(real)))
-        loss_g = self.generator_loss(self.scores(fake))
-        loss_g.backward()
-        torch.nn.utils.clip_grad_norm_(self.generator.parameters(), max_norm=GRAD_CLIP_NORM)
-        optimizer.generator.step()
+        with torch.set_grad_enabled(train_generator):
+            fake = self.generate(self.noise(len(real)))
+            loss_g = self.generator_loss(self.scores(fake))
+        if train_generator:
+            loss_g.backward()
+            torch.nn.utils.clip_grad_norm_(self.generator.parameters(), max_norm=GRAD_CLIP_NORM)
+            optimizer.generator.step()
         out = {key: float(value.detach()) for key, value in metrics.items()}
         out["generator_loss"] = float(loss_g.detach())
         out["loss"] = self.batch_mmd2(fake.detach(), batch)

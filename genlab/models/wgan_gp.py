@@ -65,10 +65,6 @@ class WGANGP(Adversarial):
     critic_field = "critic"
     beta2 = 0.9
 
-    @property
-    def critic_steps(self) -> int:
-        return self.config.critic_steps
-
     def critic_loss(self, real, fake):
         gap = self.scores(real).mean() - self.scores(fake).mean()
         penalty = gradient_penalty(self.critic, real, fake)

@@ -128,3 +128,54 @@ def test_trains_on_digits(name, digits):
     assert result.steps == 3
     out = genlab.evaluate(model, digits, max_items=50)
     assert out["mmd"] is not None and out["log_prob_kind"] is None
+
+
+def _weights(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def _moved(before: dict, module: torch.nn.Module) -> tuple[bool, bool]:
+    """(some weight changed, every weight bit-identical)."""
+    same = [torch.equal(before[k], v) for k, v in module.state_dict().items()]
+    return not all(same), all(same)
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_one_player_trains_alone_and_the_other_does_not_move(name):
+    ds = genlab.load_dataset("toy:8gaussians")
+    model = create_model(name, ds, **TINY)
+    critic = model.critic_field
+    assert model.players == ("both", critic, "generator")
+    torch.manual_seed(0)
+    model.initialize(ds.train, ds.test, torch.Generator().manual_seed(0))
+    optimizer = model.make_optimizer()
+    moved = {}
+    for player in model.players:
+        generator, discriminator = _weights(model.generator), _weights(model.critic)
+        for i in range(3):
+            out = model.train_step(ds.train[32 * i:32 * (i + 1)], optimizer, player=player)
+        assert math.isfinite(out["generator_loss"]) and math.isfinite(out["loss"])  # both players still measured
+        moved[player] = (_moved(generator, model.generator), _moved(discriminator, model.critic))
+    (g_changed, _), (d_changed, _) = moved["both"]
+    assert g_changed and d_changed
+    (g_changed, _), (_, d_frozen) = moved["generator"]
+    assert g_changed and d_frozen  # every critic parameter bit-identical
+    (_, g_frozen), (d_changed, _) = moved[critic]
+    assert d_changed and g_frozen
+    with pytest.raises(ValueError, match="no player"):
+        model.train_step(ds.train[:32], optimizer, player="referee")
+
+
+def test_critic_steps_is_the_gans_k_and_changes_mid_run():
+    from genlab.train import apply_changes
+
+    ds = genlab.load_dataset("toy:8gaussians")
+    gan, wgan = create_model("gan", ds, **TINY), create_model("wgan-gp", ds, **TINY)
+    assert gan.config.critic_steps == 1 and wgan.config.critic_steps == 5  # Goodfellow's k = 1; WGAN-GP's 5
+    assert "critic_steps" in gan.changeable
+    optimizer = gan.make_optimizer()
+    assert apply_changes(gan, optimizer, {"critic_steps": 3}) == "critic_steps 1 → 3"
+    apply_changes(gan, optimizer, {"learning_rate": 1e-3})  # reaches both players' optimizers
+    assert [g["lr"] for opt in optimizer for g in opt.param_groups] == [1e-3, 1e-3]
+    with pytest.raises(ValueError, match="between 1 and 50"):
+        apply_changes(gan, gan.make_optimizer(), {"critic_steps": 0})

@@ -1,0 +1,102 @@
+"""The Train page's game and speed controls: who trains in a GAN, reset to initial weights, slow motion."""
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+TIMEOUT = 30
+TINY_GAN = {"hidden_units": 16, "hidden_layers": 1, "batch_size": 32}
+
+
+@pytest.fixture
+def app(monkeypatch, tmp_path):
+    monkeypatch.setenv("GENLAB_DATA_ROOT", str(tmp_path / "no-data-here"))
+    return AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+
+
+def button(at: AppTest, label: str):
+    (found,) = [b for b in at.button if b.label == label]
+    return found
+
+
+def wait_until(condition, timeout: float = 30.0) -> None:
+    end = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < end, "the training thread did not get there in time"
+        time.sleep(0.05)
+
+
+def started(at: AppTest, family: str, hparams: dict | None = None, seconds: int = 120):
+    """Start `family` on 8gaussians from the Train page; returns its job once it has reported."""
+    from pages._shared import job_manager
+
+    at.switch_page("pages/train.py").run()
+    at.selectbox(key="train_family").set_value(family).run()
+    for name, value in (hparams or {}).items():
+        at.number_input(key=f"hparam:{family}:{name}").set_value(value)
+    at.number_input(key="train_seconds").set_value(seconds)
+    button(at, "Start").click().run()
+    job = job_manager().get(at.session_state["job_id"])
+    wait_until(lambda: len(job.view()["metrics"]) >= 1)
+    return job
+
+
+def events(job) -> list[str]:
+    return [r["event"] for r in job.view()["metrics"] if "event" in r]
+
+
+def step_once(at: AppTest, job) -> None:
+    reports = len(job.view()["metrics"])
+    button(at, "Step 1").click().run()
+    wait_until(lambda: len(job.view()["metrics"]) > reports)
+
+
+def test_a_gan_offers_who_trains_critic_steps_reset_and_speed(app):
+    job = started(app, "gan", TINY_GAN)
+    try:
+        button(app, "Pause").click().run()
+        players = app.radio(key=f"player:{job.id}")
+        assert players.label == "Who trains" and players.value == "both"
+        assert list(players.options) == ["both players", "the discriminator only", "the generator only"]
+        assert app.number_input(key=f"change_critic_steps:{job.id}").value == 1
+        players.set_value("generator").run()
+        step_once(app, job)  # the change takes effect (and is marked) at the next step
+        assert "training: generator only" in events(job)
+        app.number_input(key=f"change_critic_steps:{job.id}").set_value(3)
+        button(app, "Apply now").click().run()
+        step_once(app, job)
+        assert job.model.config.critic_steps == 3 and "critic_steps 1 → 3" in events(job)
+        button(app, "Reset weights").click().run()
+        wait_until(lambda: events(job)[-1:] == ["reset to initial weights"])
+        assert job.view()["state"] == "paused"
+        app.select_slider(key=f"speed:{job.id}").set_value("10 steps per redraw").run()
+        assert job.control.steps_per_report == 10
+        app.select_slider(key=f"speed:{job.id}").set_value("full speed").run()
+        assert job.control.steps_per_report is None
+        assert not app.exception
+        chart = app.get("plotly_chart")[0]
+        assert "reset to initial weights" in chart.proto.spec  # marked on the training curves
+    finally:
+        job.stop()
+        job.join(10)
+
+
+def test_a_single_objective_has_no_players_and_a_closed_form_no_reset(app):
+    job = started(app, "gmm", {"num_components": 2})
+    try:
+        assert not [r for r in app.radio if r.label == "Who trains"], "a family with one objective has no players"
+        assert not [n for n in app.number_input if n.key.startswith("change_critic_steps")]
+        assert button(app, "Reset weights") and app.select_slider(key=f"speed:{job.id}").value == "full speed"
+    finally:
+        job.stop()
+        job.join(10)
+    app.run()
+    assert button(app, "Reset weights").disabled  # the run is over
+    job = started(app, "gaussian", seconds=1)
+    assert job.join(10)
+    app.run()
+    assert not app.exception
+    assert not [b for b in app.button if b.label == "Reset weights"]
+    assert not [r for r in app.radio if r.label == "Who trains"]
