@@ -1,7 +1,9 @@
 """Background jobs: they train, pause, stop within a second, leave no thread, respect the cap."""
+import threading
 import time
 
 import pytest
+import torch
 
 import genlab
 from genlab.jobs import CapacityError, JobManager
@@ -55,10 +57,10 @@ def test_pause_and_resume(points_ds, runs_in_tmp):
 
 
 def test_cap_refuses_with_a_plain_sentence(points_ds, runs_in_tmp):
-    manager = JobManager(runs_in_tmp, max_concurrent=1)
+    manager = JobManager(runs_in_tmp, max_concurrent=1, max_queued=0)
     first = manager.start(genlab.create_model("gmm", points_ds), points_ds, seconds=30)
     try:
-        with pytest.raises(CapacityError, match="Stop one"):
+        with pytest.raises(CapacityError, match="press Start again"):
             manager.start(genlab.create_model("gmm", points_ds), points_ds, seconds=30)
     finally:
         first.stop()
@@ -109,3 +111,153 @@ def test_job_single_steps_and_changes(points_ds, runs_in_tmp):
     assert any("change refused" in m.get("event", "") for m in job.view()["metrics"])
     job.stop()
     assert job.join(2)
+
+
+# ---- many users on one server: the queue, per-session limits, bounded memory -------------
+def gmm(ds, seconds=30.0):
+    return genlab.create_model("gmm", ds, num_components=2), ds, seconds
+
+
+def queue_of(job):
+    view = job.view()
+    return view["state"], view["queue_position"], view["queue_length"]
+
+
+def test_queued_jobs_start_in_order_when_a_slot_frees(points_ds, runs_in_tmp):
+    manager = JobManager(runs_in_tmp, max_concurrent=1)
+    first = manager.start(*gmm(points_ds, seconds=1.0), owner="a")
+    second = manager.start(*gmm(points_ds), owner="b")
+    third = manager.start(*gmm(points_ds, seconds=1.0), owner="c")
+    try:
+        assert queue_of(first) == ("running", None, 0)
+        assert queue_of(second) == ("queued", 1, 2) and queue_of(third) == ("queued", 2, 2)
+        assert first.join(20) and first.view()["state"] == "finished"  # finishing hands its slot on
+        assert wait_for(lambda: second.view()["state"] == "running")
+        assert queue_of(third) == ("queued", 1, 1)
+        second.stop()  # so does stopping
+        assert wait_for(lambda: third.view()["state"] != "queued") and third.join(20) and third.view()["state"] == "finished"
+        assert manager.load() == {"training": 0, "queued": 0, "max_concurrent": 1, "max_queued": 16}
+    finally:
+        manager.shutdown()
+
+
+def test_a_stopped_queued_job_leaves_the_queue_and_writes_nothing(points_ds, runs_in_tmp):
+    manager = JobManager(runs_in_tmp, max_concurrent=1)
+    running, *waiting = [manager.start(*gmm(points_ds), owner=owner) for owner in "abcd"]
+    try:
+        waiting[1].stop()
+        assert queue_of(waiting[1]) == ("stopped", None, 0) and not waiting[1].folder.exists()
+        assert queue_of(waiting[0]) == ("queued", 1, 2) and queue_of(waiting[2]) == ("queued", 2, 2)
+        running.stop()
+        assert wait_for(lambda: waiting[0].view()["state"] == "running")
+        assert queue_of(waiting[2]) == ("queued", 1, 1)
+    finally:
+        manager.shutdown()
+
+
+def test_a_full_queue_refuses_with_a_plain_sentence(points_ds, runs_in_tmp):
+    manager = JobManager(runs_in_tmp, max_concurrent=1, max_queued=1)
+    manager.start(*gmm(points_ds), owner="a")
+    manager.start(*gmm(points_ds), owner="b")
+    try:
+        with pytest.raises(CapacityError, match="The server is busy.*1 are waiting.*press Start again"):
+            manager.start(*gmm(points_ds), owner="c")
+    finally:
+        manager.shutdown()
+
+
+def test_one_job_training_or_waiting_per_session(points_ds, runs_in_tmp):
+    manager = JobManager(runs_in_tmp, max_concurrent=1)
+    manager.start(*gmm(points_ds), owner="a")
+    queued = manager.start(*gmm(points_ds), owner="b")
+    try:
+        for owner in "ab":
+            with pytest.raises(CapacityError, match="You already have a job training or waiting"):
+                manager.start(*gmm(points_ds), owner=owner)
+        queued.stop()
+        assert manager.start(*gmm(points_ds), owner="b").view()["state"] == "queued"
+    finally:
+        manager.shutdown()
+
+
+def test_a_session_may_keep_so_many_runs_and_megabytes(points_ds, runs_in_tmp):
+    import shutil
+
+    manager = JobManager(runs_in_tmp, max_runs_per_session=2, max_session_disk_mb=1e-4)
+
+    def fit(owner):
+        job = manager.start(genlab.create_model("gaussian", points_ds), points_ds, seconds=5, owner=owner)
+        assert job.join(20) and job.view()["state"] == "finished"
+        return job
+
+    with pytest.raises(CapacityError, match=r"runs take 0 MB on disk.*\(0.0001 MB\).*Compare page.*new tab"):
+        fit("a"), fit("a")
+    manager.max_session_disk_mb = None
+    first = manager.jobs("a")[0]
+    fit("a")
+    with pytest.raises(CapacityError, match=r"2 saved runs.*\(2\).*Delete some on the Compare page"):
+        fit("a")
+    fit("b")  # another session has its own count
+    shutil.rmtree(first.folder)  # a deleted run no longer counts
+    fit("a")
+
+
+def test_stale_queued_jobs_are_stopped(points_ds, runs_in_tmp):
+    manager = JobManager(runs_in_tmp, max_concurrent=1)
+    running = manager.start(*gmm(points_ds), owner="a")
+    queued = manager.start(*gmm(points_ds), owner="b")
+    try:
+        queued.heartbeat -= 100
+        assert manager.stop_stale(max_silence=60) == 1
+        assert queue_of(queued) == ("stopped", None, 0) and running.view()["state"] == "running"
+    finally:
+        manager.shutdown()
+
+
+def test_ended_jobs_are_forgotten_and_hold_no_weights(points_ds, runs_in_tmp):
+    manager = JobManager(runs_in_tmp, keep_finished=2)
+    for _ in range(3):
+        job = manager.start(genlab.create_model("gaussian", points_ds), points_ds, seconds=5, owner="a")
+        assert job.join(20)
+    assert manager.jobs("a")[-1] is job and len(manager.jobs("a")) == 2
+    assert not isinstance(job.model, torch.nn.Module) and job.view()["title"] == job.model.title
+    running = manager.start(*gmm(points_ds), owner="a")
+    manager.release_owner("a")  # the session went away
+    assert running.join(5) and manager.jobs("a") == []
+
+
+def test_shutdown_leaves_no_thread_and_an_empty_queue(points_ds, runs_in_tmp):
+    manager = JobManager(runs_in_tmp, max_concurrent=1)
+    jobs = [manager.start(*gmm(points_ds), owner=owner) for owner in "abc"]
+    manager.shutdown(timeout=5)
+    assert [j.view()["state"] for j in jobs] == ["stopped"] * 3
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("genlab-")]
+    assert manager.load()["queued"] == 0
+    with pytest.raises(CapacityError, match="shutting down"):
+        manager.start(*gmm(points_ds), owner="d")
+
+
+def test_job_player_reset_and_slow_motion(points_ds, runs_in_tmp):
+    manager = JobManager(runs_in_tmp)
+    model = genlab.create_model("gan", points_ds, hidden_units=16, hidden_layers=1, batch_size=32)
+    job = manager.start(model, points_ds, seconds=60)
+    try:
+        assert wait_for(lambda: job.view()["live"])
+        job.pause()
+        job.change(player="discriminator")
+        job.step(2)
+        assert wait_for(lambda: any(m.get("event") == "training: discriminator only" for m in job.view()["metrics"]))
+        live = job.view()["live"]
+        job.reset()  # from the pause: reported, and the live picture redrawn, at once
+        assert wait_for(lambda: job.view()["metrics"][-1].get("event") == "reset to initial weights")
+        assert job.view()["live"]["points"] is not live["points"]
+        assert job.view()["state"] == "paused"
+        job.set_speed(5)
+        reports = len(job.view()["metrics"])
+        job.resume()
+        assert wait_for(lambda: len(job.view()["metrics"]) >= reports + 2, timeout=20)
+        first, second = (m["step"] for m in job.view()["metrics"][reports:reports + 2])
+        assert second - first == 5  # slow motion: a report (and a redraw) every 5 steps
+    finally:
+        job.stop()
+    assert job.join(3)
