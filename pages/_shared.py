@@ -65,23 +65,36 @@ class Selection:
 
 
 # ---- server-wide resources -----------------------------------------------------------
-def max_jobs() -> int:
-    value = os.environ.get("GENLAB_MAX_JOBS", "2")
+def _env_number(name: str, default: float, what: str) -> float | None:
+    """A limit from the environment: a number, or "none" for no limit."""
+    value = os.environ.get(name, str(default))
+    if value.strip().lower() == "none":
+        return None
     try:
-        return max(0, int(value))
+        return max(0.0, float(value))
     except ValueError:
-        raise ValueError(f"GENLAB_MAX_JOBS must be a whole number of training jobs; got {value!r}.") from None
+        raise ValueError(f"{name} must be {what}, or 'none' for no limit; got {value!r}.") from None
+
+
+def server_limits() -> dict:
+    """The job manager's limits, from GENLAB_MAX_JOBS, GENLAB_MAX_QUEUE, GENLAB_SESSION_RUNS, GENLAB_SESSION_DISK_MB."""
+    jobs = _env_number("GENLAB_MAX_JOBS", 2, "a whole number of training jobs")
+    queued = _env_number("GENLAB_MAX_QUEUE", 16, "a whole number of waiting jobs")
+    runs = _env_number("GENLAB_SESSION_RUNS", 50, "a whole number of runs")
+    return {"max_concurrent": 2**31 if jobs is None else int(jobs), "max_queued": None if queued is None else int(queued),
+            "max_runs_per_session": None if runs is None else int(runs),
+            "max_session_disk_mb": _env_number("GENLAB_SESSION_DISK_MB", 200, "a number of megabytes")}
 
 
 @st.cache_resource(show_spinner=False)
-def _job_manager(runs_root: str, max_concurrent: int) -> JobManager:
+def _job_manager(runs_root: str, limits: tuple) -> JobManager:
     set_threads()
-    return JobManager(runs_root, max_concurrent=max_concurrent)
+    return JobManager(runs_root, **dict(limits))
 
 
 def job_manager() -> JobManager:
     """The server-wide training registry (one per runs folder and cap)."""
-    return _job_manager(str(default_runs_root()), max_jobs())
+    return _job_manager(str(default_runs_root()), tuple(sorted(server_limits().items())))
 
 
 @dataclass(frozen=True)

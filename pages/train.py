@@ -7,9 +7,9 @@ import streamlit as st
 
 import genlab
 from genlab import figures
-from genlab.jobs import CapacityError
+from genlab.jobs import TRAINING, CapacityError
 from genlab.models.base import ModelConfig
-from genlab.presets import dataset_kind, presets_for
+from genlab.presets import dataset_kind, measured_note, presets_for
 from pages._shared import PAGES, current_job, dataset_title, elapsed, job_manager, session_owner, sidebar
 
 REFRESH_SECONDS = 1.0
@@ -124,8 +124,13 @@ def preset_picker(cls, kind: str) -> None:
         return
     if preset.broken:
         st.warning(f"{preset.why}  \n**What to look for:** {preset.look_for}", icon=":material/science:")
-    else:
-        st.caption(preset.why)
+        return
+    st.caption(preset.why)
+    if preset.trade_off:
+        st.caption(f"**Trade-off:** {preset.trade_off}")
+    note = measured_note(preset)
+    if note:
+        st.caption(f":material/speed: {note[0].upper()}{note[1:]} (`python -m genlab bench --presets`).")
 
 
 def yardstick(metrics: list[dict]):
@@ -256,6 +261,10 @@ def player_control(job) -> None:
              help="Freeze one network and watch the other play against it; switch at any moment.")
 
 
+def ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
 def live_panel(job_id: str, ticking: bool) -> None:
     """Redrawn every REFRESH_SECONDS while the job trains: status, controls, charts, numbers."""
     job = job_manager().get(job_id)
@@ -270,7 +279,8 @@ def live_panel(job_id: str, ticking: bool) -> None:
     if view["summary"].get("train", {}).get("status") == "fitted":
         progress = f"fitted in closed form in {done:.1f} s"
     elif view["state"] == "queued":
-        progress = "**queued**: it starts when a training slot frees up"
+        progress = (f"**queued**, {ordinal(view['queue_position'])} of {view['queue_length']} waiting: it starts by "
+                    f"itself when one of the {job_manager().max_concurrent} training slots frees up")
     elif job.active and not view["metrics"]:
         progress = f"**{view['state']}**, waiting for the first step (started {time.time() - job.created:.0f} s ago)"
     else:
@@ -283,11 +293,11 @@ def live_panel(job_id: str, ticking: bool) -> None:
     resume.button("Resume", on_click=job.resume, disabled=view["state"] != "paused", width="stretch")
     stop.button("Stop", on_click=job.stop, disabled=not job.active, width="stretch")
     if job.model.trainable:
-        reset.button("Reset weights", on_click=job.reset, disabled=not job.active, width="stretch",
+        reset.button("Reset weights", on_click=job.reset, disabled=view["state"] not in TRAINING, width="stretch",
                      help="Back to the initial weights (same seed) with a fresh optimizer; it goes on training "
                           "(or stays paused) with the settings of now. The step count goes on, the best "
                           "weights are tracked afresh, and the chart marks the reset.")
-    if job.active and job.model.trainable:
+    if job.active and job.model.trainable and view["state"] != "queued":
         step_controls(job, view["state"])
         change_controls(job)
         if job.model.players:

@@ -116,6 +116,7 @@ def test_a_preset_fills_the_widgets_and_says_why(app):
     at.selectbox(key="preset:realnvp:toy").set_value(working.name).run()
     assert at.number_input(key="hparam:realnvp:num_layers").value == working.hparams["num_layers"]
     assert any(working.why in c.value for c in at.caption)
+    assert any("Measured: KL" in c.value and "for the defaults" in c.value for c in at.caption)  # the benchmark's say
     at.selectbox(key="preset:realnvp:toy").set_value("Defaults of the family").run()
     assert at.number_input(key="hparam:realnvp:num_layers").value == 12  # the config's default again
     assert not at.exception
