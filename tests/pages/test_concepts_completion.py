@@ -13,6 +13,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 import genlab
+from tests.pages.test_concepts_page import open_panel
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "concepts.py")
 TIMEOUT = 60
@@ -28,15 +29,7 @@ def saved_run(tmp_path_factory):
 
 def open_tab(runs, monkeypatch, **state) -> AppTest:
     monkeypatch.setenv("GENLAB_RUNS", str(runs))
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    at.session_state["_entered_through_app"] = True  # what app.py's mark_entrypoint() sets
-    at.session_state["concepts_tab"] = "Downstream inference"
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    assert not at.error, [e.value for e in at.error]
-    return at
+    return open_panel("Downstream inference", **state)
 
 
 def completion_grids(at: AppTest) -> list[dict]:

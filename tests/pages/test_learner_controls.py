@@ -9,12 +9,6 @@ APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 30
 
 
-@pytest.fixture
-def app(monkeypatch, tmp_path):
-    monkeypatch.setenv("GENLAB_DATA_ROOT", str(tmp_path / "no-data-here"))
-    return AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-
-
 def button(at: AppTest, label: str):
     (found,) = [b for b in at.button if b.label == label]
     return found

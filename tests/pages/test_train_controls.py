@@ -1,31 +1,9 @@
 """The Train page's game and speed controls: who trains in a GAN, reset to initial weights, slow motion."""
-import time
-from pathlib import Path
-
-import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
-TIMEOUT = 30
+from tests.pages.test_learner_controls import button, wait_until
+
 TINY_GAN = {"hidden_units": 16, "hidden_layers": 1, "batch_size": 32}
-
-
-@pytest.fixture
-def app(monkeypatch, tmp_path):
-    monkeypatch.setenv("GENLAB_DATA_ROOT", str(tmp_path / "no-data-here"))
-    return AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-
-
-def button(at: AppTest, label: str):
-    (found,) = [b for b in at.button if b.label == label]
-    return found
-
-
-def wait_until(condition, timeout: float = 30.0) -> None:
-    end = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < end, "the training thread did not get there in time"
-        time.sleep(0.05)
 
 
 def started(at: AppTest, family: str, hparams: dict | None = None, seconds: int = 120):
