@@ -7,6 +7,7 @@ widgets, so it survives switching pages.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import re
@@ -462,6 +463,9 @@ def pick_run(selection: Selection, question: str) -> LoadedRun:
     """
     where = dataset_title(selection.name) + ("" if selection.view == "continuous" else f", {selection.view} view")
     runs = genlab.list_runs(default_runs_root(), dataset=selection.name, view=selection.view)
+    if selection.ds is not None and selection.ds.source is not None:  # a drawn density: runs on this drawing only
+        source = json.loads(json.dumps(selection.ds.source))
+        runs = [run for run in runs if run["config"].get("data_source") == source]
     if not runs:
         st.info(f"No trained model on {where} yet. Train one (a Gaussian fits in a second) and come back to "
                 f"ask it {question}; every finished run is saved and appears here.")

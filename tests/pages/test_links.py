@@ -95,3 +95,16 @@ def test_a_broken_drawn_density_in_a_link_is_refused_plainly(runs):
     at = opened({"dataset": "toy:drawn", "blobs": "0,0,1;nonsense"})
     assert "drawn density cannot be used" in " ".join(w.value for w in at.warning)
     assert at.sidebar.selectbox(key="_widget_dataset").value == "toy:drawn"
+
+
+def test_the_run_picker_on_a_drawn_density_lists_only_runs_on_that_drawing(monkeypatch, tmp_path):
+    from genlab.data import drawn
+
+    drawings = {"one-blob": [(0.0, 0.0, 1.0, 0.5)], "two-blobs": [(-1.0, 0.0, 1.0, 0.3), (1.0, 0.0, 1.0, 0.3)]}
+    for name, blobs in drawings.items():
+        ds = drawn.drawn_dataset(blobs)  # as the app builds a drawing
+        genlab.train_and_save(genlab.create_model("gaussian", ds), ds, tmp_path / name, seconds=0.2)
+    monkeypatch.setenv("GENLAB_RUNS", str(tmp_path))
+    at = opened({"dataset": "toy:drawn", "blobs": "-1,0,1,0.3;1,0,1,0.3"}, "pages/samples.py")
+    (only,) = at.selectbox(key="_widget_run").options
+    assert "two-blobs" in only
