@@ -12,7 +12,8 @@ from genlab.models.base import ModelConfig
 from genlab.presets import dataset_kind, measured_note, presets_for
 from pages._shared import PAGES, current_job, dataset_title, elapsed, job_manager, session_owner, sidebar
 
-REFRESH_SECONDS = 1.0
+REFRESH_SECONDS = 1.0  # a training job's page redraws this often
+QUEUED_REFRESH_SECONDS = 5.0  # a waiting one's, which only shows its place in the queue
 FULL_SPEED = "full speed"
 SPEEDS = {"1 step per redraw": 1, "10 steps per redraw": 10, "100 steps per redraw": 100, FULL_SPEED: None}
 CHANGE_KEYS = {"learning_rate": "change_lr", "batch_size": "change_batch"}  # widget keys of the mid-run changes
@@ -265,16 +266,21 @@ def ordinal(n: int) -> str:
     return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
-def live_panel(job_id: str, ticking: bool) -> None:
-    """Redrawn every REFRESH_SECONDS while the job trains: status, controls, charts, numbers."""
+def tick_seconds(view: dict) -> float | None:
+    """How often the live panel redraws: fast while training, slowly while queued, not once ended."""
+    return {"queued": QUEUED_REFRESH_SECONDS, "running": REFRESH_SECONDS, "paused": REFRESH_SECONDS}.get(view["state"])
+
+
+def live_panel(job_id: str, ticking: float | None) -> None:
+    """Redrawn every few seconds while the job trains or waits: status, controls, charts, numbers."""
     job = job_manager().get(job_id)
     if job is None:
         st.info("That run is no longer on this server (it restarted); its saved copy is on the Compare page.")
         return
     job.touch()
     view = job.view()
-    if ticking and not job.active:
-        st.rerun()  # a full rerun stops the ticking and shows the final numbers
+    if ticking and tick_seconds(view) != ticking:
+        st.rerun()  # a full rerun sets the new pace (or stops ticking) and shows the final numbers
     done = elapsed(view)
     if view["summary"].get("train", {}).get("status") == "fitted":
         progress = f"fitted in closed form in {done:.1f} s"
@@ -287,7 +293,10 @@ def live_panel(job_id: str, ticking: bool) -> None:
         progress = f"**{view['state']}**, {done:.1f} of {view['seconds']:.0f} s"
     st.markdown(f"**{view['title']}** on {dataset_title(view['dataset'])} — {progress}")
     st.progress(min(1.0, done / view["seconds"]) if view["state"] != "finished" else 1.0)
-    pause, resume, stop, reset, _ = st.columns([1, 1, 1, 1, 2])
+    pause, resume, stop, reset, _, refresh = st.columns([1, 1, 1, 1, 1, 1])
+    if refresh.button("Refresh", icon=":material/refresh:", width="stretch",
+                      help="Redraw the whole page now (it redraws by itself while the run trains or waits)."):
+        st.rerun()
     # Callbacks act before the redraw, so the buttons and the status line agree at once.
     pause.button("Pause", on_click=job.pause, disabled=view["state"] != "running", width="stretch")
     resume.button("Resume", on_click=job.resume, disabled=view["state"] != "paused", width="stretch")
@@ -297,7 +306,11 @@ def live_panel(job_id: str, ticking: bool) -> None:
                      help="Back to the initial weights (same seed) with a fresh optimizer; it goes on training "
                           "(or stays paused) with the settings of now. The step count goes on, the best "
                           "weights are tracked afresh, and the chart marks the reset.")
-    if job.active and job.model.trainable and view["state"] != "queued":
+    if view["state"] == "queued":
+        st.info("Every training slot of this server is taken: your run waits its turn and starts by itself. "
+                "Meanwhile the other pages work with the saved runs.", icon=":material/hourglass_top:")
+        return
+    if job.active and job.model.trainable:
         step_controls(job, view["state"])
         change_controls(job)
         if job.model.players:
@@ -385,4 +398,5 @@ job = current_job()
 if job is None:
     st.info("Choose a family, press **Start**, and the held-out divergence is charted here as it trains.")
 else:
-    st.fragment(run_every=REFRESH_SECONDS if job.active else None)(live_panel)(job.id, job.active)
+    pace = tick_seconds(job.view())
+    st.fragment(run_every=pace)(live_panel)(job.id, pace)

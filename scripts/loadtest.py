@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import itertools
 import json
 import os
 import random
@@ -28,6 +29,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -125,14 +127,22 @@ def stop_server(process: subprocess.Popen) -> None:
         process.wait(timeout=5)
 
 
+def proc_stat(pid: int) -> tuple[int, float]:
+    """A process's parent id and the user + system CPU seconds it has used."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Sampler(threading.Thread):
     """Reads /proc/PID/status every `every` seconds: resident memory (now and peak) and threads."""
 
     def __init__(self, pid: int, every: float = 0.5):
         super().__init__(name="loadtest-sampler", daemon=True)
         self.pid, self.every = pid, every
-        self.samples: list[tuple[float, float, int]] = []  # (time, rss MB, threads)
+        self.samples: list[tuple[float, float, int, float]] = []  # (time, rss MB, threads, machine load)
         self.peak_mb = 0.0
+        self._browser_cpu: dict[int, float] = {}  # pid -> the most CPU seconds seen (a closed page's stay counted)
         self._halt = threading.Event()
 
     def read(self) -> tuple[float, float, int]:
@@ -150,14 +160,32 @@ class Sampler(threading.Thread):
 
     def cpu_seconds(self) -> float:
         """User + system CPU time the server has used so far (machine load does not inflate it)."""
-        with open(f"/proc/{self.pid}/stat") as stat:
-            fields = stat.read().rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return proc_stat(self.pid)[1]
+
+    def browser_cpu_seconds(self) -> float:
+        """CPU time used so far by this script's other descendants: Playwright's driver and Chromium."""
+        parents = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    parents[int(entry)] = proc_stat(int(entry))
+                except (OSError, IndexError, ValueError):
+                    pass  # ended meanwhile
+        ours = {os.getpid()}
+        for pid in sorted(parents):  # children have larger ids than their parents, nearly always
+            if parents[pid][0] in ours and pid != self.pid:
+                ours.add(pid)
+                self._browser_cpu[pid] = max(self._browser_cpu.get(pid, 0.0), parents[pid][1])
+        return sum(self._browser_cpu.values())
 
     def run(self) -> None:
-        while not self._halt.wait(self.every):
+        for tick in itertools.count():
+            if self._halt.wait(self.every):
+                return
             try:
-                self.samples.append(self.read())
+                self.samples.append((*self.read(), os.getloadavg()[0]))
+                if tick % 4 == 0:
+                    self.browser_cpu_seconds()
             except (OSError, KeyError):
                 return  # the server has gone
 
@@ -372,11 +400,10 @@ def server_tracebacks(log: Path) -> list[str]:
 def print_summary(result: dict) -> None:
     print(f"\nGenLab load test: {result['sessions']} concurrent sessions, family {result['family']!r}, "
           f"{result['seconds']} s budget, GENLAB_MAX_JOBS={result['max_jobs']}, {result['cpus']} CPU cores")
-    load = result["load_average"]
-    print(f"machine load average (1, 5, 15 min): {', '.join(f'{x:.1f}' for x in load['start'])} at the start, "
-          f"{', '.join(f'{x:.1f}' for x in load['end'])} at the end"
+    print(f"machine 1-minute load average during the load: {result['load_during']:.1f} on {result['cpus']} cores"
           f"; the server used {result['server_cpu_seconds']:.0f} CPU s "
-          f"({result['server_cpu_seconds'] / result['sessions']:.1f} per session)")
+          f"({result['server_cpu_seconds'] / result['sessions']:.1f} per session), the browser "
+          f"{result['browser_cpu_seconds']:.0f} CPU s on the same cores")
     print(f"finished {result['completed']}/{result['sessions']} sessions in {result['wall_seconds']:.0f} s; "
           f"{result['queued_sessions']} waited in the queue; {result['refusals']} presses refused (then retried)")
     print(f"\n{'action':<10} {'n':>4} {'p50 s':>7} {'p90 s':>7} {'p99 s':>7} {'max s':>7}  what")
@@ -452,6 +479,7 @@ def main(argv=None) -> int:
         sessions = [Session(i) for i in range(args.sessions)]
         args.stall_stacks, args.on_first_stall = None, lambda: thread_stacks(process.pid, folder)
         begun, cpu_begun, load_begun = time.time(), sampler.cpu_seconds(), os.getloadavg()
+        browser_begun = sampler.browser_cpu_seconds()
         try:
             asyncio.run(asyncio.wait_for(drive(url, sessions, args), args.timeout))
         except asyncio.TimeoutError:
@@ -459,6 +487,7 @@ def main(argv=None) -> int:
                 if not s.done and not s.errors:
                     s.errors.append(f"TimeoutError: the whole load passed --timeout {args.timeout:.0f} s")
         wall, cpu = time.time() - begun, sampler.cpu_seconds() - cpu_begun
+        browser_cpu = sampler.browser_cpu_seconds() - browser_begun
         after = wait_for_threads(sampler, before, args.settle)  # sessions close and are released, jobs end
         stacks_after = thread_stacks(process.pid, folder)
         sampler.halt()
@@ -466,6 +495,7 @@ def main(argv=None) -> int:
         result = {
             "stall_seconds": args.stall, "sessions": args.sessions, "family": args.family, "seconds": args.seconds, "max_jobs": args.max_jobs,
             "cpus": os.cpu_count(), "wall_seconds": round(wall, 1), "server_cpu_seconds": round(cpu, 1),
+            "browser_cpu_seconds": round(browser_cpu, 1),
             "load_average": {"start": load_begun, "end": os.getloadavg()},
             "completed": sum(s.done for s in sessions),
             "queued_sessions": sum(s.queued for s in sessions),
@@ -480,12 +510,16 @@ def main(argv=None) -> int:
             "memory_mb": {"start": round(start_mb, 1), "after_warmup": round(after_warmup_mb, 1),
                           "peak": round(sampler.peak_mb, 1), "end": round(end_mb, 1)},
             "threads": {"start": start_threads, "before": before,
-                        "peak": max((t for _, _, t in sampler.samples), default=before),
+                        "peak": max((n for _, _, n, _ in sampler.samples), default=before),
                         "after": after, "leaked": after - before},
             "warmup": latency_table([warmup]),
             "stacks_at_first_stall": args.stall_stacks,
             "stacks_after": stacks_after,
-            "timeline": [(round(t - begun, 1), round(mb, 1), n) for t, mb, n in sampler.samples[::4]],
+            "timeline": {"columns": ["seconds", "rss_mb", "threads", "load_1min"],
+                         "rows": [(round(t - begun, 1), round(mb, 1), n, load)
+                                  for t, mb, n, load in sampler.samples[::4]]},
+            "load_during": round(statistics.mean(load for t, _, _, load in sampler.samples
+                                                 if begun <= t <= begun + wall) if wall > 0 else 0.0, 1),
         }
     finally:
         if sampler is not None and sampler.is_alive():
