@@ -28,18 +28,19 @@ import random
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from genlab.health import free_port, wait_healthy  # noqa: E402 (after the path is set)
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 ACTIONS = ("page_load", "widget", "start", "trained", "samples")
@@ -56,12 +57,6 @@ POLL = 0.25  # seconds between looks at a page
 
 
 # ---- the server --------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 # `streamlit run`, with every thread's stack written to $LOADTEST_STACKS on SIGUSR1
 SERVER_BOOT = ("import faulthandler, os, signal, sys; "
                "stacks = open(os.environ['LOADTEST_STACKS'], 'a'); "
@@ -101,21 +96,6 @@ def thread_stacks(pid: int, folder: Path) -> dict[str, int]:
         file, line, func = (ours or busy or frames)[0]
         where[f"{'/'.join(Path(file).parts[-2:])}:{line} {func} (innermost: {frames[0][2]})"] += 1
     return dict(where.most_common(12))
-
-
-def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 90.0) -> None:
-    end = time.time() + timeout
-    while time.time() < end:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read().strip() == b"ok":
-                    return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise TimeoutError(f"streamlit did not answer {url}/_stcore/health within {timeout:.0f} s")
 
 
 def stop_server(process: subprocess.Popen) -> None:

@@ -7,15 +7,14 @@ Skipped when no Chromium is installed, unless GENLAB_REQUIRE_BROWSER=1.
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from genlab.health import free_port, wait_healthy
 
 pytestmark = pytest.mark.browser
 
@@ -39,27 +38,6 @@ def chromium_path() -> str:
     if found is None:
         unavailable(f"no Chromium at {path} or on PATH; install it with `apt-get install -y chromium`")
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 60.0) -> None:
-    end = time.time() + timeout
-    while time.time() < end:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read().strip() == b"ok":
-                    return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise TimeoutError(f"streamlit did not answer {url}/_stcore/health within {timeout:.0f} s")
 
 
 @pytest.fixture(scope="module")
