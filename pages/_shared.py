@@ -107,7 +107,7 @@ class SessionOwner:
 
 
 def _release_session(owner: SessionOwner) -> None:
-    owner.manager.stop_owner(owner.id)
+    owner.manager.release_owner(owner.id)  # stop its jobs, forget them and its usage
 
 
 @st.cache_resource(scope="session", on_release=_release_session, show_spinner=False)

@@ -231,4 +231,5 @@ def test_a_session_that_ends_stops_its_jobs(runs_in_tmp):
     _release_session(gone)
     assert jobs["gone"].join(10) and jobs["gone"].view()["state"] == "stopped"
     assert jobs["staying"].active
+    assert [job.owner for job in manager.jobs()] == ["staying"]  # and the server forgets the session's jobs
     manager.shutdown()
