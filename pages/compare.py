@@ -20,10 +20,17 @@ def data_title(dataset: str, view: str) -> str:
     return dataset_title(dataset) + ("" if view == "continuous" else f", {view}")
 
 
-@st.cache_data(max_entries=16, show_spinner="Writing the script…")
-def exported_script(folder: str, weights_changed: float) -> bytes:
-    """A run as a PyTorch script zip, built once per run (a rewritten run has new weights, so a new key)."""
-    return export_run(folder)
+RUN_FILES = {"checkpoint": pack_run, "script": export_run}  # what a run can be downloaded as
+
+
+@st.cache_data(max_entries=32, show_spinner="Packing the run…")
+def _run_file(kind: str, folder: str, weights_changed: float) -> bytes:
+    return RUN_FILES[kind](folder)
+
+
+def run_file(kind: str, folder: str) -> bytes:
+    """A run as a checkpoint or a script zip, built once per run (a rewritten run has new weights, so a new key)."""
+    return _run_file(kind, folder, (Path(folder) / WEIGHTS).stat().st_mtime)
 
 
 def script_download(folder: str, config: dict, name: str) -> None:
@@ -31,7 +38,7 @@ def script_download(folder: str, config: dict, name: str) -> None:
     reason = unsupported_reason(config)
     if reason is None:
         try:
-            data = exported_script(folder, (Path(folder) / WEIGHTS).stat().st_mtime)
+            data = run_file("script", folder)
         except (ValueError, OSError) as exc:
             reason = f"This run cannot be exported as a script: {exc}"
     if reason:
@@ -52,7 +59,7 @@ def checkpoints(runs: list[dict]) -> None:
             names = {run["folder"]: f"{run['name']} ({data_title(run['config']['dataset'], run['config']['view'])})"
                      for run in runs}
             folder = st.selectbox("Run to download", list(names), format_func=names.get, key="checkpoint_run")
-            st.download_button("Download run", data=pack_run(folder), file_name=f"{names[folder].split()[0]}.zip",
+            st.download_button("Download run", data=run_file("checkpoint", folder), file_name=f"{names[folder].split()[0]}.zip",
                                mime="application/zip", icon=":material/download:", on_click="ignore")
             config = next(run["config"] for run in runs if run["folder"] == folder)
             script_download(folder, config, names[folder].split()[0])
