@@ -102,8 +102,13 @@ def init(device: str = "auto") -> Group:
 
 
 def finish() -> None:
-    """Leave the process group (once training is over on this rank)."""
+    """Leave the process group once every rank is done with it (once training is over on this rank).
+
+    The barrier keeps a rank from tearing down its connections while another still waits on a
+    collective, which gloo answers by aborting the waiting process.
+    """
     if dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
 
 
