@@ -306,16 +306,21 @@ def _from_link(raw: str, default, link_format: Callable[[object], str], kwargs: 
     return value
 
 
-def _follow_link(link: str, key: str, default, link_format: Callable[[object], str], kwargs: dict) -> None:
-    """The first time a session shows the widget, take its value from the URL's query parameter `link`, if any.
+def _link_on_first_sight(link: str) -> str | None:
+    """The URL's query parameter `link` the first time this session shows what it sets, else None.
 
     Later the URL only follows the widget: the query a session was opened with is read once.
     """
     read = st.session_state.setdefault(LINKS_READ_KEY, set())
-    raw = st.query_params.get(link)
     if link in read:
-        return
+        return None
     read.add(link)
+    return st.query_params.get(link)
+
+
+def _follow_link(link: str, key: str, default, link_format: Callable[[object], str], kwargs: dict) -> None:
+    """Take a widget's first value from the URL's query parameter `link`, if the session was opened with one."""
+    raw = _link_on_first_sight(link)
     if raw is None:
         return
     value = _from_link(raw, default, link_format, kwargs)
@@ -327,14 +332,11 @@ def _follow_link(link: str, key: str, default, link_format: Callable[[object], s
 
 
 def _drawn_link() -> None:
-    """A drawn density travels in the link as its blobs, "x,y,weight,std;…" (read the first time it shows)."""
-    read = st.session_state.setdefault(LINKS_READ_KEY, set())
-    raw = st.query_params.get("blobs")
-    if "blobs" not in read:
-        read.add("blobs")
+    """A drawn density travels in the link as its blobs, "x,y,weight,std;…"."""
+    raw = _link_on_first_sight("blobs")
+    if raw:
         try:
-            if raw:
-                st.session_state[DRAWN_KEY] = drawn.check_blobs([row.split(",") for row in raw.split(";")])
+            st.session_state[DRAWN_KEY] = drawn.check_blobs([row.split(",") for row in raw.split(";")])
         except ValueError as exc:
             st.warning(f"The link's drawn density cannot be used ({exc}); showing the one drawn here instead.")
     share("blobs", ";".join(",".join(f"{v:.6g}" for v in blob) for blob in drawn_blobs()))
