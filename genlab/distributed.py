@@ -47,6 +47,7 @@ import torch.distributed as dist
 from genlab.data.base import Dataset
 from genlab.models.base import GenerativeModel
 from genlab.runtime import resolve_device
+from genlab.train import torch_optimizers
 
 __all__ = ["Group", "launched", "is_follower", "init", "finish", "GradientAverager", "average_gradients",
            "broadcast_state", "StopTraining", "train_and_save"]
@@ -110,14 +111,6 @@ def finish() -> None:
     if dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()
-
-
-def torch_optimizers(optimizer) -> list[torch.optim.Optimizer]:
-    """The torch optimizers inside whatever a family's make_optimizer returned (a GAN has two)."""
-    if isinstance(optimizer, torch.optim.Optimizer):
-        return [optimizer]
-    parts = optimizer if isinstance(optimizer, (tuple, list)) else vars(optimizer).values()  # a GAN's PlayerOptimizers
-    return [v for v in parts if isinstance(v, torch.optim.Optimizer)]
 
 
 class StopTraining(Exception):

@@ -157,11 +157,11 @@ class TrainResult:
         return {k: v for k, v in self.__dict__.items() if k != "metrics"}
 
 
-def _optimizers(optimizer) -> list[torch.optim.Optimizer]:
-    """The torch optimizers inside whatever a family's make_optimizer returned."""
+def torch_optimizers(optimizer) -> list[torch.optim.Optimizer]:
+    """The torch optimizers inside whatever a family's make_optimizer returned (a GAN has two)."""
     if isinstance(optimizer, torch.optim.Optimizer):
         return [optimizer]
-    parts = optimizer if isinstance(optimizer, tuple) else vars(optimizer).values()  # e.g. a GAN's PlayerOptimizers
+    parts = optimizer if isinstance(optimizer, (tuple, list)) else vars(optimizer).values()  # a GAN's PlayerOptimizers
     return [v for v in parts if isinstance(v, torch.optim.Optimizer)]
 
 
@@ -178,7 +178,7 @@ def apply_changes(model: GenerativeModel, optimizer, changes: dict) -> str:
         if old != new:
             setattr(model.config, name, new)
             notes.append(f"{name} {old:g} → {new:g}")
-    for opt in _optimizers(optimizer):
+    for opt in torch_optimizers(optimizer):
         for group in opt.param_groups:
             group["lr"] = model.config.learning_rate
     return ", ".join(notes)
