@@ -47,7 +47,7 @@ import torch.distributed as dist
 from genlab.data.base import Dataset
 from genlab.models.base import GenerativeModel
 from genlab.runtime import resolve_device
-from genlab.train import torch_optimizers
+from genlab.train import VALID_FRACTION, VALID_ITEMS, torch_optimizers
 
 __all__ = ["Group", "launched", "is_follower", "init", "finish", "GradientAverager", "average_gradients",
            "broadcast_state", "StopTraining", "train_and_save"]
@@ -55,7 +55,6 @@ __all__ = ["Group", "launched", "is_follower", "init", "finish", "GradientAverag
 # The longest the other ranks wait, idle, for rank 0: through a held-out report, and at the end
 # through its test-set evaluation and saving (they are released only after it has saved).
 TIMEOUT = timedelta(hours=2)
-VALID_FRACTION = 0.1  # genlab.train's default: every rank holds out the same validation items
 
 
 @dataclass
@@ -211,7 +210,6 @@ def _synchronise(model: GenerativeModel, group: Group) -> list[GradientAverager]
 def _follow(model: GenerativeModel, ds: Dataset, group: Group, seed: int) -> int:
     """A rank other than 0: the trainer's set-up, then gradient steps on its own batches until
     rank 0 says stop. Returns the number of steps taken."""
-    from genlab.train import VALID_ITEMS
 
     torch.manual_seed(seed)  # the set-up below matches rank 0's, which genlab.train seeds the same way
     fit, valid = ds.split_validation(VALID_FRACTION, seed)

@@ -17,6 +17,7 @@ from genlab.models.base import GenerativeModel
 __all__ = ["train", "TrainControl", "TrainResult", "apply_changes", "choose_player"]
 
 VALID_ITEMS = 2000  # held-out items scored at each report
+VALID_FRACTION = 0.1  # share of the training split held out for validation
 REPORT_COST_RATIO = 4.0  # train for at least this many times as long as the last report took
 REDRAW_SECONDS = 1.0  # slow motion: the wait after each report, so a human sees every redraw
 
@@ -209,7 +210,7 @@ def train(
     on_metrics: Callable[[dict], None] | None = None,
     control: TrainControl | None = None,
     max_steps: int | None = None,
-    valid_fraction: float = 0.1,
+    valid_fraction: float = VALID_FRACTION,
     report_every: float = 0.5,
 ) -> TrainResult:
     """Fit `model` to `ds.train` for a wall-clock budget, keeping the best held-out weights.
