@@ -266,9 +266,9 @@ def ordinal(n: int) -> str:
     return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
-def tick_seconds(view: dict) -> float | None:
+def tick_seconds(state: str) -> float | None:
     """How often the live panel redraws: fast while training, slowly while queued, not once ended."""
-    return {"queued": QUEUED_REFRESH_SECONDS, "running": REFRESH_SECONDS, "paused": REFRESH_SECONDS}.get(view["state"])
+    return {"queued": QUEUED_REFRESH_SECONDS, "running": REFRESH_SECONDS, "paused": REFRESH_SECONDS}.get(state)
 
 
 def live_panel(job_id: str, ticking: float | None) -> None:
@@ -279,7 +279,7 @@ def live_panel(job_id: str, ticking: float | None) -> None:
         return
     job.touch()
     view = job.view()
-    if ticking and tick_seconds(view) != ticking:
+    if ticking and tick_seconds(view["state"]) != ticking:
         st.rerun()  # a full rerun sets the new pace (or stops ticking) and shows the final numbers
     done = elapsed(view)
     if view["summary"].get("train", {}).get("status") == "fitted":
@@ -398,5 +398,5 @@ job = current_job()
 if job is None:
     st.info("Choose a family, press **Start**, and the held-out divergence is charted here as it trains.")
 else:
-    pace = tick_seconds(job.view())
+    pace = tick_seconds(job.state)
     st.fragment(run_every=pace)(live_panel)(job.id, pace)
