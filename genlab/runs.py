@@ -15,7 +15,7 @@ from genlab.models import create_model
 from genlab.models.base import GenerativeModel
 from genlab.runtime import process_group
 
-__all__ = ["save_run", "load_run", "list_runs", "MetricsLog", "json_safe", "default_runs_root"]
+__all__ = ["save_run", "load_run", "list_runs", "list_run_folder", "MetricsLog", "json_safe", "default_runs_root"]
 
 CONFIG, METRICS, WEIGHTS, SUMMARY = "config.json", "metrics.jsonl", "model.safetensors", "summary.json"
 
@@ -126,19 +126,21 @@ def load_run(folder, load_data: bool = True) -> tuple[GenerativeModel, Dataset |
     return model, ds, info
 
 
+def list_run_folder(folder) -> dict | None:
+    """One finished run as `list_runs` lists it (folder, name, config, summary), or None if it is not one."""
+    folder = Path(folder)
+    if not (folder / CONFIG).exists() or not (folder / SUMMARY).exists():
+        return None
+    return {"folder": str(folder), "name": folder.name, "config": json.loads((folder / CONFIG).read_text()),
+            "summary": json.loads((folder / SUMMARY).read_text())}
+
+
 def list_runs(root=None, dataset: str | None = None, view: str | None = None) -> list[dict]:
     """Config + summary of every finished run under root, newest first."""
     root = Path(root) if root is not None else default_runs_root()
-    runs = []
-    for config_path in sorted(root.glob(f"*/{CONFIG}")):
-        folder = config_path.parent
-        if not (folder / SUMMARY).exists():
-            continue
-        config = json.loads(config_path.read_text())
-        if (dataset and config["dataset"] != dataset) or (view and config["view"] != view):
-            continue
-        runs.append({"folder": str(folder), "name": folder.name, "config": config,
-                     "summary": json.loads((folder / SUMMARY).read_text())})
+    runs = [run for run in map(list_run_folder, sorted(p.parent for p in root.glob(f"*/{CONFIG}"))) if run]
+    runs = [run for run in runs if (not dataset or run["config"]["dataset"] == dataset)
+            and (not view or run["config"]["view"] == view)]
     return sorted(runs, key=lambda r: r["config"].get("created", ""), reverse=True)
 
 
