@@ -135,7 +135,7 @@ def boundaries(ds, name, view, seed, lineup: dict[str, float | None]) -> None:
             for column, classifier in zip(st.columns(BOUNDARIES_PER_ROW), members[row:row + BOUNDARIES_PER_ROW]):
                 accuracy, _ = test_accuracy(name, view, seed, classifier, lineup[classifier])
                 grid = boundary(name, view, seed, classifier, lineup[classifier])
-                column.plotly_chart(concepts.boundary_figure(
+                column.plotly_chart(figures.boundary_figure(
                     grid, ds.bounds, ds.test, ds.labels_test,
                     title=f"{concepts.classifier_title(classifier)} · {accuracy:.1%}"),
                     key=f"concepts_boundary_{classifier}")
@@ -240,7 +240,7 @@ def generative_vs_discriminative(selection) -> None:
         if ds.view == "continuous":
             point = novelty_point(ds)
             grids = class_densities(name, view, seed, chosen, seconds)
-            st.plotly_chart(concepts.novelty_figure(grids, ds.bounds, cut, query=point, height=340,
+            st.plotly_chart(figures.novelty_figure(grids, ds.bounds, cut, query=point, height=340,
                                                     title="max_y log p(x | y); dashed: the threshold"),
                             key="concepts_novelty_map")
     if ds.view == "continuous":
@@ -290,7 +290,7 @@ def curve_panel(ds, name, view, seed) -> None:
         return
     rows = learning_curve(name, view, seed, tuple(lineup), repeats)
     titles = {c: concepts.classifier_title(c) for c in lineup}
-    st.plotly_chart(concepts.curve_figure(rows, titles, title="Test accuracy (mean ± sd over repeats); "
+    st.plotly_chart(figures.curve_figure(rows, titles, title="Test accuracy (mean ± sd over repeats); "
                                                               "dashed: discriminative"), key="concepts_curve")
     verdict = concepts.curve_verdict(rows)
     (st.success if verdict["cross"] else st.info)(verdict["sentence"])
@@ -348,7 +348,7 @@ def parametric_vs_nonparametric(selection) -> None:
         short = model.split(" (")[0]  # "MADE (masked autoencoder)" -> "MADE"
         columns[2 * i].metric(f"{short} · {unit}", figures.format_number(row[value]), help=model)
         columns[2 * i + 1].metric(f"{short} · stored", f"{row['num_parameters']:,}", help="Numbers the model keeps.")
-    st.plotly_chart(concepts.growth_figure(rows), key="concepts_growth")
+    st.plotly_chart(figures.growth_figure(rows), key="concepts_growth")
     st.info(concepts.growth_verdict(rows, ds.dim))
     st.caption("Fit times are wall-clock on a shared machine and include the held-out bandwidth search (KDE) or the "
                "training budget (deep model). A KDE keeps n × D numbers and a bandwidth — its parameters are the "
@@ -409,7 +409,7 @@ def curse_of_dimensionality(selection) -> None:
     st.markdown(f"${levels}^{{{tex_number(dim)}}} \\approx {concepts.format_power_of_ten(log10, latex=True)}$ possible "
                 f"inputs. Even {biggest:,} images would cover at most a fraction "
                 f"$10^{{-{tex_number(log10 - math.log10(biggest), 1)}}}$ of them.")
-    st.plotly_chart(concepts.possible_inputs_figure(log10), key="concepts_possible")
+    st.plotly_chart(figures.possible_inputs_figure(log10), key="concepts_possible")
 
     st.subheader("The same curse, measured")
     st.markdown("A KDE says an image is likely if it is close to a training image; as D grows, held-out images are "
@@ -432,7 +432,7 @@ def curse_of_dimensionality(selection) -> None:
         return
     st.caption(f"{view} view; the KDE's bits/dim are a bound over dequantised pixels, the autoregressive model's "
                "are exact.")
-    st.plotly_chart(concepts.gap_figure(rows), key="concepts_gap")
+    st.plotly_chart(figures.gap_figure(rows), key="concepts_gap")
     summary = concepts.gap_summary(rows)
     if summary["sentence"]:
         st.info(summary["sentence"])
@@ -509,7 +509,7 @@ def linear_probe(selection) -> None:
         for column, row in zip(st.columns(len(chosen)), chosen):
             budget = "all labels" if row["per_class"] is None else f"{row['per_class']} labels per class"
             column.metric(budget, f"{row['accuracy']:.1%}", help="Test accuracy of the linear probe.")
-    st.plotly_chart(concepts.probe_figure(rows), key="concepts_probe")
+    st.plotly_chart(figures.probe_figure(rows), key="concepts_probe")
     st.info(concepts.probe_summary(rows))
     st.caption("Features from a few seconds of training are a weak test; train a model for longer on the Train page "
                "and pick its run here.")
