@@ -17,13 +17,13 @@ Example:
 """
 from genlab.concepts import (classifiers, common, curse_of_dimensionality, downstream_inference,
                              generative_vs_discriminative, learning_curves, parametric_vs_nonparametric)
-from genlab.concepts.classifiers import *  # noqa: F401,F403
-from genlab.concepts.common import *  # noqa: F401,F403
-from genlab.concepts.curse_of_dimensionality import *  # noqa: F401,F403
-from genlab.concepts.downstream_inference import *  # noqa: F401,F403
-from genlab.concepts.generative_vs_discriminative import *  # noqa: F401,F403
-from genlab.concepts.learning_curves import *  # noqa: F401,F403
-from genlab.concepts.parametric_vs_nonparametric import *  # noqa: F401,F403
+from genlab.concepts.classifiers import *  # noqa: F403
+from genlab.concepts.common import *  # noqa: F403
+from genlab.concepts.curse_of_dimensionality import *  # noqa: F403
+from genlab.concepts.downstream_inference import *  # noqa: F403
+from genlab.concepts.generative_vs_discriminative import *  # noqa: F403
+from genlab.concepts.learning_curves import *  # noqa: F403
+from genlab.concepts.parametric_vs_nonparametric import *  # noqa: F403
 
 __all__ = (classifiers.__all__ + common.__all__ + generative_vs_discriminative.__all__ + learning_curves.__all__
            + parametric_vs_nonparametric.__all__ + curse_of_dimensionality.__all__ + downstream_inference.__all__)

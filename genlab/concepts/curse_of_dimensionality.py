@@ -127,6 +127,3 @@ def gap_summary(rows: Sequence[dict]) -> dict:
                 f"({first['bits_per_dim']:.3f} per dim) at {first['label']}, {last['bits_per_image']:,.1f} bits per "
                 f"image ({last['bits_per_dim']:.3f} per dim) at {last['label']}.")
     return {"gaps": gaps, "sentence": sentence}
-
-
-# =====================================================================================

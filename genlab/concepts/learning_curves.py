@@ -127,6 +127,3 @@ def curve_verdict(rows: Sequence[dict], level: float = LEVEL) -> dict:
     else:
         sentence = f"On this data the curves do not cross as the textbook says: {at(first)}; {at(last)}."
     return {"leaders": leaders, "cross": cross, "sentence": sentence}
-
-
-# =====================================================================================

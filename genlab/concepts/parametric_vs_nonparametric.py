@@ -98,6 +98,3 @@ def growth_verdict(rows: Sequence[dict], dim: int, parametric: str = "Gaussian",
     return (f"Reversed here: the {non_parametric} leads at n = {small:,} ({pair(small)}) and the {parametric} "
             f"at n = {large:,} ({pair(large)}).{singular} With all the data, one shared covariance generalises "
             f"better than kernels sitting on single training items in D = {dim:,} dimensions.")
-
-
-# =====================================================================================
