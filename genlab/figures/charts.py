@@ -1,0 +1,135 @@
+"""Charts of runs and scores: training curves, bars that compare runs, and histograms of log p."""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from genlab.figures.base import COLORS, MARGIN, format_number, metric_label
+from genlab.queries import histogram
+
+__all__ = ["training_curves", "compare_bars", "histograms"]
+
+
+def _series(metrics: Sequence[dict], x: str, key: str) -> tuple[list, list]:
+    xs, ys = [], []
+    for record in metrics:
+        value = record.get(key)
+        if isinstance(value, (int, float)) and math.isfinite(value) and record.get(x) is not None:
+            xs.append(record[x])
+            ys.append(value)
+    return xs, ys
+
+
+def training_curves(metrics: Sequence[dict], keys: Sequence[str | Sequence[str]], titles: Sequence[str],
+                    x: str = "seconds", height: int = 340, events: bool = False) -> go.Figure:
+    """One panel per entry of `keys` (a metric key or a list of keys), titled by `titles`.
+
+    A panel with no finite value yet says so instead of drawing empty axes. With `events`,
+    each record carrying an "event" (a mid-run hyper-parameter change) draws a dotted
+    vertical line at its x in every panel, labelled in the first.
+    """
+    panels = [[k] if isinstance(k, str) else list(k) for k in keys]
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=list(titles), horizontal_spacing=0.08)
+    colors = iter(COLORS * (1 + sum(map(len, panels)) // len(COLORS)))  # one colour per curve, all panels
+    for col, panel in enumerate(panels, start=1):
+        drawn = False
+        for key in panel:
+            xs, ys = _series(metrics, x, key)
+            if not xs:
+                continue
+            drawn = True
+            fig.add_trace(go.Scatter(x=xs, y=ys, name=metric_label(key), legendgroup=key,
+                                     mode="lines+markers" if len(xs) < 20 else "lines",
+                                     line=dict(color=next(colors), width=2),
+                                     showlegend=len(panel) > 1),
+                          row=1, col=col)
+        if not drawn:
+            fig.add_annotation(text="no values yet", showarrow=False, font=dict(color="gray"),
+                               xref=f"x{col if col > 1 else ''} domain", yref=f"y{col if col > 1 else ''} domain",
+                               x=0.5, y=0.5)
+        fig.update_xaxes(title_text="seconds of training" if x == "seconds" else x, rangemode="nonnegative",
+                         row=1, col=col)
+    fig.update_annotations(font_size=13)
+    if events:
+        _mark_events(fig, metrics, x, len(panels))
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=50, b=10),
+                      legend=dict(orientation="h", yanchor="bottom", y=-0.35, x=0))
+    return fig
+
+
+def _mark_events(fig: go.Figure, metrics: Sequence[dict], x: str, columns: int) -> None:
+    """A dotted vertical line per record with an "event", in each of `columns` panels; the text on the first."""
+    for record in metrics:
+        if not record.get("event") or x not in record:
+            continue
+        for col in range(1, columns + 1):
+            label = dict(annotation_text=record["event"], annotation_position="top left",
+                         annotation_font_size=10) if col == 1 else {}
+            fig.add_vline(x=record[x], line=dict(color="gray", dash="dot", width=1), row=1, col=col, **label)
+
+
+def compare_bars(names: Sequence[str], values: Sequence, title: str = "", value_label: str = "",
+                 groups: Sequence[str] | None = None, notes: Sequence[str] | None = None,
+                 height: int = 380) -> go.Figure:
+    """One bar per run (missing values left out), coloured by group, value printed on each bar."""
+    rows = [(n, v, g, t) for n, v, g, t in zip(names, values, groups or [""] * len(names), notes or [""] * len(names))
+            if isinstance(v, (int, float)) and math.isfinite(v)]
+    fig = go.Figure()
+    palette: dict[str, str] = {}
+    for name, value, group, note in rows:
+        first_of_group = group not in palette
+        color = palette.setdefault(group, COLORS[len(palette) % len(COLORS)])
+        fig.add_trace(go.Bar(x=[name], y=[value], name=group or name, marker_color=color,
+                             text=[format_number(value)], textposition="outside", legendgroup=group,
+                             showlegend=bool(group) and first_of_group,
+                             hovertemplate=f"{name}<br>{value_label} %{{y:.4g}}<br>{note}<extra></extra>"))
+    if not rows:
+        fig.add_annotation(text="no values to compare", showarrow=False, font=dict(color="gray"),
+                           xref="paper", yref="paper", x=0.5, y=0.5)
+    fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=50, b=10), yaxis_title=value_label,
+                      bargap=0.35, legend_title_text="family", uniformtext_minsize=9)
+    top = max((r[1] for r in rows), default=1.0)
+    if top > 0:
+        fig.update_yaxes(range=[min(0.0, min(r[1] for r in rows)), top * 1.15])
+    return fig
+
+
+def histograms(sets: dict, marks: Sequence[tuple[str, float]] = (), title: str = "", x_label: str = "log p (nats)",
+               bins: int = 40, height: int = 360, x_range: tuple[float, float] | None = None) -> go.Figure:
+    """One histogram per named set of values (each binned over its own range), overlaid, and a
+    dashed vertical line per (label, value) mark. Non-finite values, and values left of `x_range`
+    (the initial view; zooming out shows them), are counted in the legend."""
+    fig = go.Figure()
+    for i, (name, values) in enumerate(sets.items()):
+        edges, counts, off = histogram(values, bins)
+        notes = [f"{off} at −∞, not drawn"] if off else []
+        if x_range is not None:
+            values = np.asarray(values, dtype=float)
+            left = int((np.isfinite(values) & (values < x_range[0])).sum())
+            if left:
+                notes.append(f"{left} left of the view, median {np.median(values[np.isfinite(values)]):.4g}")
+        label = name + (f" ({'; '.join(notes)})" if notes else "")
+        fig.add_trace(go.Bar(x=(edges[:-1] + edges[1:]) / 2, y=counts, width=np.diff(edges), name=label,
+                             marker=dict(color=COLORS[i % len(COLORS)], line=dict(width=0)), opacity=0.6,
+                             hovertemplate=f"{name}<br>{x_label} %{{x:.4g}}<br>%{{y}} items<extra></extra>"))
+    shown = [v for values in sets.values() for v in np.asarray(values, dtype=float).ravel() if math.isfinite(v)]
+    shown += [v for _, v in marks if v is not None and math.isfinite(v)]
+    low, high = x_range if x_range is not None else (min(shown, default=0.0), max(shown, default=1.0))
+    for j, (label, value) in enumerate(marks):
+        if value is None or not math.isfinite(value):
+            continue
+        fig.add_vline(x=value, line=dict(color="#1F2933", width=2, dash="dash"))
+        right_half = value > (low + high) / 2  # labels lean inwards so they stay on the chart
+        fig.add_annotation(x=value, y=1 - 0.08 * (j % 4), yref="paper", text=label, showarrow=False,
+                           xanchor="right" if right_half else "left", font=dict(size=11, color="#1F2933"),
+                           bgcolor="rgba(255,255,255,0.8)")
+    fig.update_layout(title=title, height=height, margin=MARGIN, barmode="overlay", xaxis_title=x_label,
+                      yaxis_title="items", showlegend=len(sets) > 1,
+                      legend=dict(orientation="h", yanchor="top", y=-0.2, x=0))
+    if x_range is not None:
+        fig.update_xaxes(range=list(x_range))
+    return fig
