@@ -16,7 +16,10 @@ from genlab.data.imagefiles import IMAGE_SUFFIXES, MAX_FILE_BYTES, UploadError, 
 from genlab.models import families_that
 from genlab.runs import WEIGHTS, default_runs_root
 from genlab.snapshots import to_unit_images
-from pages._shared import dataset_title, forget_unless, is_image_set, load_dataset, load_model, run_label, sidebar
+from pages._ui.datasets import dataset_title, is_image_set, load_dataset
+from pages._ui.links import forget_unless
+from pages._ui.runs import load_model, run_label
+from pages._ui.sidebar import sidebar
 
 TABS = ("Generative vs. discriminative", "Parametric vs. non-parametric", "Curse of dimensionality",
         "Downstream inference")
