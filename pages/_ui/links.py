@@ -15,7 +15,7 @@ from genlab.data import drawn
 from pages._ui.datasets import DRAWN_KEY, drawn_blobs
 from pages._ui.routing import PAGE_PATH_KEY
 
-__all__ = ["SHARE_BOX_KEY", "persistent", "share", "share_url", "drawn_link", "clamp", "forget_unless"]
+__all__ = ["SHARE_BOX_KEY", "persistent", "share", "share_url", "share_box", "drawn_link", "clamp", "forget_unless"]
 
 LINKS_READ_KEY = "_links_read"  # query parameters this session has already taken its values from
 SHARE_BOX_KEY = "_share_box"  # the sidebar's "share this view" placeholder of this run
@@ -110,6 +110,15 @@ def share_url() -> str:
     base = (st.context.url or "").rstrip("/").removesuffix(f"/{page}" if page else "")  # the app's own address
     query = urlencode(st.query_params.to_dict())
     return f"{base}/{page}" + (f"?{query}" if query else "")
+
+
+def share_box() -> None:
+    """The sidebar's "share this view" box; `share` rewrites it whenever the view changes."""
+    with st.expander("Share this view", icon=":material/link:"):
+        st.caption("This link opens the same page, data, run and settings (the same samples for the same "
+                   "seed) in any browser that reaches this server.")
+        st.session_state[SHARE_BOX_KEY] = st.empty()
+        st.session_state[SHARE_BOX_KEY].code(share_url(), language=None, wrap_lines=True)
 
 
 def clamp(key: str, default: int, high: int, low: int = 1) -> None:

@@ -19,7 +19,7 @@ from genlab.runs import default_runs_root
 from pages._ui.datasets import (DEFAULT_DATASET, UPLOAD_CHOICE, UPLOAD_SIZES, dataset_choices, dataset_title,
                                 is_image_set, load_dataset)
 from pages._ui.jobs import STALE_SECONDS, SessionOwner, _jobs_status, job_manager, session_owner
-from pages._ui.links import SHARE_BOX_KEY, drawn_link, persistent, share_url
+from pages._ui.links import SHARE_BOX_KEY, drawn_link, persistent, share_box
 from pages._ui.routing import through_entrypoint
 
 __all__ = ["Selection", "sidebar"]
@@ -87,11 +87,7 @@ def sidebar() -> Selection:
                                "The train/test split stays fixed so runs compare.")
         _jobs_status(manager, owner)
         st.caption(f"Runs are saved under `{default_runs_root()}`.")
-        with st.expander("Share this view", icon=":material/link:"):
-            st.caption("This link opens the same page, data, run and settings (the same samples for the same "
-                       "seed) in any browser that reaches this server.")
-            st.session_state[SHARE_BOX_KEY] = st.empty()
-            st.session_state[SHARE_BOX_KEY].code(share_url(), language=None, wrap_lines=True)
+        share_box()
     if name == UPLOAD_CHOICE:
         st.sidebar.info("Upload a zip of your images, or several image files, to use them as the data set.")
         return Selection(name, view, int(seed), None, "no images uploaded yet")
