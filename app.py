@@ -1,11 +1,11 @@
 """GenLab, the app: navigation over the pages. Run with `streamlit run app.py`.
 
-Each page draws the shared sidebar itself (pages/_shared.py), so the selection of
+Each page draws the shared sidebar itself (pages/_ui/sidebar.py), so the selection of
 dataset, view and seed is the same on every page and survives switching between them.
 """
 import streamlit as st
 
-from pages._shared import follow_deep_link, mark_entrypoint
+from pages._ui.routing import follow_deep_link, mark_entrypoint
 
 st.set_page_config(page_title="GenLab", page_icon=":material/science:", layout="wide")
 mark_entrypoint()

@@ -8,7 +8,9 @@ from genlab import figures, leaderboard
 from genlab.checkpoints import MAX_CHECKPOINT_BYTES, CheckpointError, pack_run, unpack_run
 from genlab.export import export_run, script_name, unsupported_reason
 from genlab.runs import WEIGHTS, default_runs_root
-from pages._shared import PAGES, dataset_title, sidebar
+from pages._ui.datasets import dataset_title
+from pages._ui.routing import PAGES
+from pages._ui.sidebar import sidebar
 
 # Columns of the table that say what a run is, shown before its numbers. (The data filter is keyed by the
 # sidebar's data set, so it starts from the sidebar's choice whenever that changes.)

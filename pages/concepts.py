@@ -7,7 +7,7 @@ import streamlit as st
 
 from pages._concepts import (curse_of_dimensionality, downstream_inference, generative_vs_discriminative,
                              parametric_vs_nonparametric)
-from pages._shared import sidebar
+from pages._ui.sidebar import sidebar
 
 TABS = ("Generative vs. discriminative", "Parametric vs. non-parametric", "Curse of dimensionality",
         "Downstream inference")  # a literal: the home page's test reads it from this source

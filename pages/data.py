@@ -10,7 +10,9 @@ from genlab import figures
 from genlab.data import drawn
 from genlab.data.images import SOURCES, class_names
 from genlab.snapshots import live_snapshot, to_unit_images
-from pages._shared import DRAWN_KEY, PAGES, dataset_title, dataset_variant, drawn_blobs, load_dataset, sidebar
+from pages._ui.datasets import DRAWN_KEY, dataset_title, dataset_variant, drawn_blobs, load_dataset
+from pages._ui.preamble import open_page
+from pages._ui.routing import PAGES
 
 # family -> (kind, hyper-parameters); the KDE keeps 2,000 kernels so the page answers in seconds.
 BASELINES = {"gaussian": ("parametric", {}), "kde": ("non-parametric", {"max_points": 2000, "num_bandwidths": 16})}
@@ -102,12 +104,8 @@ def label_names(name: str, labels) -> list[str]:
     return [names[int(y)] if names else str(int(y)) for y in labels]
 
 
-selection = sidebar()
-st.title("Data · D ~ p_data")
+selection, _ = open_page("Data · D ~ p_data", "browse it")
 ds = selection.ds
-if ds is None:
-    st.info("Pick a data set that loads (sidebar) to browse it.")
-    st.stop()
 st.caption(ds.description or dataset_title(selection.name))
 
 is_image = ds.bounds is None

@@ -7,8 +7,11 @@ import genlab
 from genlab import figures, queries
 from genlab.data.imagefiles import MAX_FILE_BYTES, UploadError, read_images, to_view
 from genlab.snapshots import density_grid, to_unit_images
-from pages._shared import (PAGES, clamp, dataset_title, forget_unless, is_image_set, load_dataset, load_model,
-                           persistent, pick_run, sidebar)
+from pages._ui.datasets import dataset_title, is_image_set, load_dataset
+from pages._ui.links import clamp, forget_unless, persistent
+from pages._ui.preamble import open_page
+from pages._ui.routing import PAGES
+from pages._ui.runs import load_model
 
 REFERENCE_ITEMS = 1000  # test items behind the histogram and the percentiles
 OOD_ITEMS = 300  # items per out-of-distribution comparison set
@@ -267,13 +270,8 @@ def toy_panel(run, ds) -> None:
                                            title="Among held-out points", x_label=what, height=300))
 
 
-selection = sidebar()
-st.title("Density · log p_θ(x)")
+selection, run = open_page("Density · log p_θ(x)", "score inputs under a model of it", "how likely an input is")
 ds = selection.ds
-if ds is None:
-    st.info("Pick a data set that loads (sidebar) to score inputs under a model of it.")
-    st.stop()
-run = pick_run(selection, "how likely an input is")
 kind_banner(run.model)
 if not run.model.can("density") or run.model.log_prob_kind is None:
     st.page_link(PAGES["samples"], label="See its samples instead", icon=":material/auto_awesome:")

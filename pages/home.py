@@ -3,7 +3,9 @@ import streamlit as st
 
 from genlab import zoo
 from genlab.runs import default_runs_root
-from pages._shared import PAGES, dataset_title, sidebar
+from pages._ui.datasets import dataset_title
+from pages._ui.routing import PAGES
+from pages._ui.sidebar import sidebar
 
 CONCEPTS_TAB = "concepts_tab"  # the Concepts page's tabs follow this query parameter
 IDEAS = (  # (idea, one sentence, the Concepts tab that shows it, the section within that tab)

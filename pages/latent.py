@@ -5,7 +5,11 @@ import streamlit as st
 from genlab import figures, queries
 from genlab.data.images import SOURCES, class_names
 from genlab.snapshots import to_unit_images
-from pages._shared import PAGES, clamp, forget_unless, load_dataset, load_model, persistent, pick_run, sidebar
+from pages._ui.datasets import load_dataset
+from pages._ui.links import clamp, forget_unless, persistent
+from pages._ui.preamble import open_page
+from pages._ui.routing import PAGES
+from pages._ui.runs import load_model
 
 SHOWN_SELECTED = 32  # selected items drawn in the panel beside the map
 TRAVERSAL_STEPS = 9
@@ -111,13 +115,8 @@ def decoded_grid(model, codes: np.ndarray) -> None:
                f"z₂ from {z2[0]:.2f} to {z2[-1]:.2f} top to bottom (5%–95% of the test codes), each decoded.")
 
 
-selection = sidebar()
-st.title("Latent · features of x")
+selection, run = open_page("Latent · features of x", "look into a model of it", "what features it learned")
 ds = selection.ds
-if ds is None:
-    st.info("Pick a data set that loads (sidebar) to look into a model of it.")
-    st.stop()
-run = pick_run(selection, "what features it learned")
 model = run.model
 if not model.can("encode"):
     no_latent_space(model, ds)

@@ -5,7 +5,10 @@ import torch
 
 from genlab import figures, queries
 from genlab.snapshots import sample_points, to_unit_images
-from pages._shared import PAGES, clamp, load_model, persistent, pick_run, sidebar
+from pages._ui.links import clamp, persistent
+from pages._ui.preamble import open_page
+from pages._ui.routing import PAGES
+from pages._ui.runs import load_model
 
 STEP_SAMPLES = {True: 8, False: 500}  # samples followed step by step: images / 2-D points
 MAX_FRAMES = 32
@@ -37,13 +40,8 @@ def as_images(x: np.ndarray, ds) -> np.ndarray:
     return to_unit_images(torch.as_tensor(x), ds.view, ds.levels)
 
 
-selection = sidebar()
-st.title("Samples · x ~ p_θ")
+selection, run = open_page("Samples · x ~ p_θ", "sample a model of it", "for new samples")
 ds = selection.ds
-if ds is None:
-    st.info("Pick a data set that loads (sidebar) to sample a model of it.")
-    st.stop()
-run = pick_run(selection, "for new samples")
 model = run.model
 if not model.can("sample"):
     st.info(f"{model.title} cannot draw samples; its density is on the Density page.")

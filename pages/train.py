@@ -10,7 +10,10 @@ from genlab import figures
 from genlab.jobs import TRAINING, CapacityError
 from genlab.models.base import ModelConfig
 from genlab.presets import dataset_kind, measured_note, presets_for
-from pages._shared import PAGES, current_job, dataset_title, elapsed, job_manager, session_owner, sidebar
+from pages._ui.datasets import dataset_title
+from pages._ui.jobs import current_job, elapsed, job_manager, session_owner
+from pages._ui.preamble import open_page
+from pages._ui.routing import PAGES
 
 REFRESH_SECONDS = 1.0  # a training job's page redraws this often
 QUEUED_REFRESH_SECONDS = 5.0  # a waiting one's, which only shows its place in the queue
@@ -343,12 +346,8 @@ def live_panel(job_id: str, ticking: float | None) -> None:
             latest_numbers(view, stick)
 
 
-selection = sidebar()
-st.title("Train · min_θ d(p_data, p_θ)")
+selection, _ = open_page("Train · min_θ d(p_data, p_θ)", "train on it")
 ds = selection.ds
-if ds is None:
-    st.info("Pick a data set that loads (sidebar) to train on it.")
-    st.stop()
 
 all_families = genlab.families()
 reasons = {name: genlab.fits(name, ds.spec) for name in all_families}

@@ -7,7 +7,9 @@ import streamlit as st
 
 import genlab
 from genlab.runs import WEIGHTS, default_runs_root
-from pages._shared import forget_unless, is_image_set, run_label
+from pages._ui.datasets import is_image_set
+from pages._ui.links import forget_unless
+from pages._ui.runs import run_label
 
 FIT_SECONDS = 2.0  # default budget per class (classifiers) or per fit (growth and gap panels)
 FRESH = "__fresh__"  # the model-source choice "train a small model here"

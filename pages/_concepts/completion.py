@@ -8,7 +8,8 @@ from genlab import completion, concepts, figures, queries
 from genlab.data.imagefiles import IMAGE_SUFFIXES, MAX_FILE_BYTES, UploadError, read_images, to_view
 from genlab.snapshots import to_unit_images
 from pages._concepts.common import FRESH, image_set_or_digits, pick_source, run_stamp, seconds_input
-from pages._shared import load_dataset, load_model
+from pages._ui.datasets import load_dataset
+from pages._ui.runs import load_model
 
 COMPLETIONS = 6  # completions side by side
 COMPLETION_INPUTS = {"test": "A test image", "upload": "Upload an image", "draw": "Draw"}

@@ -7,7 +7,8 @@ from genlab import concepts, figures
 from genlab.models import families_that
 from pages._concepts import completion
 from pages._concepts.common import FRESH, image_set_or_digits, pick_source, run_stamp, seconds_input
-from pages._shared import load_dataset, load_model
+from pages._ui.datasets import load_dataset
+from pages._ui.runs import load_model
 
 
 def show(selection) -> None:

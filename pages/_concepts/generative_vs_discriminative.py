@@ -12,7 +12,8 @@ from pages._concepts import learning_curves
 from pages._concepts.classifiers import (IMAGE_GENERATIVE, boundary, class_data, class_densities, class_samples,
                                          density_families, fitted, num_classes, test_accuracy, threshold)
 from pages._concepts.common import image_view, seconds_input, table
-from pages._shared import dataset_title, forget_unless
+from pages._ui.datasets import dataset_title
+from pages._ui.links import forget_unless
 
 CLASS_SETS = {"toy:moons": "Two moons", "blobs": "Gaussian blobs", "digits": "Digits 8×8"}
 SIDES = {concepts.DISCRIMINATIVE: ("logistic", "mlp"), concepts.GENERATIVE: ("naive_bayes", "gaussian", "kde")}

@@ -5,7 +5,7 @@ import streamlit as st
 import genlab
 from genlab import concepts, figures
 from pages._concepts.common import FIT_SECONDS, seconds_input, table
-from pages._shared import dataset_title, load_dataset
+from pages._ui.datasets import dataset_title, load_dataset
 
 
 @st.cache_data(show_spinner="Fitting at every n…", max_entries=16)

@@ -5,6 +5,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from genlab.data.uploads import save_uploads
+from tests.data.test_uploads import Upload, png, zip_of_pngs
+
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 30
 
@@ -23,7 +26,7 @@ def wait_until(condition, timeout: float = 20.0) -> None:
 
 def paused_gmm_job(at: AppTest):
     """Start a long gmm run on 8gaussians and pause it once it has reported."""
-    from pages._shared import job_manager
+    from pages._ui.jobs import job_manager
 
     at.switch_page("pages/train.py").run()
     at.selectbox(key="train_family").set_value("gmm").run()
@@ -138,7 +141,7 @@ def test_use_a_drawn_density_then_train_on_it(app):
     at.number_input(key="train_seconds").set_value(1)
     button(at, "Start").click().run()
     assert not at.exception
-    from pages._shared import job_manager
+    from pages._ui.jobs import job_manager
 
     job = job_manager().get(at.session_state["job_id"])
     assert job.join(30)
@@ -159,58 +162,6 @@ def test_a_bad_drawing_is_refused_with_a_sentence(app):
 
 
 # ---- your own images -----------------------------------------------------------------
-class Upload:
-    """What st.file_uploader hands over: a name and the bytes."""
-
-    def __init__(self, name: str, data: bytes):
-        self.name, self._data = name, data
-
-    def getvalue(self) -> bytes:
-        return self._data
-
-
-def png(seed: int, side: int = 20) -> bytes:
-    import io
-
-    import numpy as np
-    from PIL import Image
-
-    pixels = (np.random.default_rng(seed).random((side, side)) * 255).astype("uint8")
-    buffer = io.BytesIO()
-    Image.fromarray(pixels, "L").save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-def zip_of_pngs(count: int) -> bytes:
-    import io
-    import zipfile
-
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for i in range(count):
-            archive.writestr(f"{'cats' if i % 2 else 'dogs'}/{i}.png", png(i))
-    return buffer.getvalue()
-
-
-def test_save_uploads_keeps_one_folder_per_set_of_files(tmp_path):
-    from genlab.data.imagefiles import UploadError
-    from pages._shared import save_uploads
-
-    files = [Upload("a b.png", png(0)), Upload("../../evil.png", png(1))]
-    spec = save_uploads(files, tmp_path)
-    folder = Path(spec.removeprefix("folder:"))
-    assert folder.parent == tmp_path and sorted(p.name for p in folder.iterdir()) == ["0000-a_b.png", "0001-evil.png"]
-    assert save_uploads(files, tmp_path) == spec  # same files, same folder
-    zipped = save_uploads([Upload("mine.zip", zip_of_pngs(12))], tmp_path)
-    assert zipped.endswith("mine.zip") and Path(zipped.removeprefix("folder:")).is_file()
-    with pytest.raises(UploadError, match="not a zip together"):
-        save_uploads([Upload("mine.zip", b"x"), Upload("a.png", png(0))], tmp_path)
-    with pytest.raises(UploadError, match="not an image"):
-        save_uploads([Upload("notes.txt", b"hello")], tmp_path)
-    with pytest.raises(UploadError, match="broken.png could not be read"):
-        save_uploads([Upload("good.png", png(0)), Upload("broken.png", b"not a png at all")], tmp_path)
-
-
 def choose_your_images(at: AppTest, spec: str, size: int = 8) -> AppTest:
     at.session_state["upload_spec"] = spec  # what the uploader saved (AppTest cannot drive a file uploader)
     at.session_state["upload_size"] = size
@@ -250,7 +201,7 @@ def test_your_zip_becomes_the_data_set_with_a_preview_and_trains(app, runs_in_tm
     at.selectbox(key="train_family").set_value("bernoulli").run()
     button(at, "Start").click().run()
     assert not at.exception
-    from pages._shared import job_manager
+    from pages._ui.jobs import job_manager
 
     job = job_manager().get(at.session_state["job_id"])
     assert job.join(30) and job.view()["state"] == "finished"
@@ -272,8 +223,6 @@ def test_a_damaged_image_in_the_uploader_is_a_sentence(app):
     ([Upload("few.zip", b"PK not really a zip")], "few.zip"),
 ])
 def test_bad_uploads_are_sentences(app, tmp_path, files, message):
-    from pages._shared import save_uploads
-
     at = choose_your_images(app, save_uploads(files, tmp_path / "uploads"))
     assert not at.exception
     assert any(message in e.value for e in at.error), [e.value for e in at.error]

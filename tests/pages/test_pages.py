@@ -58,7 +58,7 @@ def click_start(at: AppTest) -> AppTest:
 
 
 def wait_for_job(at: AppTest, timeout: float = 30.0):
-    from pages._shared import job_manager
+    from pages._ui.jobs import job_manager
 
     job = job_manager().get(at.session_state["job_id"])
     assert job is not None
@@ -155,7 +155,7 @@ def test_train_page_offers_fitting_families_with_widgets_from_their_config(app, 
 def test_pause_resume_stop_from_the_page(app):
     at = choose_dataset(app, "toy:8gaussians")
     start_run(at, "gmm", seconds=60, num_components=2)
-    from pages._shared import job_manager
+    from pages._ui.jobs import job_manager
 
     job = job_manager().get(at.session_state["job_id"])
     (pause,) = [b for b in at.button if b.label == "Pause"]
@@ -221,7 +221,7 @@ def test_compare_lists_saved_runs(app, runs_in_tmp):
 def test_a_session_that_ends_stops_its_jobs(runs_in_tmp):
     """What `st.cache_resource(scope="session", on_release=...)` calls when a tab goes away."""
     from genlab.jobs import JobManager
-    from pages._shared import SessionOwner, _release_session
+    from pages._ui.jobs import SessionOwner, _release_session
 
     ds = genlab.load_dataset("toy:moons")
     manager = JobManager(runs_in_tmp, max_concurrent=2)

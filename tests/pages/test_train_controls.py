@@ -8,7 +8,7 @@ TINY_GAN = {"hidden_units": 16, "hidden_layers": 1, "batch_size": 32}
 
 def started(at: AppTest, family: str, hparams: dict | None = None, seconds: int = 120):
     """Start `family` on 8gaussians from the Train page; returns its job once it has reported."""
-    from pages._shared import job_manager
+    from pages._ui.jobs import job_manager
 
     at.switch_page("pages/train.py").run()
     at.selectbox(key="train_family").set_value(family).run()

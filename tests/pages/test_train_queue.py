@@ -24,7 +24,7 @@ def status_line(at: AppTest) -> str:
 
 
 def test_a_run_waits_in_the_queue_while_another_session_trains_then_starts_by_itself(one_slot):
-    from pages._shared import job_manager
+    from pages._ui.jobs import job_manager
 
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     manager = job_manager()

@@ -1,0 +1,132 @@
+"""Widgets whose value outlives the page, and the view's state in the URL's query (a shareable link).
+
+A session opened from a link reads each query parameter once, the first time it shows
+what that parameter sets; after that the URL only follows the widgets.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from urllib.parse import urlencode
+
+import streamlit as st
+
+from genlab.data import drawn
+from pages._ui.datasets import DRAWN_KEY, drawn_blobs
+from pages._ui.routing import PAGE_PATH_KEY
+
+__all__ = ["SHARE_BOX_KEY", "persistent", "share", "share_url", "share_box", "drawn_link", "clamp", "forget_unless"]
+
+LINKS_READ_KEY = "_links_read"  # query parameters this session has already taken its values from
+SHARE_BOX_KEY = "_share_box"  # the sidebar's "share this view" placeholder of this run
+
+
+def _remember(key: str) -> None:
+    st.session_state[key] = st.session_state[f"_widget_{key}"]
+
+
+def persistent(widget, label: str, key: str, default, link: str | None = None,
+               link_format: Callable[[object], str] = str, **kwargs):
+    """A widget whose value is kept under `key` in session state across pages.
+
+    With `link`, the value also lives in the page's URL as the query parameter `link`
+    (written as `link_format(value)`): a session opened from a shared link starts from it.
+    """
+    if key not in st.session_state:
+        st.session_state[key] = default
+    if link:
+        _follow_link(link, key, default, link_format, kwargs)
+    st.session_state[f"_widget_{key}"] = st.session_state[key]
+    value = widget(label, key=f"_widget_{key}", on_change=_remember, args=(key,), **kwargs)
+    if link:
+        share(link, link_format(value))
+    return value
+
+
+def _from_link(raw: str, default, link_format: Callable[[object], str], kwargs: dict):
+    """The widget value a link's text stands for, or None if the widget cannot show it."""
+    if "options" in kwargs:
+        return next((option for option in kwargs["options"] if link_format(option) == raw), None)
+    try:
+        value = type(default)(raw)
+    except (TypeError, ValueError):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    low, high = kwargs.get("min_value"), kwargs.get("max_value")
+    if (low is not None and value < low) or (high is not None and value > high):
+        return None
+    return value
+
+
+def _link_on_first_sight(link: str) -> str | None:
+    """The URL's query parameter `link` the first time this session shows what it sets, else None.
+
+    Later the URL only follows the widget: the query a session was opened with is read once.
+    """
+    read = st.session_state.setdefault(LINKS_READ_KEY, set())
+    if link in read:
+        return None
+    read.add(link)
+    return st.query_params.get(link)
+
+
+def _follow_link(link: str, key: str, default, link_format: Callable[[object], str], kwargs: dict) -> None:
+    """Take a widget's first value from the URL's query parameter `link`, if the session was opened with one."""
+    raw = _link_on_first_sight(link)
+    if raw is None:
+        return
+    value = _from_link(raw, default, link_format, kwargs)
+    if value is None:
+        st.warning(f"The link asks for {link} = {raw!r}, which this page cannot show here; "
+                   f"showing {link_format(st.session_state[key])} instead.")
+        return
+    st.session_state[key] = value
+
+
+def drawn_link() -> None:
+    """A drawn density travels in the link as its blobs, "x,y,weight,std;…"."""
+    raw = _link_on_first_sight("blobs")
+    if raw:
+        try:
+            st.session_state[DRAWN_KEY] = drawn.check_blobs([row.split(",") for row in raw.split(";")])
+        except ValueError as exc:
+            st.warning(f"The link's drawn density cannot be used ({exc}); showing the one drawn here instead.")
+    share("blobs", ";".join(",".join(f"{v:.6g}" for v in blob) for blob in drawn_blobs()))
+
+
+def share(link: str, text: str) -> None:
+    """Put one piece of view state into the URL (and the sidebar's share box)."""
+    if st.query_params.get(link) != text:
+        st.query_params[link] = text
+    box = st.session_state.get(SHARE_BOX_KEY)
+    if box is not None:
+        box.code(share_url(), language=None, wrap_lines=True)
+
+
+def share_url() -> str:
+    """The link to this view: the app's address, the page and the query."""
+    page = st.session_state.get(PAGE_PATH_KEY, "")
+    base = (st.context.url or "").rstrip("/").removesuffix(f"/{page}" if page else "")  # the app's own address
+    query = urlencode(st.query_params.to_dict())
+    return f"{base}/{page}" + (f"?{query}" if query else "")
+
+
+def share_box() -> None:
+    """The sidebar's "share this view" box; `share` rewrites it whenever the view changes."""
+    with st.expander("Share this view", icon=":material/link:"):
+        st.caption("This link opens the same page, data, run and settings (the same samples for the same "
+                   "seed) in any browser that reaches this server.")
+        st.session_state[SHARE_BOX_KEY] = st.empty()
+        st.session_state[SHARE_BOX_KEY].code(share_url(), language=None, wrap_lines=True)
+
+
+def clamp(key: str, default: int, high: int, low: int = 1) -> None:
+    """Keep a number widget's stored value within [low, high] (its range can shrink with the data or run)."""
+    st.session_state[key] = min(max(st.session_state.get(key, default), low), high)
+
+
+def forget_unless(key: str, options) -> None:
+    """Drop a widget's stored choice when another run or data set no longer offers it."""
+    if key in st.session_state and st.session_state[key] not in options:
+        del st.session_state[key]

@@ -1,0 +1,72 @@
+"""The run picker: a saved run on the sidebar's data, loaded once per server, to ask questions of."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+import genlab
+from genlab.models.base import GenerativeModel
+from genlab.runs import WEIGHTS, default_runs_root
+from pages._ui.datasets import dataset_title
+from pages._ui.links import persistent
+from pages._ui.routing import PAGES
+from pages._ui.sidebar import Selection
+
+__all__ = ["LoadedRun", "load_model", "run_label", "pick_run"]
+
+
+@dataclass(frozen=True)
+class LoadedRun:
+    """A saved run, loaded: its folder, a stamp that changes when its weights do, the model, its info."""
+
+    folder: str
+    stamp: float
+    model: GenerativeModel
+    info: dict
+
+
+@st.cache_resource(show_spinner="Loading the run…", max_entries=16)
+def load_model(folder: str, stamp: float) -> tuple[GenerativeModel, dict]:
+    """A run's model in eval mode, shared by every session (treat as read-only); `stamp` is its weights' mtime."""
+    model, _, info = genlab.load_run(folder, load_data=False)
+    return model, info
+
+
+def run_label(run: dict) -> str:
+    config = run["config"]
+    created = config.get("created", "").replace("T", " ")
+    return f"{config.get('title', config['family'])} · seed {config.get('seed', 0)} · {created} · {run['name']}"
+
+
+def pick_run(selection: Selection, question: str) -> LoadedRun:
+    """A run picker over the saved runs on the sidebar's data; the choice is shared by the query pages.
+
+    With no run on this data, says so, links to Train and stops the page.
+    """
+    where = dataset_title(selection.name) + ("" if selection.view == "continuous" else f", {selection.view} view")
+    runs = genlab.list_runs(default_runs_root(), dataset=selection.name, view=selection.view)
+    if selection.ds is not None and selection.ds.source is not None:  # a drawn density: runs on this drawing only
+        source = json.loads(json.dumps(selection.ds.source))
+        runs = [run for run in runs if run["config"].get("data_source") == source]
+    if not runs:
+        st.info(f"No trained model on {where} yet. Train one (a Gaussian fits in a second) and come back to "
+                f"ask it {question}; every finished run is saved and appears here.")
+        st.page_link(PAGES["train"], label="Train a model", icon=":material/model_training:")
+        st.stop()
+    labels = {run["folder"]: run_label(run) for run in runs}
+    if st.session_state.get("run") not in labels:
+        st.session_state["run"] = runs[0]["folder"]
+    folder = persistent(st.selectbox, "Trained run", "run", runs[0]["folder"], options=list(labels), link="run",
+                        link_format=lambda f: Path(f).name, format_func=labels.get,
+                        help=f"Saved runs on {where}, newest first.")
+    try:
+        stamp = os.path.getmtime(os.path.join(folder, WEIGHTS))
+        model, info = load_model(folder, stamp)
+    except (OSError, ValueError, KeyError) as exc:
+        st.error(f"Could not load the run in {folder}: {exc}. Pick another run, or train a new one.")
+        st.stop()
+    return LoadedRun(folder, stamp, model, info)

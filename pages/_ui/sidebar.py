@@ -1,0 +1,99 @@
+"""The sidebar every page draws: the data set, its view, the seed, your images, this session's jobs.
+
+Each page calls `sidebar()` itself (AppTest drops the entrypoint's sidebar on a rerun,
+DESIGN.md). The selection lives in plain session-state keys, copied into and out of the
+widgets, so it survives switching pages.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from genlab.data import drawn
+from genlab.data.base import Dataset
+from genlab.data.folder import MIN_IMAGES
+from genlab.data.imagefiles import IMAGE_SUFFIXES, MAX_FILE_BYTES, MAX_IMAGES, UploadError
+from genlab.data.uploads import UPLOADS_FOLDER, save_uploads
+from genlab.runs import default_runs_root
+from pages._ui.datasets import (DEFAULT_DATASET, UPLOAD_CHOICE, UPLOAD_SIZES, dataset_choices, dataset_title,
+                                is_image_set, load_dataset)
+from pages._ui.jobs import STALE_SECONDS, SessionOwner, _jobs_status, job_manager, session_owner
+from pages._ui.links import SHARE_BOX_KEY, drawn_link, persistent, share_box
+from pages._ui.routing import through_entrypoint
+
+__all__ = ["Selection", "sidebar"]
+
+VIEW_TITLES = {"binary": "binary (0/1 pixels)", "gray8": "gray levels"}
+
+
+@dataclass
+class Selection:
+    """What the sidebar chose: a dataset name, its view, the seed, and the loaded data (or why not)."""
+
+    name: str
+    view: str
+    seed: int
+    ds: Dataset | None
+    error: str = ""
+
+
+def _your_images(owner: SessionOwner) -> str | None:
+    """The uploader and the size; returns the uploaded set's "folder:PATH", or None before any upload."""
+    files = st.file_uploader(
+        "Your images", type=["zip", *(s.removeprefix(".") for s in IMAGE_SUFFIXES)], accept_multiple_files=True,
+        key="upload_files", max_upload_size=MAX_FILE_BYTES // 2**20,
+        help=f"A zip of images, or several image files (PNG, JPEG, WebP, BMP, GIF): at least {MIN_IMAGES}, at most "
+             f"{MAX_IMAGES} from one zip, {MAX_FILE_BYTES // 2**20} MB per file. One sub-folder per class in a zip "
+             "gives labels. Images are turned grayscale and fitted into a square.")
+    persistent(st.radio, "Image size", "upload_size", UPLOAD_SIZES[1], options=list(UPLOAD_SIZES),
+               format_func=lambda n: f"{n}×{n}", horizontal=True,
+               help="Side of the square every image is fitted into; small sizes train in seconds on a CPU.")
+    if files:
+        try:
+            st.session_state["upload_spec"] = save_uploads(files, default_runs_root() / UPLOADS_FOLDER / owner.id)
+        except UploadError as exc:
+            st.error(str(exc))
+    return st.session_state.get("upload_spec")
+
+
+def sidebar() -> Selection:
+    """Draw the shared sidebar and return the selection, with the dataset loaded if possible."""
+    through_entrypoint()
+    st.session_state[SHARE_BOX_KEY] = None  # drawn below, once this run's sidebar has it
+    manager = job_manager()
+    owner = session_owner()
+    manager.stop_stale(STALE_SECONDS)
+    names = dataset_choices()
+    if st.session_state.get("dataset") not in names:
+        st.session_state["dataset"] = DEFAULT_DATASET if DEFAULT_DATASET in names else names[0]
+    with st.sidebar:
+        st.markdown("### Data set $D \\sim p_{\\text{data}}$")
+        name = persistent(st.selectbox, "Dataset", "dataset", DEFAULT_DATASET, options=names, link="dataset",
+                          format_func=dataset_title, help="The data set D every page works on.")
+        if name == UPLOAD_CHOICE:
+            name = _your_images(owner) or UPLOAD_CHOICE
+        elif name == drawn.NAME:
+            drawn_link()
+        if is_image_set(name):
+            view = persistent(st.radio, "View", "view", "binary", options=list(VIEW_TITLES), link="view",
+                              format_func=VIEW_TITLES.get, horizontal=True,
+                              help="Binary: pixels thresholded to 0/1, the classic benchmark. "
+                                   "Gray levels: the integer pixel values.")
+        else:
+            view = "continuous"
+        seed = persistent(st.number_input, "Seed", "seed", 0, min_value=0, max_value=2**31 - 1, step=1, link="seed",
+                          help="Fixes every random choice of a run: initialisation, batch order, samples. "
+                               "The train/test split stays fixed so runs compare.")
+        _jobs_status(manager, owner)
+        st.caption(f"Runs are saved under `{default_runs_root()}`.")
+        share_box()
+    if name == UPLOAD_CHOICE:
+        st.sidebar.info("Upload a zip of your images, or several image files, to use them as the data set.")
+        return Selection(name, view, int(seed), None, "no images uploaded yet")
+    try:
+        ds = load_dataset(name, view)
+    except (FileNotFoundError, ValueError, ImportError) as exc:
+        st.error(f"Could not load {dataset_title(name)}: {exc}")
+        return Selection(name, view, int(seed), None, str(exc))
+    return Selection(name, view, int(seed), ds)
