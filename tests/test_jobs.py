@@ -1,4 +1,5 @@
 """Background jobs: they train, pause, stop within a second, leave no thread, respect the cap."""
+import dataclasses
 import threading
 import time
 
@@ -6,7 +7,7 @@ import pytest
 import torch
 
 import genlab
-from genlab.jobs import CapacityError, JobManager
+from genlab.jobs import CapacityError, JobBackend, JobHandle, JobManager, JobState, JobView, ModelCard
 
 
 def wait_for(predicate, timeout=10.0):
@@ -261,3 +262,69 @@ def test_job_player_reset_and_slow_motion(points_ds, runs_in_tmp):
     finally:
         job.stop()
     assert job.join(3)
+
+
+# ---- the boundary a page reads: states, a frozen view, a card that outlives the model ----
+def test_job_states_are_an_enum_equal_to_their_names():
+    assert [s.value for s in JobState] == ["queued", "running", "paused", "finished", "stopped", "failed"]
+    assert JobState.RUNNING == "running" and f"{JobState.PAUSED}" == "paused"
+    assert [s for s in JobState if s.training] == [JobState.RUNNING, JobState.PAUSED]
+    assert [s for s in JobState if s.active] == [JobState.QUEUED, JobState.RUNNING, JobState.PAUSED]
+
+
+def test_the_view_is_frozen_and_does_not_follow_the_job(points_ds, runs_in_tmp):
+    manager = JobManager(runs_in_tmp)
+    assert isinstance(manager, JobBackend)
+    job = manager.start(genlab.create_model("gmm", points_ds, num_components=2), points_ds, seconds=30)
+    try:
+        assert isinstance(job, JobHandle)
+        assert wait_for(lambda: job.view().metrics)
+        view = job.view()
+        assert isinstance(view, JobView) and view.state is JobState.RUNNING and view.active
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            view.state = JobState.STOPPED
+        with pytest.raises(TypeError):
+            view.live["points"] = None
+        assert isinstance(view.metrics, tuple) and view.elapsed == view.metrics[-1]["seconds"]
+        assert (view.family, view.trainable, view.changeable, view.players) == ("gmm", True, job.model.changeable, ())
+        assert wait_for(lambda: len(job.view().metrics) > len(view.metrics))
+        job.stop()
+        assert job.join(5)
+        assert view.state is JobState.RUNNING and view.summary == {}  # taken before: unchanged
+        assert job.view().state is JobState.STOPPED and job.view().summary
+    finally:
+        job.stop()
+
+
+def test_a_job_that_ends_between_check_and_read_still_has_its_capabilities(points_ds, runs_in_tmp):
+    manager = JobManager(runs_in_tmp)
+    model = genlab.create_model("gan", points_ds, hidden_units=16, hidden_layers=1, batch_size=32)
+    job = manager.start(model, points_ds, seconds=30)
+    assert wait_for(lambda: job.view().metrics)
+    checked = job.active  # what a page checked ...
+    job.stop()
+    assert job.join(5)  # ... then the run ended and its model became a card
+    assert checked and isinstance(job.model, ModelCard)
+    assert job.model.changeable == model.changeable and job.model.players == model.players
+    assert job.model.trainable and job.model.config.critic_steps == model.config.critic_steps
+    view = job.view()
+    assert (view.changeable, view.players, view.trainable) == (model.changeable, model.players, True)
+
+
+def test_limits_come_from_the_environment(runs_in_tmp, monkeypatch):
+    for name in ("GENLAB_MAX_JOBS", "GENLAB_MAX_QUEUE", "GENLAB_SESSION_RUNS", "GENLAB_SESSION_DISK_MB"):
+        monkeypatch.delenv(name, raising=False)
+    manager = JobManager.from_env(runs_in_tmp)
+    assert (manager.runs_root, manager.max_concurrent, manager.max_queued) == (runs_in_tmp, 2, 16)
+    assert (manager.max_runs_per_session, manager.max_session_disk_mb) == (50, 200.0)
+    monkeypatch.setenv("GENLAB_MAX_JOBS", "none")
+    monkeypatch.setenv("GENLAB_MAX_QUEUE", " None ")
+    monkeypatch.setenv("GENLAB_SESSION_RUNS", "-3")
+    monkeypatch.setenv("GENLAB_SESSION_DISK_MB", "12.5")
+    manager = JobManager.from_env(runs_in_tmp)
+    assert (manager.max_concurrent, manager.max_queued, manager.max_runs_per_session) == (2**31, None, 0)
+    assert manager.max_session_disk_mb == 12.5
+    monkeypatch.setenv("GENLAB_MAX_QUEUE", "many")
+    with pytest.raises(ValueError, match=r"^GENLAB_MAX_QUEUE must be a whole number of waiting jobs, "
+                                         r"or 'none' for no limit; got 'many'\.$"):
+        JobManager.from_env(runs_in_tmp)
