@@ -12,10 +12,10 @@ import copy
 import enum
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping
 
 from genlab.data.base import Dataset
 from genlab.models.base import GenerativeModel, ModelConfig

@@ -21,9 +21,9 @@ import threading
 import time
 import traceback
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from genlab.data.base import Dataset
 from genlab.jobs.base import (CapacityError, JobBackend, JobHandle, JobLimits, JobState, JobView, ModelCard,
@@ -38,7 +38,7 @@ __all__ = ["Job", "LocalBackend", "JobManager"]
 SNAPSHOT_EVERY = 1.0  # seconds between live views
 
 
-_MANAGERS: "weakref.WeakSet[LocalBackend]" = weakref.WeakSet()
+_MANAGERS: weakref.WeakSet[LocalBackend] = weakref.WeakSet()
 
 
 @atexit.register
@@ -72,7 +72,7 @@ class Job(JobHandle):
     heartbeat: float = field(default_factory=time.time)
     queue_position: int | None = None  # 1-based while queued
     queue_length: int = 0  # jobs waiting, while this one waits
-    leave_queue: Callable[["Job"], bool] | None = field(default=None, repr=False)  # set by the manager
+    leave_queue: Callable[[Job], bool] | None = field(default=None, repr=False)  # set by the manager
 
     # ---- controls (safe from any thread) --------------------------------------------
     def pause(self) -> None:
