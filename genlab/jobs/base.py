@@ -247,7 +247,7 @@ class JobHandle(abc.ABC):
 
     @property
     def active(self) -> bool:
-        return JobState(self.state).active
+        return self.state.active
 
     def touch(self) -> None:
         """Stamp that a page still watches this job (the closed-tab fallback, see `stop_stale`)."""
