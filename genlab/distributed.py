@@ -47,7 +47,7 @@ import torch.distributed as dist
 from genlab.data.base import Dataset
 from genlab.models.base import GenerativeModel
 from genlab.runtime import resolve_device
-from genlab.train import VALID_FRACTION, VALID_ITEMS, torch_optimizers
+from genlab.train import VALID_FRACTION, make_optimizer, prepare, torch_optimizers
 
 __all__ = ["Group", "launched", "is_follower", "init", "finish", "GradientAverager", "average_gradients",
            "broadcast_state", "StopTraining", "train_and_save"]
@@ -191,39 +191,36 @@ def broadcast_state(model: GenerativeModel, src: int = 0) -> None:
                 tensor.data.copy_(copy)
 
 
-def _synchronise(model: GenerativeModel, group: Group) -> list[GradientAverager]:
-    """Shadow the model's make_optimizer hook: it now also gives every rank rank 0's weights and
-    averages the gradients of every step. Returns the averagers it makes (one per call)."""
-    averagers: list[GradientAverager] = []
-    make_optimizer = model.make_optimizer
+class _Synchroniser:
+    """The trainer's `on_optimizer` hook on every rank: each optimizer it makes starts from rank 0's
+    weights and averages its gradients over the ranks at every step."""
 
-    def synchronised_make_optimizer():
-        optimizer = make_optimizer()
-        broadcast_state(model)
-        averagers.append(average_gradients(optimizer, group))
-        return optimizer
+    def __init__(self, model: GenerativeModel, group: Group):
+        self.model, self.group = model, group
+        self.averagers: list[GradientAverager] = []  # one per optimizer made (a reset makes another)
 
-    model.make_optimizer = synchronised_make_optimizer
-    return averagers
+    def __call__(self, optimizer) -> None:
+        broadcast_state(self.model)
+        self.averagers.append(average_gradients(optimizer, self.group))
+
+    def remove(self) -> None:
+        for averager in self.averagers:
+            averager.remove()
 
 
-def _follow(model: GenerativeModel, ds: Dataset, group: Group, seed: int) -> int:
+def _follow(model: GenerativeModel, ds: Dataset, group: Group, seed: int, synchronise: _Synchroniser) -> int:
     """A rank other than 0: the trainer's set-up, then gradient steps on its own batches until
     rank 0 says stop. Returns the number of steps taken."""
-
-    torch.manual_seed(seed)  # the set-up below matches rank 0's, which genlab.train seeds the same way
-    fit, valid = ds.split_validation(VALID_FRACTION, seed)
-    model.train()
-    model.initialize(fit, valid[:VALID_ITEMS], torch.Generator().manual_seed(seed))
-    optimizer = model.make_optimizer()  # receives rank 0's weights
+    setup = prepare(model, ds, seed)  # the same as rank 0's, which genlab.train prepares the same way
+    optimizer = make_optimizer(model, synchronise)  # receives rank 0's weights
     torch.manual_seed(seed + group.rank)  # from here on: this rank's own noise and batches
     generator = torch.Generator().manual_seed(seed + group.rank)
-    batch_size = min(model.config.batch_size, len(fit))
+    batch_size = min(model.config.batch_size, len(setup.fit))
     steps = 0
     try:
         while True:
-            index = torch.randint(len(fit), (batch_size,), generator=generator)
-            model.train_step(fit[index].to(model.device), optimizer)
+            index = torch.randint(len(setup.fit), (batch_size,), generator=generator)
+            model.train_step(setup.fit[index].to(model.device), optimizer)
             steps += 1
     except StopTraining:
         pass
@@ -250,17 +247,15 @@ def train_and_save(model: GenerativeModel, ds: Dataset, folder, group: Group, se
               f"the other {group.world_size - 1} process(es) had nothing to do.", file=sys.stderr)
         return train_and_save_locally(model, ds, folder, seconds=seconds, seed=seed, on_metrics=on_metrics,
                                       **train_kwargs)
-    averagers = _synchronise(model, group)
+    synchronise = _Synchroniser(model, group)
     try:
         if group.rank != 0:
-            _follow(model, ds, group, seed)
+            _follow(model, ds, group, seed, synchronise)
             return None
         summary = train_and_save_locally(model, ds, folder, seconds=seconds, seed=seed, on_metrics=on_metrics,
-                                         **train_kwargs)
+                                         on_optimizer=synchronise, **train_kwargs)
         # The loop is over: release the other ranks. (If rank 0 raised instead, torchrun ends them.)
-        averagers[-1].stop_followers()
+        synchronise.averagers[-1].stop_followers()
         return summary
     finally:
-        model.__dict__.pop("make_optimizer", None)
-        for averager in averagers:
-            averager.remove()
+        synchronise.remove()

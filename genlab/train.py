@@ -14,7 +14,8 @@ from genlab.data.base import Dataset
 from genlab.evaluate import heldout_metrics
 from genlab.models.base import GenerativeModel
 
-__all__ = ["train", "TrainControl", "TrainResult", "apply_changes", "choose_player"]
+__all__ = ["train", "TrainControl", "TrainResult", "Setup", "prepare", "make_optimizer", "apply_changes",
+           "choose_player", "torch_optimizers"]
 
 VALID_ITEMS = 2000  # held-out items scored at each report
 VALID_FRACTION = 0.1  # share of the training split held out for validation
@@ -202,6 +203,189 @@ def _valid_loss(model: GenerativeModel, valid: torch.Tensor) -> float:
     return value
 
 
+@dataclass
+class Setup:
+    """What training starts from; every rank of a distributed run makes the same one."""
+
+    fit: torch.Tensor  # the training items left once the validation split is held out
+    valid: torch.Tensor  # at most VALID_ITEMS held-out items, scored at each report
+    generator: torch.Generator  # the batch order, seeded
+    init_metrics: dict  # what the family's `initialize` reported
+
+
+def prepare(model: GenerativeModel, ds: Dataset, seed: int, valid_fraction: float = VALID_FRACTION) -> Setup:
+    """Seed, hold out the validation split and initialize the model (a closed-form family is fitted here)."""
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    fit, valid = ds.split_validation(valid_fraction, seed)
+    valid = valid[:VALID_ITEMS]
+    model.train()
+    init_metrics = model.initialize(fit, valid, generator)
+    return Setup(fit, valid, generator, init_metrics)
+
+
+def make_optimizer(model: GenerativeModel, on_optimizer: Callable[[object], None] | None = None):
+    """The family's optimizer, shown to `on_optimizer` before its first step.
+
+    `on_optimizer` is where a caller joins in every step: it may register step pre-hooks on the
+    torch optimizers inside (`torch_optimizers`); distributed.py averages gradients over the ranks there.
+    """
+    optimizer = model.make_optimizer()
+    if on_optimizer is not None:
+        on_optimizer(optimizer)
+    return optimizer
+
+
+class _Records:
+    """A run's reports, each measured on the held-out split and passed to `on_metrics`, with the best
+    weights by the held-out objective and the events (changes, resets) to mark at the next report."""
+
+    def __init__(self, model: GenerativeModel, ds: Dataset, valid: torch.Tensor,
+                 on_metrics: Callable[[dict], None] | None):
+        self.model, self.ds, self.valid, self.on_metrics = model, ds, valid, on_metrics
+        self.metrics: list[dict] = []
+        self.events: list[str] = []
+        self.best_loss, self.best_step, self.best_state = math.inf, 0, None
+        self.reported_step = 0
+
+    def report(self, step: int, elapsed: float, train_metrics: dict) -> dict:
+        record = {"step": step, "seconds": round(elapsed, 3)}
+        if self.events:
+            record["event"] = "; ".join(self.events)
+            self.events.clear()
+        record.update({f"train_{k}": v for k, v in train_metrics.items()})
+        record["valid_loss"] = _valid_loss(self.model, self.valid)
+        record.update(heldout_metrics(self.model, self.valid, self.ds, "valid"))
+        self.metrics.append(record)
+        if self.on_metrics is not None:
+            self.on_metrics(record)
+        return record
+
+    def measure(self, step: int, elapsed: float, train_metrics: dict) -> None:
+        """Report, and keep the weights if they are the best held-out so far."""
+        record = self.report(step, elapsed, train_metrics)
+        if record["valid_loss"] < self.best_loss:
+            self.best_loss, self.best_step = record["valid_loss"], step
+            self.best_state = copy.deepcopy(self.model.state_dict())
+        self.reported_step = step
+
+    def forget_best(self, step: int) -> None:
+        """After a reset: the best weights are tracked afresh from `step`."""
+        self.best_loss, self.best_step, self.best_state = math.inf, step, None
+
+    def finish(self, step: int, elapsed: float, train_metrics: dict) -> None:
+        """The last report; if the final weights are the best, they stay as they are."""
+        record = self.report(step, elapsed, train_metrics)
+        if record["valid_loss"] < self.best_loss:
+            self.best_loss, self.best_step, self.best_state = record["valid_loss"], step, None
+
+    def restore_best(self) -> None:
+        if self.best_state is not None:
+            self.model.load_state_dict(self.best_state)
+
+
+class _Loop:
+    """The gradient steps of one run under a TrainControl, and what they carry from step to step."""
+
+    def __init__(self, model: GenerativeModel, setup: Setup, records: _Records, control: TrainControl,
+                 seconds: float, max_steps: int | None, report_every: float,
+                 on_optimizer: Callable[[object], None] | None):
+        self.model, self.fit, self.generator = model, setup.fit, setup.generator
+        self.records, self.control, self.on_optimizer = records, control, on_optimizer
+        self.seconds, self.max_steps, self.report_every = seconds, max_steps, report_every
+        self.optimizer = make_optimizer(model, on_optimizer)
+        self.initial_state = copy.deepcopy(model.state_dict())  # what a reset goes back to
+        self.player = {"player": model.players[0]} if model.players else {}  # adversarial families: who trains
+        self.batch_size = min(model.config.batch_size, len(self.fit))
+        self.step, self.paused_for, self.next_report = 0, 0.0, 0.0
+        self.status, self.message, self.train_metrics = "finished", "", dict(setup.init_metrics)
+        self.start = time.perf_counter()  # the budget counts gradient steps, not the set-up above
+
+    def elapsed(self) -> float:
+        """Seconds of training so far: pauses and slow motion's reports and waits do not count."""
+        return time.perf_counter() - self.start - self.paused_for
+
+    def run(self) -> None:
+        """Step until the budget or `max_steps` is spent, the control stops it, or the loss diverges."""
+        while True:
+            self.paused_for += self.control.wait_while_paused()
+            elapsed = self.elapsed()
+            if self.control.stopped:
+                self.status = "stopped"
+                return
+            if elapsed >= self.seconds or (self.max_steps is not None and self.step >= self.max_steps):
+                return
+            if self.control.take_reset():
+                self.reset(elapsed)
+                continue
+            self.take_changes()
+            granted_run_ended = self.gradient_step()  # then show where it got to
+            if self.status == "diverged":
+                return
+            if granted_run_ended or self.report_due(elapsed):
+                self.report(elapsed)
+
+    def reset(self, elapsed: float) -> None:
+        """Back to the weights right after `initialize` with a fresh optimizer; the step count and the clock go on."""
+        self.model.load_state_dict(self.initial_state)
+        self.optimizer = make_optimizer(self.model, self.on_optimizer)
+        self.records.forget_best(self.step)
+        self.records.events.append("reset to initial weights")
+        self.train_metrics = {}
+        self.records.measure(self.step, elapsed, self.train_metrics)  # shown at once, even from a pause
+
+    def take_changes(self) -> None:
+        """Mid-run changes asked through the control: who trains, then settings; a refused one is marked on the
+        chart and training goes on."""
+        changes = self.control.take_changes()
+        if not changes:
+            return
+        notes = []
+        asked = changes.pop("player", self.player.get("player"))
+        if asked != self.player.get("player"):
+            try:
+                notes.append(choose_player(self.model, asked))
+                self.player = {"player": asked}
+            except ValueError as exc:
+                notes.append(f"change refused: {exc}")
+        if changes:
+            try:
+                notes.append(apply_changes(self.model, self.optimizer, changes))
+            except ValueError as exc:  # a bad value from a page: say so on the chart, keep training
+                notes.append(f"change refused: {exc}")
+        self.records.events.extend(note for note in notes if note)
+        self.batch_size = min(self.model.config.batch_size, len(self.fit))
+
+    def gradient_step(self) -> bool:
+        """One step on a random batch; True when a granted run of single steps just ended (now paused).
+        A non-finite loss marks the run diverged."""
+        index = torch.randint(len(self.fit), (self.batch_size,), generator=self.generator)
+        self.train_metrics = self.model.train_step(self.fit[index].to(self.model.device), self.optimizer,
+                                                   **self.player)
+        self.step += 1
+        granted_run_ended = self.control.count_step()
+        if not math.isfinite(self.train_metrics.get("loss", 0.0)):
+            self.status = "diverged"
+            self.message = (f"The loss became {self.train_metrics['loss']} at step {self.step}; kept the best "
+                            f"weights so far. Try a smaller learning rate (now {self.model.config.learning_rate:g}).")
+        return granted_run_ended
+
+    def report_due(self, elapsed: float) -> bool:
+        """In slow motion, every few steps; else by the clock."""
+        every = self.control.steps_per_report
+        return self.step - self.records.reported_step >= every if every else elapsed >= self.next_report
+
+    def report(self, elapsed: float) -> None:
+        """Measure on the held-out split; then slow motion's wait, or the time of the next report."""
+        began = time.perf_counter()
+        self.records.measure(self.step, elapsed, self.train_metrics)
+        cost = time.perf_counter() - began
+        if self.control.steps_per_report:  # slow motion: these reports and the waits after them are for the eye
+            self.paused_for += cost + self.control.slow_motion_wait()
+        else:  # held-out checks take at most ~1/(1 + REPORT_COST_RATIO) of the budget, however slow they are
+            self.next_report = elapsed + cost + max(self.report_every, REPORT_COST_RATIO * cost)
+
+
 def train(
     model: GenerativeModel,
     ds: Dataset,
@@ -212,6 +396,7 @@ def train(
     max_steps: int | None = None,
     valid_fraction: float = VALID_FRACTION,
     report_every: float = 0.5,
+    on_optimizer: Callable[[object], None] | None = None,
 ) -> TrainResult:
     """Fit `model` to `ds.train` for a wall-clock budget, keeping the best held-out weights.
 
@@ -227,6 +412,8 @@ def train(
         control: a TrainControl to pause, resume, stop, step, change settings, reset to the
             initial weights or slow down from another thread (see TrainControl).
         max_steps: optional cap on gradient steps (tests use it).
+        on_optimizer: called with every optimizer the trainer makes (at the start, and after a
+            reset) before its first step: the hook to join in each optimizer step (see `make_optimizer`).
 
     Returns:
         A TrainResult; `status` is "finished", "stopped" (by control), "diverged"
@@ -234,112 +421,18 @@ def train(
     """
     if not (seconds > 0 and math.isfinite(seconds)):
         raise ValueError(f"seconds must be a positive number; got {seconds}.")
-    control = control or TrainControl()
-    torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
-    fit, valid = ds.split_validation(valid_fraction, seed)
-    valid = valid[:VALID_ITEMS]
-    metrics: list[dict] = []
-
-    pending_events: list[str] = []  # hyper-parameter changes to mark on the chart
-
-    def report(step: int, elapsed: float, train_metrics: dict) -> dict:
-        record = {"step": step, "seconds": round(elapsed, 3)}
-        if pending_events:
-            record["event"] = "; ".join(pending_events)
-            pending_events.clear()
-        record.update({f"train_{k}": v for k, v in train_metrics.items()})
-        record["valid_loss"] = _valid_loss(model, valid)
-        record.update(heldout_metrics(model, valid, ds, "valid"))
-        metrics.append(record)
-        if on_metrics is not None:
-            on_metrics(record)
-        return record
-
-    model.train()
     start = time.perf_counter()
-    init_metrics = model.initialize(fit, valid, generator)
+    setup = prepare(model, ds, seed, valid_fraction)
+    records = _Records(model, ds, setup.valid, on_metrics)
     if not model.trainable:
-        record = report(0, time.perf_counter() - start, init_metrics)
-        return TrainResult("fitted", 0, time.perf_counter() - start, 0, record["valid_loss"], "", metrics)
-
-    optimizer = model.make_optimizer()
-    initial_state = copy.deepcopy(model.state_dict())  # what a reset goes back to
-    player = {"player": model.players[0]} if model.players else {}  # adversarial families: who trains
-    batch_size = min(model.config.batch_size, len(fit))
-    best_loss, best_step, best_state = math.inf, 0, None
-    step, paused_for, next_report, reported_step = 0, 0.0, 0.0, 0
-    status, message, train_metrics = "finished", "", dict(init_metrics)
-
-    def measure(step: int, elapsed: float, train_metrics: dict) -> None:
-        """Report, and keep the weights if they are the best held-out so far."""
-        nonlocal best_loss, best_step, best_state, reported_step
-        record = report(step, elapsed, train_metrics)
-        if record["valid_loss"] < best_loss:
-            best_loss, best_step = record["valid_loss"], step
-            best_state = copy.deepcopy(model.state_dict())
-        reported_step = step
-
-    start = time.perf_counter()  # the budget counts gradient steps, not the set-up above
-    while True:
-        paused_for += control.wait_while_paused()
-        elapsed = time.perf_counter() - start - paused_for
-        if control.stopped:
-            status = "stopped"
-            break
-        if elapsed >= seconds or (max_steps is not None and step >= max_steps):
-            break
-        if control.take_reset():  # the weights right after `initialize`; the step count and the clock go on
-            model.load_state_dict(initial_state)
-            optimizer = model.make_optimizer()
-            best_loss, best_step, best_state = math.inf, step, None  # best-weight tracking starts again
-            pending_events.append("reset to initial weights")
-            train_metrics = {}
-            measure(step, elapsed, train_metrics)  # shown at once, even from a pause
-            continue
-        changes = control.take_changes()
-        if changes:
-            notes = []
-            asked = changes.pop("player", player.get("player"))
-            if asked != player.get("player"):
-                try:
-                    notes.append(choose_player(model, asked))
-                    player = {"player": asked}
-                except ValueError as exc:
-                    notes.append(f"change refused: {exc}")
-            if changes:
-                try:
-                    notes.append(apply_changes(model, optimizer, changes))
-                except ValueError as exc:  # a bad value from a page: say so on the chart, keep training
-                    notes.append(f"change refused: {exc}")
-            pending_events.extend(note for note in notes if note)
-            batch_size = min(model.config.batch_size, len(fit))
-        index = torch.randint(len(fit), (batch_size,), generator=generator)
-        train_metrics = model.train_step(fit[index].to(model.device), optimizer, **player)
-        step += 1
-        granted_run_ended = control.count_step()  # then show where it got to
-        if not math.isfinite(train_metrics.get("loss", 0.0)):
-            status = "diverged"
-            message = (
-                f"The loss became {train_metrics['loss']} at step {step}; kept the best weights so far. "
-                f"Try a smaller learning rate (now {model.config.learning_rate:g})."
-            )
-            break
-        every = control.steps_per_report
-        if granted_run_ended or (step - reported_step >= every if every else elapsed >= next_report):
-            began = time.perf_counter()
-            measure(step, elapsed, train_metrics)
-            cost = time.perf_counter() - began
-            if every:  # slow motion: these reports and the waits after them are for the eye, not the budget
-                paused_for += cost + control.slow_motion_wait()
-            else:  # held-out checks take at most ~1/(1 + REPORT_COST_RATIO) of the budget, however slow they are
-                next_report = elapsed + cost + max(report_every, REPORT_COST_RATIO * cost)
-    elapsed = time.perf_counter() - start - paused_for
-    if status != "diverged":
-        record = report(step, elapsed, train_metrics)
-        if record["valid_loss"] < best_loss:  # the final weights are the best: keep them as they are
-            best_loss, best_step, best_state = record["valid_loss"], step, None
-    if best_state is not None:
-        model.load_state_dict(best_state)
+        record = records.report(0, time.perf_counter() - start, setup.init_metrics)
+        return TrainResult("fitted", 0, time.perf_counter() - start, 0, record["valid_loss"], "", records.metrics)
+    loop = _Loop(model, setup, records, control or TrainControl(), seconds, max_steps, report_every, on_optimizer)
+    loop.run()
+    elapsed = loop.elapsed()
+    if loop.status != "diverged":
+        records.finish(loop.step, elapsed, loop.train_metrics)
+    records.restore_best()
     model.eval()
-    return TrainResult(status, step, elapsed, best_step, best_loss, message, metrics)
+    return TrainResult(loop.status, loop.step, elapsed, records.best_step, records.best_loss, loop.message,
+                       records.metrics)

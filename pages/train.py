@@ -7,11 +7,11 @@ import streamlit as st
 
 import genlab
 from genlab import figures
-from genlab.jobs import TRAINING, CapacityError
+from genlab.jobs import CapacityError, JobState, JobView
 from genlab.models.base import ModelConfig
 from genlab.presets import dataset_kind, measured_note, presets_for
 from pages._ui.datasets import dataset_title
-from pages._ui.jobs import current_job, elapsed, job_manager, session_owner
+from pages._ui.jobs import current_job, job_manager, session_owner
 from pages._ui.preamble import open_page
 from pages._ui.routing import PAGES
 
@@ -144,16 +144,17 @@ def yardstick(metrics: list[dict]):
     return None
 
 
-def live_picture(job, view: dict) -> None:
-    live = view["live"]
+def live_picture(ds, view: JobView) -> None:
+    """The job's latest live snapshot, drawn over `ds`, the data it trains on."""
+    live = view.live
     if "log_prob_grid" in live:
         top = None  # on toys: the colours of the true density's heatmap on the Data page, to compare by eye
-        if job.dataset.is_toy:
-            top = float(figures.log_prob_on_grid(job.dataset.log_prob_true, live["bounds"]).max())
-        st.plotly_chart(figures.density_heatmap(live["log_prob_grid"], live["bounds"], points=job.dataset.test[:500],
+        if ds.is_toy:
+            top = float(figures.log_prob_on_grid(ds.log_prob_true, live["bounds"]).max())
+        st.plotly_chart(figures.density_heatmap(live["log_prob_grid"], live["bounds"], points=ds.test[:500],
                                                 title="log p_θ(x) now, test data in white", top=top))
     elif "points" in live:
-        st.plotly_chart(figures.scatter_points(live["points"], bounds=job.dataset.bounds, background=job.dataset.test,
+        st.plotly_chart(figures.scatter_points(live["points"], bounds=ds.bounds, background=ds.test,
                                                title="Samples x ~ p_θ now, test data in grey"))
     elif "images" in live:
         st.plotly_chart(figures.image_grid(live["images"], columns=8, title="Samples x ~ p_θ now", max_width=HALF_WIDTH),
@@ -161,25 +162,25 @@ def live_picture(job, view: dict) -> None:
     else:
         st.caption("The first picture appears after the first report.")
     for name, values in live.get("fields", {}).items():  # what the family computes besides p_θ
-        st.plotly_chart(figures.field_map(values, job.dataset.bounds, name, points=job.dataset.test,
+        st.plotly_chart(figures.field_map(values, ds.bounds, name, points=ds.test,
                                           samples=live.get("points")))
 
 
-def latest_numbers(view: dict, stick) -> None:
-    metrics = view["metrics"]
+def latest_numbers(view: JobView, stick) -> None:
+    metrics = view.metrics
     if not metrics:
         st.caption("Waiting for the first held-out measurement…")
         return
     last = metrics[-1]
     st.markdown("**Latest (validation split)**")
-    st.metric("Objective", figures.format_number(last.get("valid_loss")), help=view["objective"])
+    st.metric("Objective", figures.format_number(last.get("valid_loss")), help=view.objective)
     if stick:
         st.metric(stick[1][0].upper() + stick[1][1:], figures.format_number(last.get(stick[0])))
     st.caption(f"step {last['step']:,} · {last['seconds']:.1f} s")
 
 
-def final_numbers(view: dict) -> None:
-    summary = view["summary"]
+def final_numbers(view: JobView) -> None:
+    summary = view.summary
     st.markdown("**Test split (best validation weights)**")
     reported = [(key, label, help_text) for key, label, help_text in TEST_NUMBERS if summary.get(key) is not None]
     for i, column in enumerate(st.columns(2)):
@@ -207,20 +208,19 @@ def run_folder_name(family: str, ds) -> str | None:
     return f"{family}-yours-{ds.view}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
 
 
-def apply_changes(job, keys: dict) -> None:
-    """Send the inputs (learning rate, batch size, ...) that differ from the model's config to the running job."""
-    config = job.model.config
+def apply_changes(job, config, keys: dict) -> None:
+    """Send the inputs (learning rate, batch size, ...) that differ from the shown `config` to the running job."""
     changes = {name: st.session_state[key] for name, key in keys.items()
                if st.session_state.get(key) is not None and st.session_state[key] != getattr(config, name)}
     if changes:
         job.change(**changes)
 
 
-def step_controls(job, state: str) -> None:
+def step_controls(job, state: JobState) -> None:
     """While paused: one step, or N steps, then paused again (the chart shows where they got to);
     and the speed: full, or slow motion with a redraw every few steps."""
     one, many, count, speed = st.columns([1, 1, 1, 3], vertical_alignment="bottom")
-    paused = state == "paused"
+    paused = state is JobState.PAUSED
     key = f"steps:{job.id}"
     one.button("Step 1", on_click=job.step, args=(1,), disabled=not paused, width="stretch",
                help="Take one gradient step from the pause, then pause again.")
@@ -240,24 +240,23 @@ def change_key(job, name: str) -> str:
     return f"{CHANGE_KEYS.get(name, 'change_' + name)}:{job.id}"
 
 
-def change_controls(job) -> None:
+def change_controls(job, view: JobView) -> None:
     """The settings the family lets change while it trains (learning rate, batch size, ...): they take
     effect at the next step, each change marked on the chart."""
-    config = job.model.config
+    config = view.config
     fields = {f.name: f for f in type(config).fields()}
-    names = [name for name in job.model.changeable if name in fields]
+    names = [name for name in view.changeable if name in fields]
     keys = {name: change_key(job, name) for name in names}
     *inputs, apply, _ = st.columns([1] * (len(names) + 1) + [max(1, 5 - len(names))], vertical_alignment="bottom")
     for column, name in zip(inputs, names):
         with column:
             config_widget(fields[name], keys[name], getattr(config, name))
-    apply.button("Apply now", on_click=apply_changes, args=(job, keys), width="stretch",
+    apply.button("Apply now", on_click=apply_changes, args=(job, config, keys), width="stretch",
                  help="Changes take effect at the next gradient step and are marked on the chart.")
 
 
-def player_control(job) -> None:
+def player_control(job, players: tuple[str, ...]) -> None:
     """For a game of several networks: train them all, or freeze all but one (marked on the chart)."""
-    players = job.model.players
     key = f"player:{job.id}"
     st.radio("Who trains", players, key=key, horizontal=True,
              format_func=lambda p: "both players" if p == players[0] else f"the {p} only",
@@ -269,9 +268,11 @@ def ordinal(n: int) -> str:
     return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
-def tick_seconds(state: str) -> float | None:
+def tick_seconds(state: JobState) -> float | None:
     """How often the live panel redraws: fast while training, slowly while queued, not once ended."""
-    return {"queued": QUEUED_REFRESH_SECONDS, "running": REFRESH_SECONDS, "paused": REFRESH_SECONDS}.get(state)
+    if state is JobState.QUEUED:
+        return QUEUED_REFRESH_SECONDS
+    return REFRESH_SECONDS if state.training else None
 
 
 def live_panel(job_id: str, ticking: float | None) -> None:
@@ -281,66 +282,71 @@ def live_panel(job_id: str, ticking: float | None) -> None:
         st.info("That run is no longer on this server (it restarted); its saved copy is on the Compare page.")
         return
     job.touch()
-    view = job.view()
-    if ticking and tick_seconds(view["state"]) != ticking:
+    view = job.view()  # everything below reads this one view, so it agrees with itself
+    if ticking and tick_seconds(view.state) != ticking:
         st.rerun()  # a full rerun sets the new pace (or stops ticking) and shows the final numbers
-    done = elapsed(view)
-    if view["summary"].get("train", {}).get("status") == "fitted":
+    done = view.elapsed
+    if view.summary.get("train", {}).get("status") == "fitted":
         progress = f"fitted in closed form in {done:.1f} s"
-    elif view["state"] == "queued":
-        progress = (f"**queued**, {ordinal(view['queue_position'])} of {view['queue_length']} waiting: it starts by "
+    elif view.state is JobState.QUEUED:
+        progress = (f"**queued**, {ordinal(view.queue_position)} of {view.queue_length} waiting: it starts by "
                     f"itself when one of the {job_manager().max_concurrent} training slots frees up")
-    elif job.active and not view["metrics"]:
-        progress = f"**{view['state']}**, waiting for the first step (started {time.time() - job.created:.0f} s ago)"
+    elif view.active and not view.metrics:
+        progress = f"**{view.state}**, waiting for the first step (started {time.time() - view.created:.0f} s ago)"
     else:
-        progress = f"**{view['state']}**, {done:.1f} of {view['seconds']:.0f} s"
-    st.markdown(f"**{view['title']}** on {dataset_title(view['dataset'])} — {progress}")
-    st.progress(min(1.0, done / view["seconds"]) if view["state"] != "finished" else 1.0)
+        progress = f"**{view.state}**, {done:.1f} of {view.seconds:.0f} s"
+    st.markdown(f"**{view.title}** on {dataset_title(view.dataset)} — {progress}")
+    st.progress(min(1.0, done / view.seconds) if view.state is not JobState.FINISHED else 1.0)
     pause, resume, stop, reset, _, refresh = st.columns([1, 1, 1, 1, 1, 1])
     if refresh.button("Refresh", icon=":material/refresh:", width="stretch",
                       help="Redraw the whole page now (it redraws by itself while the run trains or waits)."):
         st.rerun()
     # Callbacks act before the redraw, so the buttons and the status line agree at once.
-    pause.button("Pause", on_click=job.pause, disabled=view["state"] != "running", width="stretch")
-    resume.button("Resume", on_click=job.resume, disabled=view["state"] != "paused", width="stretch")
-    stop.button("Stop", on_click=job.stop, disabled=not job.active, width="stretch")
-    if job.model.trainable:
-        reset.button("Reset weights", on_click=job.reset, disabled=view["state"] not in TRAINING, width="stretch",
+    pause.button("Pause", on_click=job.pause, disabled=view.state is not JobState.RUNNING, width="stretch")
+    resume.button("Resume", on_click=job.resume, disabled=view.state is not JobState.PAUSED, width="stretch")
+    stop.button("Stop", on_click=job.stop, disabled=not view.active, width="stretch")
+    if view.trainable:
+        reset.button("Reset weights", on_click=job.reset, disabled=not view.state.training, width="stretch",
                      help="Back to the initial weights (same seed) with a fresh optimizer; it goes on training "
                           "(or stays paused) with the settings of now. The step count goes on, the best "
                           "weights are tracked afresh, and the chart marks the reset.")
-    if view["state"] == "queued":
+    if view.state is JobState.QUEUED:
         st.info("Every training slot of this server is taken: your run waits its turn and starts by itself. "
                 "Meanwhile the other pages work with the saved runs.", icon=":material/hourglass_top:")
         return
-    if job.active and job.model.trainable:
-        step_controls(job, view["state"])
-        change_controls(job)
-        if job.model.players:
-            player_control(job)
-    if view["state"] == "failed":
-        st.error(f"Training failed: {view['error']}")
+    if view.active and view.trainable:
+        step_controls(job, view.state)
+        change_controls(job, view)
+        if view.players:
+            player_control(job, view.players)
+    if view.state is JobState.FAILED:
+        st.error(f"Training failed: {view.error}")
         with st.expander("Details for a bug report"):
-            st.code(view["summary"].get("traceback", ""))
+            st.code(view.summary.get("traceback", ""))
         return
-    if view["error"]:
-        st.warning(view["error"])
-    stick = yardstick(view["metrics"])
+    if view.error:
+        st.warning(view.error)
+    training_charts(job.dataset, view)
+
+
+def training_charts(ds, view: JobView) -> None:
+    """The objective, the yardstick and other signals over time; the live picture and the numbers beside it."""
+    stick = yardstick(view.metrics)
     keys, titles = [["train_loss", "valid_loss"]], ["objective d"]
     if stick:
         keys.append([stick[0]])
         titles.append(f"yardstick: {stick[1]}")
-    signals = other_signals(view["metrics"])
+    signals = other_signals(view.metrics)
     if signals:
         keys.append(signals)
         titles.append("other training signals")
-    st.caption(f"Objective d of {view['title']}: {view['objective']}")
-    st.plotly_chart(figures.training_curves(view["metrics"], keys, titles, events=True))
+    st.caption(f"Objective d of {view.title}: {view.objective}")
+    st.plotly_chart(figures.training_curves(view.metrics, keys, titles, events=True))
     picture, numbers = st.columns(2)
     with picture:
-        live_picture(job, view)
+        live_picture(ds, view)
     with numbers:
-        if view["summary"]:
+        if view.summary:
             final_numbers(view)
         else:
             latest_numbers(view, stick)

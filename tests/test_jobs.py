@@ -1,4 +1,5 @@
 """Background jobs: they train, pause, stop within a second, leave no thread, respect the cap."""
+import dataclasses
 import threading
 import time
 
@@ -6,7 +7,7 @@ import pytest
 import torch
 
 import genlab
-from genlab.jobs import CapacityError, JobManager
+from genlab.jobs import CapacityError, JobBackend, JobHandle, JobManager, JobState, JobView, ModelCard
 
 
 def wait_for(predicate, timeout=10.0):
@@ -23,37 +24,37 @@ def test_job_trains_saves_and_reports(points_ds, runs_in_tmp):
     job = manager.start(genlab.create_model("gmm", points_ds, num_components=4), points_ds, seconds=1.0)
     assert job.join(timeout=20)
     view = job.view()
-    assert view["state"] == "finished", view["error"]
-    assert view["metrics"] and view["summary"]["test_nll_nats"] is not None
-    assert "points" in view["live"]  # samples drawn for the live view
+    assert view.state == "finished", view.error
+    assert view.metrics and view.summary["test_nll_nats"] is not None
+    assert "points" in view.live  # samples drawn for the live view
     model, ds, info = genlab.load_run(job.folder, load_data=False)
-    assert info["summary"]["test_nll_nats"] == pytest.approx(view["summary"]["test_nll_nats"])
+    assert info["summary"]["test_nll_nats"] == pytest.approx(view.summary["test_nll_nats"])
 
 
 def test_stopped_job_thread_is_gone_within_a_second(points_ds, runs_in_tmp):
     manager = JobManager(runs_in_tmp)
     job = manager.start(genlab.create_model("gmm", points_ds, num_components=4), points_ds, seconds=60)
-    assert wait_for(lambda: job.view()["metrics"])
+    assert wait_for(lambda: job.view().metrics)
     asked = time.perf_counter()
     job.stop()
     assert job.join(timeout=1.0), "the job thread is still alive a second after stop"
     assert time.perf_counter() - asked < 1.0
-    assert job.view()["state"] == "stopped"
+    assert job.view().state == "stopped"
     assert (job.folder / "model.safetensors").exists()  # what it learned is kept
 
 
 def test_pause_and_resume(points_ds, runs_in_tmp):
     manager = JobManager(runs_in_tmp)
     job = manager.start(genlab.create_model("gmm", points_ds, num_components=4), points_ds, seconds=1.5)
-    assert wait_for(lambda: job.view()["metrics"])
+    assert wait_for(lambda: job.view().metrics)
     job.pause()
-    assert job.view()["state"] == "paused"
+    assert job.view().state == "paused"
     time.sleep(0.3)
-    steps = job.view()["metrics"][-1]["step"]
+    steps = job.view().metrics[-1]["step"]
     time.sleep(0.7)
-    assert job.view()["metrics"][-1]["step"] == steps
+    assert job.view().metrics[-1]["step"] == steps
     job.resume()
-    assert job.join(timeout=20) and job.view()["state"] == "finished"
+    assert job.join(timeout=20) and job.view().state == "finished"
 
 
 def test_cap_refuses_with_a_plain_sentence(points_ds, runs_in_tmp):
@@ -74,7 +75,7 @@ def test_session_owner_and_stale_jobs_are_stopped(points_ds, runs_in_tmp):
     a = manager.start(genlab.create_model("gmm", points_ds), points_ds, seconds=30, owner="tab-a")
     b = manager.start(genlab.create_model("gmm", points_ds), points_ds, seconds=30, owner="tab-b")
     assert manager.stop_owner("tab-a") == 1
-    assert a.join(2) and a.view()["state"] == "stopped"
+    assert a.join(2) and a.view().state == "stopped"
     b.heartbeat -= 100
     assert manager.stop_stale(max_silence=60) == 1
     assert b.join(2)
@@ -92,23 +93,23 @@ def test_a_failing_job_reports_its_error(points_ds, runs_in_tmp):
     job = manager.start(model, points_ds, seconds=5)
     assert job.join(5)
     view = job.view()
-    assert view["state"] == "failed" and "boom" in view["error"]
+    assert view.state == "failed" and "boom" in view.error
 
 
 def test_job_single_steps_and_changes(points_ds, runs_in_tmp):
     manager = JobManager(runs_in_tmp)
     job = manager.start(genlab.create_model("gmm", points_ds, num_components=3), points_ds, seconds=30)
-    assert wait_for(lambda: job.view()["metrics"])
+    assert wait_for(lambda: job.view().metrics)
     job.pause()
     time.sleep(0.3)
-    count = len(job.view()["metrics"])
+    count = len(job.view().metrics)
     job.step(1)  # a granted run of steps ends with a report: now we know the exact step
-    assert wait_for(lambda: len(job.view()["metrics"]) > count)
-    before = job.view()["metrics"][-1]["step"]
+    assert wait_for(lambda: len(job.view().metrics) > count)
+    before = job.view().metrics[-1]["step"]
     job.change(learning_rate=-5)  # refused on the chart, the run goes on
     job.step(3)
-    assert wait_for(lambda: job.view()["metrics"][-1]["step"] == before + 3)
-    assert any("change refused" in m.get("event", "") for m in job.view()["metrics"])
+    assert wait_for(lambda: job.view().metrics[-1]["step"] == before + 3)
+    assert any("change refused" in m.get("event", "") for m in job.view().metrics)
     job.stop()
     assert job.join(2)
 
@@ -120,7 +121,7 @@ def gmm(ds, seconds=30.0):
 
 def queue_of(job):
     view = job.view()
-    return view["state"], view["queue_position"], view["queue_length"]
+    return view.state, view.queue_position, view.queue_length
 
 
 def test_queued_jobs_start_in_order_when_a_slot_frees(points_ds, runs_in_tmp):
@@ -131,11 +132,11 @@ def test_queued_jobs_start_in_order_when_a_slot_frees(points_ds, runs_in_tmp):
     try:
         assert queue_of(first) == ("running", None, 0)
         assert queue_of(second) == ("queued", 1, 2) and queue_of(third) == ("queued", 2, 2)
-        assert first.join(20) and first.view()["state"] == "finished"  # finishing hands its slot on
-        assert wait_for(lambda: second.view()["state"] == "running")
+        assert first.join(20) and first.view().state == "finished"  # finishing hands its slot on
+        assert wait_for(lambda: second.view().state == "running")
         assert queue_of(third) == ("queued", 1, 1)
         second.stop()  # so does stopping
-        assert wait_for(lambda: third.view()["state"] != "queued") and third.join(20) and third.view()["state"] == "finished"
+        assert wait_for(lambda: third.view().state != "queued") and third.join(20) and third.view().state == "finished"
         assert manager.load() == {"training": 0, "queued": 0, "max_concurrent": 1, "max_queued": 16}
     finally:
         manager.shutdown()
@@ -149,7 +150,7 @@ def test_a_stopped_queued_job_leaves_the_queue_and_writes_nothing(points_ds, run
         assert queue_of(waiting[1]) == ("stopped", None, 0) and not waiting[1].folder.exists()
         assert queue_of(waiting[0]) == ("queued", 1, 2) and queue_of(waiting[2]) == ("queued", 2, 2)
         running.stop()
-        assert wait_for(lambda: waiting[0].view()["state"] == "running")
+        assert wait_for(lambda: waiting[0].view().state == "running")
         assert queue_of(waiting[2]) == ("queued", 1, 1)
     finally:
         manager.shutdown()
@@ -175,7 +176,7 @@ def test_one_job_training_or_waiting_per_session(points_ds, runs_in_tmp):
             with pytest.raises(CapacityError, match="You already have a job training or waiting"):
                 manager.start(*gmm(points_ds), owner=owner)
         queued.stop()
-        assert manager.start(*gmm(points_ds), owner="b").view()["state"] == "queued"
+        assert manager.start(*gmm(points_ds), owner="b").view().state == "queued"
     finally:
         manager.shutdown()
 
@@ -187,7 +188,7 @@ def test_a_session_may_keep_so_many_runs_and_megabytes(points_ds, runs_in_tmp):
 
     def fit(owner):
         job = manager.start(genlab.create_model("gaussian", points_ds), points_ds, seconds=5, owner=owner)
-        assert job.join(20) and job.view()["state"] == "finished"
+        assert job.join(20) and job.view().state == "finished"
         return job
 
     with pytest.raises(CapacityError, match=r"runs take 0 MB on disk.*\(0.0001 MB\).*Compare page.*new tab"):
@@ -209,7 +210,7 @@ def test_stale_queued_jobs_are_stopped(points_ds, runs_in_tmp):
     try:
         queued.heartbeat -= 100
         assert manager.stop_stale(max_silence=60) == 1
-        assert queue_of(queued) == ("stopped", None, 0) and running.view()["state"] == "running"
+        assert queue_of(queued) == ("stopped", None, 0) and running.view().state == "running"
     finally:
         manager.shutdown()
 
@@ -220,7 +221,7 @@ def test_ended_jobs_are_forgotten_and_hold_no_weights(points_ds, runs_in_tmp):
         job = manager.start(genlab.create_model("gaussian", points_ds), points_ds, seconds=5, owner="a")
         assert job.join(20)
     assert manager.jobs("a")[-1] is job and len(manager.jobs("a")) == 2
-    assert not isinstance(job.model, torch.nn.Module) and job.view()["title"] == job.model.title
+    assert not isinstance(job.model, torch.nn.Module) and job.view().title == job.model.title
     running = manager.start(*gmm(points_ds), owner="a")
     manager.release_owner("a")  # the session went away
     assert running.join(5) and manager.jobs("a") == []
@@ -230,7 +231,7 @@ def test_shutdown_leaves_no_thread_and_an_empty_queue(points_ds, runs_in_tmp):
     manager = JobManager(runs_in_tmp, max_concurrent=1)
     jobs = [manager.start(*gmm(points_ds), owner=owner) for owner in "abc"]
     manager.shutdown(timeout=5)
-    assert [j.view()["state"] for j in jobs] == ["stopped"] * 3
+    assert [j.view().state for j in jobs] == ["stopped"] * 3
     assert not [t.name for t in threading.enumerate() if t.name.startswith("genlab-")]
     assert manager.load()["queued"] == 0
     with pytest.raises(CapacityError, match="shutting down"):
@@ -242,22 +243,88 @@ def test_job_player_reset_and_slow_motion(points_ds, runs_in_tmp):
     model = genlab.create_model("gan", points_ds, hidden_units=16, hidden_layers=1, batch_size=32)
     job = manager.start(model, points_ds, seconds=60)
     try:
-        assert wait_for(lambda: job.view()["live"])
+        assert wait_for(lambda: job.view().live)
         job.pause()
         job.change(player="discriminator")
         job.step(2)
-        assert wait_for(lambda: any(m.get("event") == "training: discriminator only" for m in job.view()["metrics"]))
-        live = job.view()["live"]
+        assert wait_for(lambda: any(m.get("event") == "training: discriminator only" for m in job.view().metrics))
+        live = job.view().live
         job.reset()  # from the pause: reported, and the live picture redrawn, at once
-        assert wait_for(lambda: job.view()["metrics"][-1].get("event") == "reset to initial weights")
-        assert job.view()["live"]["points"] is not live["points"]
-        assert job.view()["state"] == "paused"
+        assert wait_for(lambda: job.view().metrics[-1].get("event") == "reset to initial weights")
+        assert job.view().live["points"] is not live["points"]
+        assert job.view().state == "paused"
         job.set_speed(5)
-        reports = len(job.view()["metrics"])
+        reports = len(job.view().metrics)
         job.resume()
-        assert wait_for(lambda: len(job.view()["metrics"]) >= reports + 2, timeout=20)
-        first, second = (m["step"] for m in job.view()["metrics"][reports:reports + 2])
+        assert wait_for(lambda: len(job.view().metrics) >= reports + 2, timeout=20)
+        first, second = (m["step"] for m in job.view().metrics[reports:reports + 2])
         assert second - first == 5  # slow motion: a report (and a redraw) every 5 steps
     finally:
         job.stop()
     assert job.join(3)
+
+
+# ---- the boundary a page reads: states, a frozen view, a card that outlives the model ----
+def test_job_states_are_an_enum_equal_to_their_names():
+    assert [s.value for s in JobState] == ["queued", "running", "paused", "finished", "stopped", "failed"]
+    assert JobState.RUNNING == "running" and f"{JobState.PAUSED}" == "paused"
+    assert [s for s in JobState if s.training] == [JobState.RUNNING, JobState.PAUSED]
+    assert [s for s in JobState if s.active] == [JobState.QUEUED, JobState.RUNNING, JobState.PAUSED]
+
+
+def test_the_view_is_frozen_and_does_not_follow_the_job(points_ds, runs_in_tmp):
+    manager = JobManager(runs_in_tmp)
+    assert isinstance(manager, JobBackend)
+    job = manager.start(genlab.create_model("gmm", points_ds, num_components=2), points_ds, seconds=30)
+    try:
+        assert isinstance(job, JobHandle)
+        assert wait_for(lambda: job.view().metrics)
+        view = job.view()
+        assert isinstance(view, JobView) and view.state is JobState.RUNNING and view.active
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            view.state = JobState.STOPPED
+        with pytest.raises(TypeError):
+            view.live["points"] = None
+        assert isinstance(view.metrics, tuple) and view.elapsed == view.metrics[-1]["seconds"]
+        assert (view.family, view.trainable, view.changeable, view.players) == ("gmm", True, job.model.changeable, ())
+        assert wait_for(lambda: len(job.view().metrics) > len(view.metrics))
+        job.stop()
+        assert job.join(5)
+        assert view.state is JobState.RUNNING and view.summary == {}  # taken before: unchanged
+        assert job.view().state is JobState.STOPPED and job.view().summary
+    finally:
+        job.stop()
+
+
+def test_a_job_that_ends_between_check_and_read_still_has_its_capabilities(points_ds, runs_in_tmp):
+    manager = JobManager(runs_in_tmp)
+    model = genlab.create_model("gan", points_ds, hidden_units=16, hidden_layers=1, batch_size=32)
+    job = manager.start(model, points_ds, seconds=30)
+    assert wait_for(lambda: job.view().metrics)
+    checked = job.active  # what a page checked ...
+    job.stop()
+    assert job.join(5)  # ... then the run ended and its model became a card
+    assert checked and isinstance(job.model, ModelCard)
+    assert job.model.changeable == model.changeable and job.model.players == model.players
+    assert job.model.trainable and job.model.config.critic_steps == model.config.critic_steps
+    view = job.view()
+    assert (view.changeable, view.players, view.trainable) == (model.changeable, model.players, True)
+
+
+def test_limits_come_from_the_environment(runs_in_tmp, monkeypatch):
+    for name in ("GENLAB_MAX_JOBS", "GENLAB_MAX_QUEUE", "GENLAB_SESSION_RUNS", "GENLAB_SESSION_DISK_MB"):
+        monkeypatch.delenv(name, raising=False)
+    manager = JobManager.from_env(runs_in_tmp)
+    assert (manager.runs_root, manager.max_concurrent, manager.max_queued) == (runs_in_tmp, 2, 16)
+    assert (manager.max_runs_per_session, manager.max_session_disk_mb) == (50, 200.0)
+    monkeypatch.setenv("GENLAB_MAX_JOBS", "none")
+    monkeypatch.setenv("GENLAB_MAX_QUEUE", " None ")
+    monkeypatch.setenv("GENLAB_SESSION_RUNS", "-3")
+    monkeypatch.setenv("GENLAB_SESSION_DISK_MB", "12.5")
+    manager = JobManager.from_env(runs_in_tmp)
+    assert (manager.max_concurrent, manager.max_queued, manager.max_runs_per_session) == (2**31, None, 0)
+    assert manager.max_session_disk_mb == 12.5
+    monkeypatch.setenv("GENLAB_MAX_QUEUE", "many")
+    with pytest.raises(ValueError, match=r"^GENLAB_MAX_QUEUE must be a whole number of waiting jobs, "
+                                         r"or 'none' for no limit; got 'many'\.$"):
+        JobManager.from_env(runs_in_tmp)

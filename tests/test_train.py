@@ -244,3 +244,22 @@ def test_a_family_without_players_refuses_one_on_the_chart(points_ds):
     (event,) = [r["event"] for r in result.metrics if "event" in r]
     assert "no player 'generator'" in event and "cannot change critic_steps" in event
     assert result.steps == 2
+
+
+def test_the_optimizer_hook_sees_every_optimizer_and_joins_every_step(points_ds):
+    from genlab.train import torch_optimizers
+
+    made, steps = [], []
+
+    def on_optimizer(optimizer):
+        made.append(optimizer)
+        for opt in torch_optimizers(optimizer):
+            opt.register_step_pre_hook(lambda opt, args, kwargs: steps.append(len(made)))
+
+    control = TrainControl()
+    control.reset()  # seen at the first step: a fresh optimizer, handed to the hook too
+    model = genlab.create_model("gmm", points_ds, num_components=2)
+    result = genlab.train(model, points_ds, seconds=10, max_steps=6, control=control, on_optimizer=on_optimizer)
+    assert result.steps == 6 and len(made) == 2 and made[0] is not made[1]
+    assert steps == [2] * 6  # every step went through the optimizer made last
+    assert result.metrics[0]["event"] == "reset to initial weights"

@@ -1,54 +1,32 @@
 """The server-wide job manager, its limits from the environment, and this session's owner id."""
 from __future__ import annotations
 
-import os
 import uuid
 from dataclasses import dataclass
 
 import streamlit as st
 
-from genlab.jobs import Job, JobManager
+from genlab.jobs import Job, JobLimits, JobManager
 from genlab.runs import default_runs_root
 from genlab.runtime import set_threads
 from pages._ui.datasets import dataset_title
 
-__all__ = ["STALE_SECONDS", "HEARTBEAT_SECONDS", "server_limits", "job_manager", "SessionOwner", "session_owner",
-           "current_job", "elapsed"]
+__all__ = ["STALE_SECONDS", "HEARTBEAT_SECONDS", "job_manager", "SessionOwner", "session_owner",
+           "current_job"]
 
 STALE_SECONDS = 90.0  # a job nobody has watched for this long is stopped (closed-tab fallback)
 HEARTBEAT_SECONDS = 5.0  # how often an open tab stamps its jobs as watched
 
 
-def _env_number(name: str, default: float, what: str) -> float | None:
-    """A limit from the environment: a number, or "none" for no limit."""
-    value = os.environ.get(name, str(default))
-    if value.strip().lower() == "none":
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        raise ValueError(f"{name} must be {what}, or 'none' for no limit; got {value!r}.") from None
-
-
-def server_limits() -> dict:
-    """The job manager's limits, from GENLAB_MAX_JOBS, GENLAB_MAX_QUEUE, GENLAB_SESSION_RUNS, GENLAB_SESSION_DISK_MB."""
-    jobs = _env_number("GENLAB_MAX_JOBS", 2, "a whole number of training jobs")
-    queued = _env_number("GENLAB_MAX_QUEUE", 16, "a whole number of waiting jobs")
-    runs = _env_number("GENLAB_SESSION_RUNS", 50, "a whole number of runs")
-    return {"max_concurrent": 2**31 if jobs is None else int(jobs), "max_queued": None if queued is None else int(queued),
-            "max_runs_per_session": None if runs is None else int(runs),
-            "max_session_disk_mb": _env_number("GENLAB_SESSION_DISK_MB", 200, "a number of megabytes")}
-
-
 @st.cache_resource(show_spinner=False)
-def _job_manager(runs_root: str, limits: tuple) -> JobManager:
+def _job_manager(runs_root: str, environment: tuple) -> JobManager:
     set_threads()
-    return JobManager(runs_root, **dict(limits))
+    return JobManager.from_env(runs_root)
 
 
 def job_manager() -> JobManager:
-    """The server-wide training registry (one per runs folder and cap)."""
-    return _job_manager(str(default_runs_root()), tuple(sorted(server_limits().items())))
+    """The server-wide training registry (one per runs folder and set of limits in the environment)."""
+    return _job_manager(str(default_runs_root()), JobLimits.environment())
 
 
 @dataclass(frozen=True)
@@ -84,8 +62,8 @@ def _jobs_status(manager: JobManager, owner: SessionOwner) -> None:
             if job.active:
                 job.touch()
                 view = job.view()
-                st.caption(f":material/hourglass_top: {view['family']} on {dataset_title(view['dataset'])}: "
-                           f"{view['state']}, {elapsed(view):.0f} of {view['seconds']:.0f} s")
+                st.caption(f":material/hourglass_top: {view.family} on {dataset_title(view.dataset)}: "
+                           f"{view.state}, {view.elapsed:.0f} of {view.seconds:.0f} s")
 
     status()
 
@@ -94,8 +72,3 @@ def current_job() -> Job | None:
     """The job this session started last, if the server still knows it."""
     job_id = st.session_state.get("job_id")
     return job_manager().get(job_id) if job_id else None
-
-
-def elapsed(job_view: dict) -> float:
-    """Seconds of training a job has reported so far."""
-    return job_view["metrics"][-1]["seconds"] if job_view["metrics"] else 0.0

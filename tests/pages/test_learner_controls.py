@@ -34,30 +34,30 @@ def paused_gmm_job(at: AppTest):
     at.number_input(key="train_seconds").set_value(120)
     button(at, "Start").click().run()
     job = job_manager().get(at.session_state["job_id"])
-    wait_until(lambda: len(job.view()["metrics"]) >= 1)
+    wait_until(lambda: len(job.view().metrics) >= 1)
     button(at, "Pause").click().run()
-    assert job.view()["state"] == "paused"
+    assert job.view().state == "paused"
     return job
 
 
 def last_step(job) -> int:
-    return job.view()["metrics"][-1]["step"]
+    return job.view().metrics[-1]["step"]
 
 
 def test_steps_from_a_pause_then_pauses_again(app):
     job = paused_gmm_job(app)
     try:
-        reports = len(job.view()["metrics"])
+        reports = len(job.view().metrics)
         button(app, "Step 1").click().run()
-        wait_until(lambda: len(job.view()["metrics"]) > reports)  # a granted run of steps reports where it ended
+        wait_until(lambda: len(job.view().metrics) > reports)  # a granted run of steps reports where it ended
         before = last_step(job)
         app.number_input(key=f"steps:{job.id}").set_value(7)
-        reports = len(job.view()["metrics"])
+        reports = len(job.view().metrics)
         button(app, "Step N").click().run()
-        wait_until(lambda: len(job.view()["metrics"]) > reports)
+        wait_until(lambda: len(job.view().metrics) > reports)
         time.sleep(0.3)
         assert last_step(job) == before + 7  # exactly N more, then paused again
-        assert job.view()["state"] == "paused"
+        assert job.view().state == "paused"
         assert not app.exception
     finally:
         job.stop()
@@ -69,10 +69,10 @@ def test_learning_rate_change_is_recorded_and_marked(app):
     try:
         app.number_input(key=f"change_lr:{job.id}").set_value(0.002)
         button(app, "Apply now").click().run()
-        reports = len(job.view()["metrics"])
+        reports = len(job.view().metrics)
         button(app, "Step 1").click().run()  # a change takes effect at the next step
-        wait_until(lambda: len(job.view()["metrics"]) > reports)
-        events = [r["event"] for r in job.view()["metrics"] if "event" in r]
+        wait_until(lambda: len(job.view().metrics) > reports)
+        events = [r["event"] for r in job.view().metrics if "event" in r]
         assert events and "learning_rate" in events[0] and "0.002" in events[0]
         assert job.model.config.learning_rate == pytest.approx(0.002)
         app.run()
@@ -88,10 +88,10 @@ def test_bad_batch_size_is_refused_on_the_chart_not_a_crash(app):
     job = paused_gmm_job(app)
     try:
         job.change(batch_size=0)
-        reports = len(job.view()["metrics"])
+        reports = len(job.view().metrics)
         button(app, "Step 1").click().run()
-        wait_until(lambda: len(job.view()["metrics"]) > reports)
-        events = [r["event"] for r in job.view()["metrics"] if "event" in r]
+        wait_until(lambda: len(job.view().metrics) > reports)
+        events = [r["event"] for r in job.view().metrics if "event" in r]
         assert events and events[0].startswith("change refused")
         app.run()
         assert not app.exception
@@ -145,8 +145,8 @@ def test_use_a_drawn_density_then_train_on_it(app):
 
     job = job_manager().get(at.session_state["job_id"])
     assert job.join(30)
-    assert job.view()["dataset"] == "toy:drawn"
-    summary = job.view()["summary"]
+    assert job.view().dataset == "toy:drawn"
+    summary = job.view().summary
     assert summary["kl_nats"] >= -0.05  # KL against the drawn density is measurable
 
 
@@ -204,7 +204,7 @@ def test_your_zip_becomes_the_data_set_with_a_preview_and_trains(app, runs_in_tm
     from pages._ui.jobs import job_manager
 
     job = job_manager().get(at.session_state["job_id"])
-    assert job.join(30) and job.view()["state"] == "finished"
+    assert job.join(30) and job.view().state == "finished"
     assert job.folder.parent == Path(job_manager().runs_root)  # a flat run folder, though the data's name is a path
 
 

@@ -118,7 +118,7 @@ def test_train_page_trains_and_shows_test_numbers(app):
     assert not at.exception
     assert not at.error, [e.value for e in at.error]
     job = wait_for_job(at)
-    assert job.view()["state"] == "finished"
+    assert job.view().state == "finished"
     at.run()
     assert not at.exception
     values = metric_values(at)
@@ -160,15 +160,15 @@ def test_pause_resume_stop_from_the_page(app):
     job = job_manager().get(at.session_state["job_id"])
     (pause,) = [b for b in at.button if b.label == "Pause"]
     pause.click().run()
-    assert job.view()["state"] == "paused"
+    assert job.view().state == "paused"
     (resume,) = [b for b in at.button if b.label == "Resume"]
     resume.click().run()
-    assert job.view()["state"] == "running"
+    assert job.view().state == "running"
     (stop,) = [b for b in at.button if b.label == "Stop"]
     stop.click().run()
     assert job.join(10)
     at.run()
-    assert job.view()["state"] == "stopped"
+    assert job.view().state == "stopped"
     assert not at.exception
 
 
@@ -229,7 +229,7 @@ def test_a_session_that_ends_stops_its_jobs(runs_in_tmp):
     jobs = {owner.id: manager.start(genlab.create_model("gmm", ds, num_components=2), ds, seconds=60, owner=owner.id)
             for owner in (gone, staying)}
     _release_session(gone)
-    assert jobs["gone"].join(10) and jobs["gone"].view()["state"] == "stopped"
+    assert jobs["gone"].join(10) and jobs["gone"].view().state == "stopped"
     assert jobs["staying"].active
     assert [job.owner for job in manager.jobs()] == ["staying"]  # and the server forgets the session's jobs
     manager.shutdown()

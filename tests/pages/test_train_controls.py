@@ -17,18 +17,18 @@ def started(at: AppTest, family: str, hparams: dict | None = None, seconds: int 
     at.number_input(key="train_seconds").set_value(seconds)
     button(at, "Start").click().run()
     job = job_manager().get(at.session_state["job_id"])
-    wait_until(lambda: len(job.view()["metrics"]) >= 1)
+    wait_until(lambda: len(job.view().metrics) >= 1)
     return job
 
 
 def events(job) -> list[str]:
-    return [r["event"] for r in job.view()["metrics"] if "event" in r]
+    return [r["event"] for r in job.view().metrics if "event" in r]
 
 
 def step_once(at: AppTest, job) -> None:
-    reports = len(job.view()["metrics"])
+    reports = len(job.view().metrics)
     button(at, "Step 1").click().run()
-    wait_until(lambda: len(job.view()["metrics"]) > reports)
+    wait_until(lambda: len(job.view().metrics) > reports)
 
 
 def test_a_gan_offers_who_trains_critic_steps_reset_and_speed(app):
@@ -48,7 +48,7 @@ def test_a_gan_offers_who_trains_critic_steps_reset_and_speed(app):
         assert job.model.config.critic_steps == 3 and "critic_steps 1 → 3" in events(job)
         button(app, "Reset weights").click().run()
         wait_until(lambda: events(job)[-1:] == ["reset to initial weights"])
-        assert job.view()["state"] == "paused"
+        assert job.view().state == "paused"
         app.select_slider(key=f"speed:{job.id}").set_value("10 steps per redraw").run()
         assert job.control.steps_per_report == 10
         app.select_slider(key=f"speed:{job.id}").set_value("full speed").run()

@@ -38,14 +38,14 @@ def test_a_run_waits_in_the_queue_while_another_session_trains_then_starts_by_it
         button(at, "Start").click().run()
         assert not at.exception, at.exception
         waiting = manager.get(at.session_state["job_id"])
-        assert elsewhere.view()["state"] == "running" and waiting.view()["state"] == "queued"
+        assert elsewhere.view().state == "running" and waiting.view().state == "queued"
         assert "queued**, 1st of 1 waiting" in status_line(at)
         assert not [b for b in at.button if b.label.startswith("Step")]  # nothing to step while waiting
         with pytest.raises(genlab.jobs.CapacityError, match="1 are waiting"):  # the queue is full: a plain refusal
             manager.start(genlab.create_model("gaussian", ds), ds, seconds=1, owner="a-third-tab")
         elsewhere.stop()
         wait_until(lambda: not waiting.active, timeout=60)  # it left the queue, trained, and finished
-        assert waiting.view()["state"] == "finished" and waiting.view()["metrics"]
+        assert waiting.view().state == "finished" and waiting.view().metrics
         at.run()
         assert "finished" in status_line(at)
     finally:

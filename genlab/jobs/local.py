@@ -1,4 +1,4 @@
-"""Background training jobs: one thread per run, owned by a registry, driven by a page.
+"""The local backend: one thread per run in this process, owned by a registry, driven by a page.
 
 A job thread never touches Streamlit. It trains through `train_and_save`, and after
 each metrics report it updates the job under the job's lock: the metrics so far and a
@@ -16,30 +16,29 @@ from __future__ import annotations
 
 import atexit
 import collections
-import copy
 import itertools
-import weakref
 import threading
 import time
 import traceback
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from genlab.data.base import Dataset
+from genlab.jobs.base import (CapacityError, JobBackend, JobHandle, JobLimits, JobState, JobView, ModelCard,
+                              check_session_room)
 from genlab.models.base import GenerativeModel
 from genlab.runs import default_runs_root, train_and_save
 from genlab.snapshots import live_snapshot
 from genlab.train import TrainControl
 
-__all__ = ["Job", "JobManager", "CapacityError", "ModelCard"]
+__all__ = ["Job", "LocalBackend", "JobManager"]
 
-TRAINING = ("running", "paused")  # what counts against the server's cap
-ACTIVE = ("queued", *TRAINING)  # what a page still watches, and an owner may have one of
 SNAPSHOT_EVERY = 1.0  # seconds between live views
 
 
-_MANAGERS: "weakref.WeakSet[JobManager]" = weakref.WeakSet()
+_MANAGERS: weakref.WeakSet[LocalBackend] = weakref.WeakSet()
 
 
 @atexit.register
@@ -50,28 +49,9 @@ def _stop_all_jobs() -> None:
         manager.shutdown(timeout=2.0)
 
 
-class CapacityError(RuntimeError):
-    """Raised when a job cannot start or wait: the queue is full, or its session reached a limit."""
-
-
-@dataclass(frozen=True)
-class ModelCard:
-    """What a page still reads of a job's model once the job has ended; the weights are in its run folder."""
-
-    name: str
-    title: str
-    objective: str
-    trainable: bool
-    config: object
-
-    @classmethod
-    def of(cls, model) -> "ModelCard":
-        return cls(model.name, model.title, model.objective, model.trainable, model.config)
-
-
-@dataclass
-class Job:
-    """A training run in a background thread; read it through `view()`."""
+@dataclass(eq=False)
+class Job(JobHandle):
+    """A training run in a background thread of this process; read it through `view()`."""
 
     id: str
     model: GenerativeModel | ModelCard  # a ModelCard once the job has ended
@@ -80,7 +60,7 @@ class Job:
     seed: int
     folder: Path
     owner: str | None = None
-    state: str = "running"  # queued | running | paused | finished | stopped | failed
+    state: JobState = JobState.RUNNING
     error: str = ""
     summary: dict = field(default_factory=dict)
     metrics: list = field(default_factory=list)
@@ -92,20 +72,20 @@ class Job:
     heartbeat: float = field(default_factory=time.time)
     queue_position: int | None = None  # 1-based while queued
     queue_length: int = 0  # jobs waiting, while this one waits
-    leave_queue: Callable[["Job"], bool] | None = field(default=None, repr=False)  # set by the manager
+    leave_queue: Callable[[Job], bool] | None = field(default=None, repr=False)  # set by the manager
 
     # ---- controls (safe from any thread) --------------------------------------------
     def pause(self) -> None:
         with self.lock:
-            if self.state == "running":
+            if self.state is JobState.RUNNING:
                 self.control.pause()
-                self.state = "paused"
+                self.state = JobState.PAUSED
 
     def resume(self) -> None:
         with self.lock:
-            if self.state == "paused":
+            if self.state is JobState.PAUSED:
                 self.control.resume()
-                self.state = "running"
+                self.state = JobState.RUNNING
 
     def stop(self) -> None:
         """Stop training (what it learned so far is saved); a queued job just leaves the queue."""
@@ -115,7 +95,7 @@ class Job:
     def step(self, n: int = 1) -> None:
         """From a pause: take n gradient steps, then pause again."""
         with self.lock:
-            if self.state == "paused":
+            if self.state is JobState.PAUSED:
                 self.control.step(n)
 
     def change(self, **values) -> None:
@@ -138,34 +118,13 @@ class Job:
             return not self.thread.is_alive()
         return not self.active
 
-    @property
-    def active(self) -> bool:
-        return self.state in ACTIVE
-
-    def touch(self) -> None:
-        """Stamp that a page still watches this job (the closed-tab fallback)."""
-        self.heartbeat = time.time()
-
-    def view(self) -> dict:
-        """A consistent copy of what a page shows: state, metrics, live snapshot, summary."""
+    def view(self) -> JobView:
+        """A consistent, frozen copy of what a page shows, taken under the job's lock."""
         with self.lock:
-            return {
-                "id": self.id,
-                "family": self.model.name,
-                "title": self.model.title,
-                "objective": self.model.objective,
-                "dataset": self.dataset.name,
-                "view": self.dataset.view,
-                "state": self.state,
-                "error": self.error,
-                "seconds": self.seconds,
-                "metrics": list(self.metrics),
-                "live": dict(self.live),
-                "summary": copy.deepcopy(self.summary),
-                "folder": str(self.folder),
-                "queue_position": self.queue_position,
-                "queue_length": self.queue_length,
-            }
+            return JobView.of(self.id, self.model, self.dataset, state=self.state, error=self.error,
+                              seconds=self.seconds, metrics=self.metrics, live=self.live, summary=self.summary,
+                              folder=self.folder, created=self.created, queue_position=self.queue_position,
+                              queue_length=self.queue_length)
 
     # ---- the thread ---------------------------------------------------------------
     def _on_metrics(self, record: dict) -> None:
@@ -188,18 +147,18 @@ class Job:
             with self.lock:
                 self.summary, self.live = summary, live
                 status = summary["train"]["status"]
-                self.state = "stopped" if status == "stopped" else "finished"
+                self.state = JobState.STOPPED if status == "stopped" else JobState.FINISHED
                 if status == "diverged":
                     self.error = summary["train"]["message"]
         except Exception as exc:  # the job reports any failure to its page; a bug still shows its traceback
             with self.lock:
-                self.state = "failed"
+                self.state = JobState.FAILED
                 self.error = f"{type(exc).__name__}: {exc}"
                 self.summary = {"traceback": traceback.format_exc()}
 
 
-class JobManager:
-    """Runs training jobs in threads: at most `max_concurrent` at once (server-wide), more wait in a queue.
+class LocalBackend(JobBackend):
+    """Trains jobs in threads of this process: at most `max_concurrent` at once, more wait in a queue.
 
     Arguments:
         runs_root: folder where each job's run is saved.
@@ -215,8 +174,10 @@ class JobManager:
     or waiting at a time. Runs deleted from disk no longer count.
     """
 
-    def __init__(self, runs_root=None, max_concurrent: int = 2, max_queued: int | None = 16,
-                 max_runs_per_session: int | None = 50, max_session_disk_mb: float | None = 200.0,
+    def __init__(self, runs_root=None, max_concurrent: int = JobLimits.max_concurrent,
+                 max_queued: int | None = JobLimits.max_queued,
+                 max_runs_per_session: int | None = JobLimits.max_runs_per_session,
+                 max_session_disk_mb: float | None = JobLimits.max_session_disk_mb,
                  keep_finished: int = 3, forget_after: float | None = 3600.0):
         self.runs_root = Path(runs_root) if runs_root is not None else default_runs_root()
         self.max_concurrent = max_concurrent
@@ -241,7 +202,7 @@ class JobManager:
             stamp = time.strftime("%Y%m%d-%H%M%S")
             job_id = f"{model.name}-{ds.name.replace(':', '_')}-{ds.view}-{stamp}-{next(self._ids)}"
             folder = self.runs_root / (name or job_id)
-            job = Job(job_id, model, ds, float(seconds), int(seed), folder, owner=owner, state="queued",
+            job = Job(job_id, model, ds, float(seconds), int(seed), folder, owner=owner, state=JobState.QUEUED,
                       leave_queue=self._leave_queue)
             self._jobs[job_id] = job
             if owner is not None:
@@ -259,22 +220,11 @@ class JobManager:
         with self._lock:
             return [j for j in self._jobs.values() if owner is None or j.owner == owner]
 
-    def active(self) -> list[Job]:
-        """Jobs training, paused or waiting in the queue."""
-        return [j for j in self.jobs() if j.active]
-
     def load(self) -> dict:
         """How busy the server is: jobs training and waiting, and the limits."""
         with self._lock:
             return {"training": self._training(), "queued": len(self._queue),
                     "max_concurrent": self.max_concurrent, "max_queued": self.max_queued}
-
-    def stop_owner(self, owner: str) -> int:
-        """Stop every job of one owner, queued ones included; returns how many."""
-        jobs = [j for j in self.jobs(owner) if j.active]
-        for job in jobs:
-            job.stop()
-        return len(jobs)
 
     def release_owner(self, owner: str) -> int:
         """A session went away: stop its jobs and forget them and its usage; returns how many were stopped."""
@@ -284,14 +234,6 @@ class JobManager:
             for job in [j for j in self._jobs.values() if j.owner == owner and not j.active]:
                 del self._jobs[job.id]  # a job still ending is dropped when its thread ends
         return stopped
-
-    def stop_stale(self, max_silence: float) -> int:
-        """Stop jobs (queued ones included) whose page has not stamped a heartbeat for `max_silence` seconds."""
-        now = time.time()
-        stale = [j for j in self.active() if now - j.heartbeat > max_silence]
-        for job in stale:
-            job.stop()
-        return len(stale)
 
     def shutdown(self, timeout: float = 5.0) -> None:
         """Empty the queue, stop every job and wait for the threads; no job starts afterwards."""
@@ -304,7 +246,7 @@ class JobManager:
 
     # ---- under self._lock -------------------------------------------------------------
     def _training(self) -> int:
-        return sum(j.state in TRAINING for j in self._jobs.values())
+        return sum(j.state.training for j in self._jobs.values())
 
     def _check_room(self, owner: str | None) -> None:
         """Raise CapacityError, with what to do, if a job of `owner` may neither train nor wait."""
@@ -328,25 +270,14 @@ class JobManager:
                                 "then press Start again.")
         folders = [f for f in self._folders.get(owner, []) if f.exists()]
         self._folders[owner] = folders  # runs deleted from disk no longer count
-        if self.max_runs_per_session is not None and len(folders) >= self.max_runs_per_session:
-            raise CapacityError(
-                f"This session has {len(folders)} saved runs, the most one session may keep "
-                f"({self.max_runs_per_session}). Delete some on the Compare page, or open GenLab in a new tab "
-                "to start a new session.")
-        if self.max_session_disk_mb is not None:
-            used = sum(map(_bytes_on_disk, folders)) / 2**20
-            if used >= self.max_session_disk_mb:
-                raise CapacityError(
-                    f"This session's runs take {used:.0f} MB on disk, the most one session may use "
-                    f"({self.max_session_disk_mb:g} MB). Delete some on the Compare page, or open GenLab in a new "
-                    "tab to start a new session.")
+        check_session_room(folders, self.max_runs_per_session, self.max_session_disk_mb)
 
     def _promote(self) -> None:
         """Start queued jobs, oldest first, while there are free slots."""
         while self._queue and not self._closed and self._training() < self.max_concurrent:
             job = self._queue.popleft()
             with job.lock:
-                job.state, job.queue_position, job.queue_length = "running", None, 0
+                job.state, job.queue_position, job.queue_length = JobState.RUNNING, None, 0
             job.thread = threading.Thread(target=self._run, args=(job,), name=f"genlab-{job.id}", daemon=True)
             job.thread.start()
 
@@ -385,7 +316,7 @@ class JobManager:
                 return False
             self._queue.remove(job)
             with job.lock:
-                job.state, job.queue_position, job.queue_length = "stopped", None, 0
+                job.state, job.queue_position, job.queue_length = JobState.STOPPED, None, 0
             self._ended(job)
         return True
 
@@ -398,13 +329,4 @@ class JobManager:
                 self._ended(job)
 
 
-def _bytes_on_disk(folder: Path) -> int:
-    """Sizes of the files under a folder (0 once it is gone)."""
-    total = 0
-    for path in folder.rglob("*"):
-        try:
-            if path.is_file():
-                total += path.stat().st_size
-        except OSError:  # deleted meanwhile
-            pass
-    return total
+JobManager = LocalBackend  # the name pages, tests and scripts have known it by

@@ -1,0 +1,313 @@
+"""What every job backend shares: the job states, the typed view a page reads, the interface.
+
+A backend trains runs somewhere (threads in this process, workers of a cluster) and hands
+the page a `JobHandle` per run. Whatever crosses from the training side to the page is a
+`JobView`: a frozen value taken once, under the job's lock, so a page never reads half of
+an update nor a model that was swapped for its `ModelCard` between two reads.
+"""
+from __future__ import annotations
+
+import abc
+import copy
+import enum
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from types import MappingProxyType
+
+from genlab.data.base import Dataset
+from genlab.models.base import GenerativeModel, ModelConfig
+
+__all__ = ["JobState", "JobView", "ModelCard", "CapacityError", "JobLimits", "JobHandle", "JobBackend",
+           "check_session_room"]
+
+
+class JobState(enum.StrEnum):
+    """Where a job is in its life; equal to its plain name ("running" == JobState.RUNNING)."""
+
+    QUEUED = "queued"  # waiting for a training slot
+    RUNNING = "running"
+    PAUSED = "paused"
+    FINISHED = "finished"  # its budget ran out (or it diverged: see the view's error)
+    STOPPED = "stopped"  # stopped by its page, its session's end or the server
+    FAILED = "failed"  # raised; the view's error says why
+
+    @property
+    def training(self) -> bool:
+        """Holding a training slot: what counts against the server's cap."""
+        return self in (JobState.RUNNING, JobState.PAUSED)
+
+    @property
+    def active(self) -> bool:
+        """Not ended yet: a page still watches it, and its owner may start no other."""
+        return self is JobState.QUEUED or self.training
+
+
+class CapacityError(RuntimeError):
+    """Raised when a job cannot start or wait: the queue is full, or its session reached a limit."""
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """What a page reads of a job's model, also once the job has ended (the weights are in its run folder)."""
+
+    name: str
+    title: str
+    objective: str
+    trainable: bool
+    changeable: tuple[str, ...]  # config fields a learner may change while it trains
+    players: tuple[str, ...]  # for a game of several networks: who may train ("both" first)
+    config: ModelConfig
+
+    @classmethod
+    def of(cls, model: GenerativeModel | ModelCard) -> ModelCard:
+        """The card of a model (a copy of its config as it is now); a card is its own card."""
+        if isinstance(model, ModelCard):
+            return model
+        return cls(model.name, model.title, model.objective, bool(model.trainable), tuple(model.changeable),
+                   tuple(model.players), copy.copy(model.config))
+
+
+@dataclass(frozen=True)
+class JobView:
+    """Everything a page shows of a job, taken at one moment: never changes after it is made."""
+
+    id: str
+    family: str  # the model's short name
+    title: str
+    objective: str
+    trainable: bool  # False for a closed-form fit: no steps, changes or reset
+    changeable: tuple[str, ...]  # config fields a learner may change while it trains
+    players: tuple[str, ...]  # for a game of several networks: who may train ("both" first)
+    config: ModelConfig  # a copy of the model's config at that moment
+    dataset: str  # the data set's name
+    view: str  # the data's view: "binary" | "gray8" | "continuous"
+    state: JobState
+    error: str  # why it failed, or a warning (a diverged run)
+    seconds: float  # the training budget
+    metrics: tuple[dict, ...]  # the reports so far (step, seconds, train_*, valid_*, event)
+    live: Mapping  # the latest live snapshot (a density grid, points or images)
+    summary: Mapping  # once ended: the test numbers and the trainer's summary (or a failure's traceback)
+    folder: str
+    created: float  # time.time() when the job was started
+    queue_position: int | None = None  # 1-based while queued
+    queue_length: int = 0  # jobs waiting, while this one waits
+
+    @classmethod
+    def of(cls, job_id: str, model: GenerativeModel | ModelCard, ds: Dataset, *, state: JobState, error: str,
+           seconds: float, metrics, live: dict, summary: dict, folder, created: float,
+           queue_position: int | None, queue_length: int) -> JobView:
+        """A view over copies of a job's fields; the caller holds the job's lock."""
+        card = ModelCard.of(model)
+        return cls(job_id, card.name, card.title, card.objective, card.trainable, card.changeable, card.players,
+                   card.config, ds.name, ds.view, JobState(state), error, float(seconds), tuple(metrics),
+                   MappingProxyType(dict(live)), MappingProxyType(copy.deepcopy(summary)), str(folder), created,
+                   queue_position, queue_length)
+
+    @property
+    def active(self) -> bool:
+        return self.state.active
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds of training reported so far."""
+        return self.metrics[-1]["seconds"] if self.metrics else 0.0
+
+
+def _env_limit(name: str, default: float, what: str) -> float | None:
+    """A limit from the environment: a number of at least 0, or "none" for no limit."""
+    value = os.environ.get(name, str(default))
+    if value.strip().lower() == "none":
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        raise ValueError(f"{name} must be {what}, or 'none' for no limit; got {value!r}.") from None
+
+
+@dataclass(frozen=True)
+class JobLimits:
+    """How much a server trains, queues and keeps: its backend's keyword arguments.
+
+    Arguments:
+        max_concurrent: jobs allowed to train (or sit paused) at the same time; 0 trains nothing.
+        max_queued: jobs allowed to wait for a free slot (None: no limit); one more is refused.
+        max_runs_per_session: runs one owner may keep on disk (None: no limit).
+        max_session_disk_mb: megabytes of run folders one owner may keep on disk (None: no limit).
+    """
+
+    max_concurrent: int = 2
+    max_queued: int | None = 16
+    max_runs_per_session: int | None = 50
+    max_session_disk_mb: float | None = 200.0
+
+    ENVIRONMENT = ("GENLAB_MAX_JOBS", "GENLAB_MAX_QUEUE", "GENLAB_SESSION_RUNS", "GENLAB_SESSION_DISK_MB")
+
+    @classmethod
+    def from_env(cls) -> JobLimits:
+        """The limits set by GENLAB_MAX_JOBS, GENLAB_MAX_QUEUE, GENLAB_SESSION_RUNS and GENLAB_SESSION_DISK_MB
+        (each a number, or "none" for no limit; unset: the defaults). A value that is neither raises
+        ValueError with a sentence naming the variable."""
+        jobs = _env_limit("GENLAB_MAX_JOBS", cls.max_concurrent, "a whole number of training jobs")
+        queued = _env_limit("GENLAB_MAX_QUEUE", cls.max_queued, "a whole number of waiting jobs")
+        runs = _env_limit("GENLAB_SESSION_RUNS", cls.max_runs_per_session, "a whole number of runs")
+        disk = _env_limit("GENLAB_SESSION_DISK_MB", cls.max_session_disk_mb, "a number of megabytes")
+        return cls(2**31 if jobs is None else int(jobs), None if queued is None else int(queued),
+                   None if runs is None else int(runs), disk)
+
+    @classmethod
+    def environment(cls) -> tuple[str | None, ...]:
+        """The raw values of the variables `from_env` reads (what a cache of backends is keyed on)."""
+        return tuple(os.environ.get(name) for name in cls.ENVIRONMENT)
+
+    def as_kwargs(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def check_session_room(folders: list[Path], max_runs: int | None, max_mb: float | None) -> None:
+    """Raise CapacityError, with what to do, if a session's saved runs reach its limits."""
+    if max_runs is not None and len(folders) >= max_runs:
+        raise CapacityError(
+            f"This session has {len(folders)} saved runs, the most one session may keep ({max_runs}). Delete "
+            "some on the Compare page, or open GenLab in a new tab to start a new session.")
+    if max_mb is not None:
+        used = sum(map(_bytes_on_disk, folders)) / 2**20
+        if used >= max_mb:
+            raise CapacityError(
+                f"This session's runs take {used:.0f} MB on disk, the most one session may use ({max_mb:g} MB). "
+                "Delete some on the Compare page, or open GenLab in a new tab to start a new session.")
+
+
+def _bytes_on_disk(folder: Path) -> int:
+    """Sizes of the files under a folder (0 once it is gone)."""
+    total = 0
+    for path in folder.rglob("*"):
+        try:
+            if path.is_file():
+                total += path.stat().st_size
+        except OSError:  # deleted meanwhile
+            pass
+    return total
+
+
+class JobHandle(abc.ABC):
+    """One run as a page holds it: its controls (safe from any thread) and its `view()`.
+
+    Attributes every backend sets: `id`, `owner` (a session id or None), `folder` (where the
+    run is saved on this server), `dataset` (the Dataset it trains on, read-only), `created`
+    and `heartbeat` (time.time() of the last `touch`), and `state`, a JobState read without
+    a copy (what a page's redraw pace depends on); read everything else through `view()`.
+    """
+
+    id: str
+    owner: str | None
+    folder: Path
+    dataset: Dataset
+    created: float
+    heartbeat: float
+    state: JobState
+
+    @abc.abstractmethod
+    def view(self) -> JobView:
+        """A consistent, frozen copy of what a page shows, taken under the job's lock."""
+
+    @abc.abstractmethod
+    def pause(self) -> None:
+        """A running job pauses (its clock stops)."""
+
+    @abc.abstractmethod
+    def resume(self) -> None:
+        """A paused job goes on training."""
+
+    @abc.abstractmethod
+    def stop(self) -> None:
+        """Stop training (what it learned so far is saved); a queued job just leaves the queue."""
+
+    @abc.abstractmethod
+    def step(self, n: int = 1) -> None:
+        """From a pause: take n gradient steps, then pause again."""
+
+    @abc.abstractmethod
+    def change(self, **values) -> None:
+        """New values of the family's changeable settings (or `player=`) from the next step on."""
+
+    @abc.abstractmethod
+    def reset(self) -> None:
+        """Back to the initial weights with a fresh optimizer, running or paused."""
+
+    @abc.abstractmethod
+    def set_speed(self, steps_per_redraw: int | None) -> None:
+        """Slow motion: one report and live picture every `steps_per_redraw` steps; None is full speed."""
+
+    @abc.abstractmethod
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the job to end; True if it has ended (a queued job has not)."""
+
+    @property
+    def active(self) -> bool:
+        return self.state.active
+
+    def touch(self) -> None:
+        """Stamp that a page still watches this job (the closed-tab fallback, see `stop_stale`)."""
+        self.heartbeat = time.time()
+
+
+class JobBackend(abc.ABC):
+    """Where training runs: starts jobs, finds them, and stops them when their session ends.
+
+    A backend is shared by every session of a server, so every method is thread-safe.
+    `max_concurrent` is how many jobs may train at once (a cluster: its capacity).
+    """
+
+    max_concurrent: int
+
+    @classmethod
+    def from_env(cls, runs_root=None, **kwargs) -> JobBackend:
+        """A backend with the limits of the environment (see `JobLimits.from_env`), saving runs under `runs_root`."""
+        return cls(runs_root, **JobLimits.from_env().as_kwargs(), **kwargs)
+
+    @abc.abstractmethod
+    def start(self, model: GenerativeModel, ds: Dataset, seconds: float = 30.0, seed: int = 0,
+              owner: str | None = None, name: str | None = None) -> JobHandle:
+        """Train `model` on `ds` now, or queue it until there is room; raises CapacityError when it may not."""
+
+    @abc.abstractmethod
+    def get(self, job_id: str) -> JobHandle | None:
+        """The job of that id, if the backend still knows it."""
+
+    @abc.abstractmethod
+    def jobs(self, owner: str | None = None) -> list[JobHandle]:
+        """The jobs it knows (of one owner, or all), oldest first."""
+
+    @abc.abstractmethod
+    def load(self) -> dict:
+        """How busy it is: {"training", "queued", "max_concurrent", "max_queued"}."""
+
+    @abc.abstractmethod
+    def release_owner(self, owner: str) -> int:
+        """A session went away: stop its jobs and forget them and its usage; returns how many were stopped."""
+
+    @abc.abstractmethod
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Empty the queue, stop every job and wait for them; no job starts afterwards."""
+
+    def active(self) -> list[JobHandle]:
+        """Jobs training, paused or waiting."""
+        return [j for j in self.jobs() if j.active]
+
+    def stop_owner(self, owner: str) -> int:
+        """Stop every job of one owner, queued ones included; returns how many."""
+        jobs = [j for j in self.jobs(owner) if j.active]
+        for job in jobs:
+            job.stop()
+        return len(jobs)
+
+    def stop_stale(self, max_silence: float) -> int:
+        """Stop jobs (queued ones included) whose page has not stamped a heartbeat for `max_silence` seconds."""
+        now = time.time()
+        stale = [j for j in self.active() if now - j.heartbeat > max_silence]
+        for job in stale:
+            job.stop()
+        return len(stale)
