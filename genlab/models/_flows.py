@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from genlab.data.base import DataSpec
+from genlab.models._noise import standard_normal
 from genlab.models.base import DensityModel, ModelConfig, hparam
 
 __all__ = ["CouplingFlowConfig", "ElementwiseTransform", "NormalizingFlow", "CouplingFlow", "coupling_masks"]
@@ -140,9 +141,8 @@ class NormalizingFlow(DensityModel):
     sampling by the inverse and `encode` = f(y)."""
 
     def _base_noise(self, n: int, temperature: float, generator: torch.Generator | None) -> torch.Tensor:
-        device = generator.device if generator is not None else self.device
-        noise = torch.randn(n, self.spec.dim, generator=generator, device=device)
-        return temperature * noise.to(self.device)
+        """z ~ N(0, temperature² I), shape (n, D)."""
+        return temperature * standard_normal((n, self.spec.dim), generator, self.device)
 
     # ---- the DensityModel contract ------------------------------------------------
     def flat_log_prob(self, y: torch.Tensor) -> torch.Tensor:
@@ -211,10 +211,9 @@ class CouplingFlow(NormalizingFlow):
             outputs.append(step.inverse(outputs[-1]))
         return outputs
 
-    def sample_steps(self, n, temperature=1.0, generator=None, max_frames=32):
+    def _sample_steps(self, n, temperature, generator, max_frames):
         """Sampling layer by layer: the base noise, then the points after each step, in the data view."""
-        with torch.no_grad():
-            outputs = self.layer_outputs(n, temperature, generator)
+        outputs = self.layer_outputs(n, temperature, generator)
         captions = ["base noise z"] + [f"after step {i + 1} of {len(outputs) - 2}" for i in range(len(outputs) - 2)]
         captions.append("data space")
         frames = list(zip(captions, outputs))
