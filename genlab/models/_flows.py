@@ -23,7 +23,7 @@ from torch import nn
 
 from genlab.data.base import DataSpec
 from genlab.models._noise import standard_normal
-from genlab.models.base import DensityModel, ModelConfig, hparam
+from genlab.models.base import DensityModel, ModelConfig, hparam, thin_frames
 
 __all__ = ["CouplingFlowConfig", "ElementwiseTransform", "NormalizingFlow", "CouplingFlow", "coupling_masks"]
 
@@ -216,10 +216,7 @@ class CouplingFlow(NormalizingFlow):
         outputs = self.layer_outputs(n, temperature, generator)
         captions = ["base noise z"] + [f"after step {i + 1} of {len(outputs) - 2}" for i in range(len(outputs) - 2)]
         captions.append("data space")
-        frames = list(zip(captions, outputs))
-        if len(frames) > max_frames:  # keep the first and last, thin the middle evenly
-            keep = torch.linspace(0, len(frames) - 1, max_frames).round().long().unique().tolist()
-            frames = [frames[i] for i in keep]
+        frames = thin_frames(list(zip(captions, outputs)), max_frames)
         return [(caption, self.to_view(y)) for caption, y in frames]
 
     @torch.no_grad()

@@ -16,7 +16,7 @@ from genlab.models._noise import uniform
 GRAD_CLIP_NORM = 100.0
 
 __all__ = ["GenerativeModel", "DensityModel", "ModelConfig", "hparam", "Capability", "check_temperature",
-           "check_count"]
+           "check_count", "thin_frames"]
 
 
 def hparam(default, low=None, high=None, help: str = "", choices=None, log: bool = False):
@@ -97,6 +97,14 @@ def check_count(n, what: str = "n") -> int:
     if isinstance(n, bool) or not isinstance(n, (int, float)) or n != int(n) or n < 1:
         raise ValueError(f"{what} must be a whole number of at least 1; got {n!r}.")
     return int(n)
+
+
+def thin_frames(frames: list, max_frames: int) -> list:
+    """At most max_frames of a generation's frames, evenly spaced, always the first and the last."""
+    if len(frames) <= max_frames:
+        return list(frames)
+    keep = torch.linspace(0, len(frames) - 1, max_frames).round().long().unique().tolist()
+    return [frames[i] for i in keep]
 
 
 def _checked_generator(generator):

@@ -55,7 +55,7 @@ from torch import nn
 from genlab.models import register
 from genlab.models._nets import Standardize, mlp, sinusoidal_embedding
 from genlab.models._noise import random_index, standard_normal
-from genlab.models.base import DensityModel, ModelConfig, hparam
+from genlab.models.base import DensityModel, ModelConfig, hparam, thin_frames
 
 __all__ = ["DDPM", "DDPMConfig", "beta_schedule", "SCHEDULES"]
 
@@ -257,12 +257,8 @@ class DDPM(DensityModel):
 
     def _sample_steps(self, n, temperature, generator, max_frames):
         """Denoising snapshots z_t → … → z_0 (up to max_frames, evenly spaced), in the data view."""
-        chain = list(self.reverse_chain(n, temperature, generator))
-        shown = min(max_frames, len(chain))
-        keep = sorted(set(torch.linspace(0, len(chain) - 1, shown).round().long().tolist()))
         frames = []
-        for i in keep:
-            t, z = chain[i]
+        for t, z in thin_frames(list(self.reverse_chain(n, temperature, generator)), max_frames):
             caption = f"t = {t}" if t > 0 else "t = 0 (samples)"
             frames.append((caption, self.to_view(self.norm.inverse(z))))
         return frames
