@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -94,7 +95,8 @@ def check_temperature(temperature) -> float:
 
 def check_count(n, what: str = "n") -> int:
     """A count of samples as an int, or a ValueError saying it must be a whole number of at least 1."""
-    if isinstance(n, bool) or not isinstance(n, (int, float)) or n != int(n) or n < 1:
+    whole = isinstance(n, numbers.Real) and not isinstance(n, bool) and math.isfinite(n) and n == int(n)
+    if not whole or n < 1:
         raise ValueError(f"{what} must be a whole number of at least 1; got {n!r}.")
     return int(n)
 

@@ -10,6 +10,7 @@ import copy
 import functools
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -20,7 +21,7 @@ from genlab.models.base import DensityModel
 
 N = 6  # samples per draw
 BAD_TEMPERATURES = [0.0, -1.0, math.nan, math.inf, "warm"]
-BAD_COUNTS = [0, -2, 2.5, True]
+BAD_COUNTS = [0, -2, 2.5, math.inf, True, "2"]
 KINDS = {"exact", "lower_bound", "estimate", "unnormalized", None}
 
 # small enough that the whole file runs in seconds; a family not listed is built with its defaults
@@ -201,6 +202,7 @@ def test_temperature_and_count_are_checked_with_a_sentence(name, view):
                 call(n=n)
     with pytest.raises(TypeError, match="torch.Generator"):
         model.sample(2, generator=1)
+    assert len(model.sample(np.int64(2), temperature=np.float32(0.5))) == 2  # numpy numbers are numbers
 
 
 def _weights(model) -> dict[str, torch.Tensor]:
