@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["standard_normal", "uniform", "random_index", "categorical", "source_device"]
+__all__ = ["categorical", "random_index", "source_device", "standard_normal", "uniform"]
 
 
 def source_device(generator: torch.Generator | None, device: torch.device) -> torch.device:

@@ -26,20 +26,20 @@ KINDS = {"exact", "lower_bound", "estimate", "unnormalized", None}
 
 # small enough that the whole file runs in seconds; a family not listed is built with its defaults
 TINY = {
-    "bernoulli-mixture": dict(num_components=3, max_iterations=5),
-    "ddpm": dict(timesteps=10, sampling_steps=5, hidden_units=16, hidden_layers=1),
-    "ebm": dict(hidden_units=16, hidden_layers=1, sampling_steps=5, langevin_steps=2, buffer_size=50),
-    "gan": dict(hidden_units=16, hidden_layers=1),
-    "glow": dict(num_scales=1, steps_per_scale=2, hidden_channels=8),
-    "gmm": dict(num_components=3),
-    "kde": dict(num_bandwidths=4),
-    "made": dict(num_masks=2, hidden_units=16),
-    "nade": dict(hidden_units=8),
-    "nsf": dict(num_layers=2, hidden_units=16, hidden_layers=1),
-    "pixelcnn": dict(channels=8, first_kernel=3, residual_blocks=1),
-    "realnvp": dict(num_layers=2, hidden_units=16, hidden_layers=1),
-    "vae": dict(latent_dim=2, hidden_units=16, hidden_layers=1, iw_samples=4),
-    "wgan-gp": dict(hidden_units=16, hidden_layers=1),
+    "bernoulli-mixture": {"num_components": 3, "max_iterations": 5},
+    "ddpm": {"timesteps": 10, "sampling_steps": 5, "hidden_units": 16, "hidden_layers": 1},
+    "ebm": {"hidden_units": 16, "hidden_layers": 1, "sampling_steps": 5, "langevin_steps": 2, "buffer_size": 50},
+    "gan": {"hidden_units": 16, "hidden_layers": 1},
+    "glow": {"num_scales": 1, "steps_per_scale": 2, "hidden_channels": 8},
+    "gmm": {"num_components": 3},
+    "kde": {"num_bandwidths": 4},
+    "made": {"num_masks": 2, "hidden_units": 16},
+    "nade": {"hidden_units": 8},
+    "nsf": {"num_layers": 2, "hidden_units": 16, "hidden_layers": 1},
+    "pixelcnn": {"channels": 8, "first_kernel": 3, "residual_blocks": 1},
+    "realnvp": {"num_layers": 2, "hidden_units": 16, "hidden_layers": 1},
+    "vae": {"latent_dim": 2, "hidden_units": 16, "hidden_layers": 1, "iw_samples": 4},
+    "wgan-gp": {"hidden_units": 16, "hidden_layers": 1},
 }
 
 
