@@ -2,7 +2,13 @@
 import pytest
 import torch
 
-from genlab.models._noise import categorical, random_index, source_device, standard_normal, uniform
+from genlab.models._noise import (
+    categorical,
+    random_index,
+    source_device,
+    standard_normal,
+    uniform,
+)
 
 DRAWS = {
     "standard_normal": lambda g, device: standard_normal((4, 3), g, device),
