@@ -19,15 +19,10 @@ LIVE_MMD_ITEMS = 300  # held-out items behind the live MMD of a family without a
 MMD_ITEMS_LARGE = 200  # the same above 256 dimensions, where pixel-by-pixel samplers are slow
 
 
-@torch.no_grad()
 def batched_log_prob(model: GenerativeModel, x: torch.Tensor, batch: int = EVAL_BATCH) -> torch.Tensor:
     """log p_θ(x) in nats for many items, in batches, in eval mode."""
-    was_training = model.training
-    model.eval()
-    try:
+    with model.evaluating():
         parts = [model.log_prob(x[i : i + batch].to(model.device)).cpu() for i in range(0, len(x), batch)]
-    finally:
-        model.train(was_training)
     return torch.cat(parts) if parts else torch.empty(0)
 
 
@@ -80,8 +75,7 @@ KL_METHODS = {
 
 
 def _samples(model: GenerativeModel, n: int) -> torch.Tensor:
-    with torch.no_grad():
-        return model.sample(n, generator=torch.Generator().manual_seed(0)).cpu()
+    return model.sample(n, generator=torch.Generator().manual_seed(0)).cpu()
 
 
 def toy_kl(model: GenerativeModel, ds: Dataset, x: torch.Tensor) -> tuple[float | None, str]:

@@ -298,18 +298,13 @@ def ood_sets(ds: Dataset, n: int, seed: int = 0, other: Dataset | None = None) -
 
 
 # ---- representation -------------------------------------------------------------------
-@torch.no_grad()
 def encode(model: GenerativeModel, x: torch.Tensor, batch: int = 512) -> np.ndarray:
     """The model's features of x (`model.encode`), shape (N, k), float64, in eval mode."""
     if not model.can("encode"):
         raise ValueError(f"{model.title} has no latent space to encode into.")
-    was_training = model.training
-    model.eval()
-    try:
+    with model.evaluating():
         parts = [model.encode(x[i : i + batch].to(model.device)).reshape(len(x[i : i + batch]), -1).cpu()
                  for i in range(0, len(x), batch)]
-    finally:
-        model.train(was_training)
     return torch.cat(parts).double().numpy()
 
 
@@ -415,17 +410,12 @@ def decodes(model: GenerativeModel) -> bool:
     return model.can("encode") and callable(getattr(model, "decode", None))
 
 
-@torch.no_grad()
 def decode_images(model: GenerativeModel, z) -> np.ndarray:
     """Decoded codes z (N, k) as images with values in [0, 1], (N, C, H, W)."""
     if not decodes(model):
         raise ValueError(f"{model.title} has no decoder from its latent space back to images.")
-    was_training = model.training
-    model.eval()
-    try:
+    with model.evaluating():
         x = model.decode(torch.as_tensor(np.asarray(z), dtype=torch.float32).to(model.device)).cpu()
-    finally:
-        model.train(was_training)
     return to_unit_images(x, model.spec.view, model.spec.levels)
 
 

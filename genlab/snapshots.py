@@ -27,14 +27,8 @@ def density_grid(model: GenerativeModel, bounds, n: int = GRID) -> np.ndarray:
     return batched_log_prob(model, points).numpy().reshape(n, n)
 
 
-@torch.no_grad()
 def _samples(model: GenerativeModel, n: int, seed: int, temperature: float = 1.0) -> torch.Tensor:
-    was_training = model.training
-    model.eval()
-    try:
-        return model.sample(n, temperature=temperature, generator=torch.Generator().manual_seed(seed)).cpu()
-    finally:
-        model.train(was_training)
+    return model.sample(n, temperature=temperature, generator=torch.Generator().manual_seed(seed)).cpu()
 
 
 def sample_points(model: GenerativeModel, n: int = 1000, seed: int = 0, temperature: float = 1.0) -> np.ndarray:
@@ -61,13 +55,8 @@ def field_grids(model: GenerativeModel, bounds, n: int = FIELD_GRID) -> dict[str
     xs, ys = grid_axes(bounds, n)
     xx, yy = np.meshgrid(xs, ys)
     points = torch.tensor(np.stack([xx.ravel(), yy.ravel()], 1), dtype=torch.float32)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            values = model.fields(points.to(model.device))
-    finally:
-        model.train(was_training)
+    with model.evaluating():
+        values = model.fields(points.to(model.device))
     return {name: v.cpu().numpy().reshape(n, n, *v.shape[1:]) for name, v in values.items()}
 
 

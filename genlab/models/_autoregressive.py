@@ -18,6 +18,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from genlab.data.base import DataSpec
+from genlab.models._noise import uniform
 from genlab.models.base import GenerativeModel, ModelConfig
 
 __all__ = [
@@ -27,9 +28,7 @@ __all__ = [
     "sample_from_logits",
     "marginal_logits",
     "mixture_pixel_log_prob",
-    "uniforms",
     "frame_steps",
-    "check_temperature",
 ]
 
 NextLogits = Callable[[torch.Tensor, int, torch.Tensor], torch.Tensor]
@@ -101,17 +100,6 @@ def mixture_pixel_log_prob(component_pixel_log_prob: torch.Tensor, log_weights: 
     return weighted + neg_kl / component_pixel_log_prob.shape[-1]
 
 
-def check_temperature(temperature: float) -> None:
-    if not temperature > 0:
-        raise ValueError(f"temperature must be positive; got {temperature}.")
-
-
-def uniforms(shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
-    """U[0, 1) noise drawn on the generator's device, moved to the model's."""
-    source = generator.device if generator is not None else device
-    return torch.rand(shape, generator=generator, device=source).to(device)
-
-
 def frame_steps(total: int, max_frames: int) -> list[int]:
     """At most max_frames evenly spaced counts in 1..total, always ending at total."""
     if max_frames < 1:
@@ -144,10 +132,6 @@ class AutoregressiveModel(GenerativeModel):
         """Per-pixel logits (N, D, K) of flat images x (N, D) under ordering/mask `mask`."""
         raise NotImplementedError
 
-    def flat(self, x: torch.Tensor) -> torch.Tensor:
-        """Images (N, *shape) in the data view -> float32 (N, D) on the model's device."""
-        return x.reshape(len(x), -1).to(self.device, torch.float32)
-
     def scaled_input(self, x: torch.Tensor) -> torch.Tensor:
         """Pixel values as network input in [0, 1] (gray levels divided by levels − 1)."""
         return x if self.spec.view == "binary" else x / (self.spec.levels - 1)
@@ -168,18 +152,16 @@ class AutoregressiveModel(GenerativeModel):
         return {}
 
     # ---- sampling -----------------------------------------------------------------
-    def sample(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
-        return self._generate(n, temperature, generator, [self.spec.dim])[0][-1][1]
+    def _sample(self, n, temperature, generator):
+        return self._draw(n, temperature, generator, [self.spec.dim])[0][-1][1]
 
-    def sample_steps(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None,
-                     max_frames: int = 32) -> list[tuple[str, torch.Tensor]]:
+    def _sample_steps(self, n, temperature, generator, max_frames):
         """Images filling in pixel by pixel (pixels not yet drawn are 0), captions "pixel t / D"."""
         d = self.spec.dim
-        frames, _ = self._generate(n, temperature, generator, frame_steps(d, max_frames))
+        frames, _ = self._draw(n, temperature, generator, frame_steps(d, max_frames))
         return [(f"pixel {t} / {d}", x) for t, x in frames]
 
-    def complete(self, x: torch.Tensor, observed: torch.Tensor, n: int, temperature: float = 1.0,
-                 generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def _complete(self, x, observed, n, temperature, generator):
         """n completions of one image, drawn pixel by pixel in the family's ordering.
 
         An observed pixel keeps its value; a missing pixel i is drawn from p_T(x_i | x_<i), which sees
@@ -195,11 +177,8 @@ class AutoregressiveModel(GenerativeModel):
         Returns:
             images (n, *shape) and log weights (n,), nats.
         """
-        if tuple(x.shape) != tuple(self.spec.shape) or tuple(observed.shape) != tuple(self.spec.shape):
-            raise ValueError(f"complete takes one image and its mask, each shaped {tuple(self.spec.shape)}; "
-                             f"got {tuple(x.shape)} and {tuple(observed.shape)}.")
         given = (self.flat(x[None])[0], observed.reshape(-1).to(self.device, torch.bool))
-        frames, log_weights = self._generate(n, temperature, generator, [self.spec.dim], given)
+        frames, log_weights = self._draw(n, temperature, generator, [self.spec.dim], given)
         return frames[-1][1], log_weights
 
     def choose_orders(self, n: int, generator: torch.Generator | None) -> torch.Tensor:
@@ -215,27 +194,17 @@ class AutoregressiveModel(GenerativeModel):
         rows = torch.arange(len(choice), device=self.device)
         return lambda x, t, i: self.flat_logits(x)[rows, i]
 
-    def _generate(self, n: int, temperature: float, generator: torch.Generator | None, keep: list[int],
-                  given: tuple[torch.Tensor, torch.Tensor] | None = None) -> tuple[list[tuple[int, torch.Tensor]],
-                                                                                 torch.Tensor]:
-        """Draw n images pixel by pixel, in evaluation mode (no dropout: the generator alone decides);
-        returns (pixels drawn, images) after each count in keep, and the log weights of `complete`.
+    def _draw(self, n: int, temperature: float, generator: torch.Generator | None, keep: list[int],
+              given: tuple[torch.Tensor, torch.Tensor] | None = None) -> tuple[list[tuple[int, torch.Tensor]],
+                                                                             torch.Tensor]:
+        """Draw n images pixel by pixel (in eval mode, set by the templates: no dropout, the generator
+        alone decides); returns (pixels drawn, images) after each count in keep, and the log weights
+        of `complete`.
 
         `given` (values (D,), observed (D,) bool): pixels kept at those values instead of drawn."""
-        check_temperature(temperature)
-        was_training = self.training
-        self.eval()
-        try:
-            with torch.no_grad():
-                return self._draw(n, temperature, generator, keep, given)
-        finally:
-            self.train(was_training)
-
-    def _draw(self, n: int, temperature: float, generator: torch.Generator | None, keep: list[int],
-              given: tuple[torch.Tensor, torch.Tensor] | None) -> tuple[list[tuple[int, torch.Tensor]], torch.Tensor]:
         d = self.spec.dim
         choice = self.choose_orders(n, generator)  # (n,)
-        u = uniforms((n, d), generator, self.device)  # one uniform per pixel, by step
+        u = uniform((n, d), generator, self.device)  # one uniform per pixel, by step
         orders = self.orders[choice]  # (n, D)
         rows = torch.arange(n, device=self.device)
         next_logits = self.next_logits_fn(choice)

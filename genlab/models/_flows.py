@@ -22,7 +22,8 @@ import torch
 from torch import nn
 
 from genlab.data.base import DataSpec
-from genlab.models.base import DensityModel, ModelConfig, hparam
+from genlab.models._noise import standard_normal
+from genlab.models.base import DensityModel, ModelConfig, hparam, thin_frames
 
 __all__ = ["CouplingFlowConfig", "ElementwiseTransform", "NormalizingFlow", "CouplingFlow", "coupling_masks"]
 
@@ -140,9 +141,8 @@ class NormalizingFlow(DensityModel):
     sampling by the inverse and `encode` = f(y)."""
 
     def _base_noise(self, n: int, temperature: float, generator: torch.Generator | None) -> torch.Tensor:
-        device = generator.device if generator is not None else self.device
-        noise = torch.randn(n, self.spec.dim, generator=generator, device=device)
-        return temperature * noise.to(self.device)
+        """z ~ N(0, temperature² I), shape (n, D)."""
+        return temperature * standard_normal((n, self.spec.dim), generator, self.device)
 
     # ---- the DensityModel contract ------------------------------------------------
     def flat_log_prob(self, y: torch.Tensor) -> torch.Tensor:
@@ -211,16 +211,12 @@ class CouplingFlow(NormalizingFlow):
             outputs.append(step.inverse(outputs[-1]))
         return outputs
 
-    def sample_steps(self, n, temperature=1.0, generator=None, max_frames=32):
+    def _sample_steps(self, n, temperature, generator, max_frames):
         """Sampling layer by layer: the base noise, then the points after each step, in the data view."""
-        with torch.no_grad():
-            outputs = self.layer_outputs(n, temperature, generator)
+        outputs = self.layer_outputs(n, temperature, generator)
         captions = ["base noise z"] + [f"after step {i + 1} of {len(outputs) - 2}" for i in range(len(outputs) - 2)]
         captions.append("data space")
-        frames = list(zip(captions, outputs))
-        if len(frames) > max_frames:  # keep the first and last, thin the middle evenly
-            keep = torch.linspace(0, len(frames) - 1, max_frames).round().long().unique().tolist()
-            frames = [frames[i] for i in keep]
+        frames = thin_frames(list(zip(captions, outputs)), max_frames)
         return [(caption, self.to_view(y)) for caption, y in frames]
 
     @torch.no_grad()

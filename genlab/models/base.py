@@ -1,8 +1,10 @@
 """The contract every GenLab family answers, and the config every family extends."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -10,10 +12,12 @@ import torch
 from torch import nn
 
 from genlab.data.base import DataSpec
+from genlab.models._noise import uniform
 
 GRAD_CLIP_NORM = 100.0
 
-__all__ = ["GenerativeModel", "DensityModel", "ModelConfig", "hparam", "Capability"]
+__all__ = ["GenerativeModel", "DensityModel", "ModelConfig", "hparam", "Capability", "check_temperature",
+           "check_count", "thin_frames"]
 
 
 def hparam(default, low=None, high=None, help: str = "", choices=None, log: bool = False):
@@ -78,6 +82,39 @@ def _coerce(name: str, value, f: dataclasses.Field):
     return number
 
 
+def check_temperature(temperature) -> float:
+    """The temperature as a float, or a ValueError saying it must be a positive number."""
+    try:
+        value = float(temperature)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"temperature must be a positive number (1 is the model itself); got {temperature!r}.")
+    return value
+
+
+def check_count(n, what: str = "n") -> int:
+    """A count of samples as an int, or a ValueError saying it must be a whole number of at least 1."""
+    whole = isinstance(n, numbers.Real) and not isinstance(n, bool) and math.isfinite(n) and n == int(n)
+    if not whole or n < 1:
+        raise ValueError(f"{what} must be a whole number of at least 1; got {n!r}.")
+    return int(n)
+
+
+def thin_frames(frames: list, max_frames: int) -> list:
+    """At most max_frames of a generation's frames, evenly spaced, always the first and the last."""
+    if len(frames) <= max_frames:
+        return list(frames)
+    keep = torch.linspace(0, len(frames) - 1, max_frames).round().long().unique().tolist()
+    return [frames[i] for i in keep]
+
+
+def _checked_generator(generator):
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None; got {type(generator).__name__}.")
+    return generator
+
+
 class Capability:
     """Names of the optional questions a model can answer (the app asks, never guesses)."""
 
@@ -88,8 +125,8 @@ class Capability:
     PIXELS = "pixels"
     COMPLETE = "complete"
     # capability -> the method a family overrides to answer it
-    METHODS = {"encode": "encode", "density": "log_prob", "sample": "sample", "steps": "sample_steps",
-               "pixels": "pixel_log_prob", "complete": "complete"}
+    METHODS = {"encode": "encode", "density": "log_prob", "sample": "_sample", "steps": "_sample_steps",
+               "pixels": "pixel_log_prob", "complete": "_complete"}
 
     @staticmethod
     def of(cls: type, capability: str) -> bool:
@@ -104,9 +141,16 @@ class GenerativeModel(nn.Module):
     """Base of every family: a p_θ over one data spec.
 
     A family subclass sets the class attributes below, takes `(config, spec)` in its
-    constructor and implements `log_prob`, `sample` and `loss` (and `encode` where
+    constructor and implements `log_prob`, `_sample` and `loss` (and `encode` where
     it has a latent space). Data-dependent set-up (a closed-form fit, a bandwidth
     search, an initialisation from data) goes in `initialize`.
+
+    `sample`, `sample_steps` and `complete` are templates: they check n and the
+    temperature once, switch to eval mode (restored after) without gradients, and call
+    the family's `_sample`, `_sample_steps` or `_complete`. A family draws its noise
+    with `genlab.models._noise` on `self.device`: a generator on another device (a CPU
+    one for a CUDA model) is drawn from on its own device, then moved, so a seed gives
+    the same draws everywhere. `eval_generator` gives held-out numbers their fixed draws.
 
     Class attributes:
         name: registry name ("realnvp").
@@ -149,7 +193,16 @@ class GenerativeModel(nn.Module):
         raise NotImplementedError(f"{self.title} does not give log p_θ(x).")
 
     def sample(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
-        """n samples, shape (n, *spec.shape), in the data view."""
+        """n samples, shape (n, *spec.shape), in the data view, on the model's device.
+
+        `temperature` scales the randomness (1 draws from p_θ itself); `generator` fixes the
+        draws (None: torch's global stream). Checked here, then drawn in eval mode by `_sample`."""
+        n, temperature = check_count(n), check_temperature(temperature)
+        with self.evaluating():
+            return self._sample(n, temperature, _checked_generator(generator))
+
+    def _sample(self, n: int, temperature: float, generator: torch.Generator | None) -> torch.Tensor:
+        """The family's own draw, called by `sample` with its arguments checked, in eval mode, without gradients."""
         raise NotImplementedError(f"{self.title} cannot sample.")
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
@@ -168,8 +221,17 @@ class GenerativeModel(nn.Module):
     # ---- optional answers (the app asks `can(...)` before calling) -------------------
     def sample_steps(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None,
                      max_frames: int = 32) -> list[tuple[str, torch.Tensor]]:
-        """Generation step by step: [(caption, (n, *shape) tensor in the data view), ...]
-        ending at the final samples (pixel by pixel, denoising steps, flow layers...)."""
+        """Generation step by step: [(caption, (n, *shape) tensor in the data view), ...], at most
+        `max_frames` frames ending at the final samples (pixel by pixel, denoising steps, flow layers...).
+        Checked here, then drawn in eval mode by `_sample_steps`."""
+        n, temperature = check_count(n), check_temperature(temperature)
+        max_frames = check_count(max_frames, "max_frames")
+        with self.evaluating():
+            return self._sample_steps(n, temperature, _checked_generator(generator), max_frames)
+
+    def _sample_steps(self, n: int, temperature: float, generator: torch.Generator | None,
+                      max_frames: int) -> list[tuple[str, torch.Tensor]]:
+        """The family's step-by-step draw, called by `sample_steps` like `_sample`."""
         raise NotImplementedError(f"{self.title} has no step-by-step generation.")
 
     def pixel_log_prob(self, x: torch.Tensor) -> torch.Tensor:
@@ -183,7 +245,17 @@ class GenerativeModel(nn.Module):
 
         Returns the images (n, *shape), observed pixels unchanged, and log importance weights (n,) that
         make them draws of p_θ(missing | observed) once resampled (`genlab.completion`); equal weights
-        when the draws already are."""
+        when the draws already are. Checked here, then drawn in eval mode by `_complete`."""
+        if tuple(x.shape) != tuple(self.spec.shape) or tuple(observed.shape) != tuple(self.spec.shape):
+            raise ValueError(f"complete takes one image and its mask, each shaped {tuple(self.spec.shape)}; "
+                             f"got {tuple(x.shape)} and {tuple(observed.shape)}.")
+        n, temperature = check_count(n), check_temperature(temperature)
+        with self.evaluating():
+            return self._complete(x, observed, n, temperature, _checked_generator(generator))
+
+    def _complete(self, x: torch.Tensor, observed: torch.Tensor, n: int, temperature: float,
+                  generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The family's completion, called by `complete` like `_sample` (x and observed already shape-checked)."""
         raise NotImplementedError(f"{self.title} cannot complete a partly observed input.")
 
     def fields(self, points: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -221,6 +293,28 @@ class GenerativeModel(nn.Module):
     def num_parameters(self) -> int:
         """Learned numbers, including fitted buffers (a KDE's parameters are its data)."""
         return sum(p.numel() for p in self.parameters()) + sum(b.numel() for b in self.buffers())
+
+    @contextlib.contextmanager
+    def evaluating(self):
+        """Eval mode (no dropout; held-out numbers from fixed draws) without gradients, the previous mode restored after."""
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                yield self
+        finally:
+            self.train(was_training)
+
+    def eval_generator(self, generator: torch.Generator | None) -> torch.Generator | None:
+        """The generator behind a held-out number: the one given, or in eval mode a new one seeded 0 on the
+        model's device, so evaluating twice gives the same number (training draws from the global stream)."""
+        if generator is None and not self.training:
+            return torch.Generator(device=self.device).manual_seed(0)
+        return generator
+
+    def flat(self, x: torch.Tensor) -> torch.Tensor:
+        """Items (N, *shape) in the data view -> float32 (N, D) on the model's device."""
+        return x.reshape(len(x), -1).to(self.device, torch.float32)
 
     @property
     def device(self) -> torch.device:
@@ -277,12 +371,10 @@ class DensityModel(GenerativeModel):
 
     def to_continuous(self, x: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, float]:
         """Flatten x and dequantize discrete views; returns (y, log-volume correction in nats)."""
-        y = x.reshape(len(x), -1).to(self.device, torch.float32)
+        y = self.flat(x)
         if self.spec.view == "continuous":
             return y, 0.0
-        if generator is None and not self.training:
-            generator = torch.Generator(device=y.device).manual_seed(0)
-        u = torch.rand(y.shape, generator=generator, device=y.device)
+        u = uniform(y.shape, self.eval_generator(generator), y.device)
         levels = self.spec.levels
         return (y + u) / levels, -y.shape[1] * math.log(levels)
 
@@ -297,7 +389,5 @@ class DensityModel(GenerativeModel):
         y, correction = self.to_continuous(x)
         return self.flat_log_prob(y) + correction
 
-    def sample(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
-        if temperature <= 0:
-            raise ValueError(f"temperature must be positive; got {temperature}.")
+    def _sample(self, n: int, temperature: float, generator: torch.Generator | None) -> torch.Tensor:
         return self.to_view(self.flat_sample(n, temperature, generator))

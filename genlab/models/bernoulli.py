@@ -17,13 +17,12 @@ import torch
 
 from genlab.models import register
 from genlab.models._autoregressive import (
-    check_temperature,
     marginal_logits,
     outputs_per_pixel,
     pixel_log_prob_from_logits,
     sample_from_logits,
-    uniforms,
 )
+from genlab.models._noise import uniform
 from genlab.models.base import GenerativeModel, ModelConfig, hparam
 
 __all__ = ["Bernoulli", "BernoulliConfig"]
@@ -58,20 +57,17 @@ class Bernoulli(GenerativeModel):
         self.register_buffer("logits", torch.zeros(spec.dim, self.outputs))  # (D, K)
 
     def initialize(self, train, valid, generator):
-        flat = train.reshape(len(train), -1).to(self.device, torch.float32)
-        self.logits = marginal_logits(flat, self.outputs, self.config.smoothing)
+        self.logits = marginal_logits(self.flat(train), self.outputs, self.config.smoothing)
         return {}
 
     def pixel_log_prob(self, x: torch.Tensor) -> torch.Tensor:
         """log p_i(x_i) per pixel, nats, shape (N, *shape); sums over pixels to log_prob(x)."""
-        flat = x.reshape(len(x), -1).to(self.device, torch.float32)
-        return pixel_log_prob_from_logits(self.logits, flat).reshape(len(x), *self.spec.shape)
+        return pixel_log_prob_from_logits(self.logits, self.flat(x)).reshape(len(x), *self.spec.shape)
 
     def log_prob(self, x):
         return self.pixel_log_prob(x).reshape(len(x), -1).sum(1)
 
-    def sample(self, n, temperature=1.0, generator=None):
-        check_temperature(temperature)
-        u = uniforms((n, self.spec.dim), generator, self.device)
+    def _sample(self, n, temperature, generator):
+        u = uniform((n, self.spec.dim), generator, self.device)
         x = sample_from_logits(self.logits.expand(n, -1, -1), u, temperature)
         return x.reshape(n, *self.spec.shape)

@@ -22,13 +22,8 @@ import torch
 from torch.nn import functional as F
 
 from genlab.models import register
-from genlab.models._autoregressive import (
-    check_temperature,
-    mixture_pixel_log_prob,
-    pixel_log_prob_from_logits,
-    sample_from_logits,
-    uniforms,
-)
+from genlab.models._autoregressive import mixture_pixel_log_prob, pixel_log_prob_from_logits, sample_from_logits
+from genlab.models._noise import uniform
 from genlab.models.base import GenerativeModel, ModelConfig, hparam
 
 __all__ = ["BernoulliMixture", "BernoulliMixtureConfig", "fit_bernoulli_mixture", "bernoulli_log_likelihood"]
@@ -125,9 +120,6 @@ class BernoulliMixture(GenerativeModel):
         self.log_weights, self.logits = log_weights.to(self.device), logits.to(self.device)
         return {"em_iterations": len(self.em_history) - 1, "em_objective": self.em_history[-1]}
 
-    def flat(self, x: torch.Tensor) -> torch.Tensor:
-        return x.reshape(len(x), -1).to(self.device, torch.float32)
-
     def log_prob(self, x):
         return torch.logsumexp(bernoulli_log_likelihood(self.flat(x), self.logits) + self.log_weights, 1)
 
@@ -142,10 +134,9 @@ class BernoulliMixture(GenerativeModel):
         """Posterior responsibilities p(k | x), shape (N, K): which prototype explains each image."""
         return torch.softmax(bernoulli_log_likelihood(self.flat(x), self.logits) + self.log_weights, 1)
 
-    def sample(self, n, temperature=1.0, generator=None):
+    def _sample(self, n, temperature, generator):
         """Pick a component (weights softened by the temperature), then every pixel at once."""
-        check_temperature(temperature)
-        u = uniforms((n, 1 + self.spec.dim), generator, self.device)
+        u = uniform((n, 1 + self.spec.dim), generator, self.device)
         component = sample_from_logits(self.log_weights.expand(n, -1), u[:, 0], temperature).long()  # (n,)
         x = sample_from_logits(self.logits[component].unsqueeze(-1), u[:, 1:], temperature)
         return x.reshape(n, *self.spec.shape)

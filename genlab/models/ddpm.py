@@ -54,7 +54,8 @@ from torch import nn
 
 from genlab.models import register
 from genlab.models._nets import Standardize, mlp, sinusoidal_embedding
-from genlab.models.base import DensityModel, ModelConfig, hparam
+from genlab.models._noise import random_index, standard_normal
+from genlab.models.base import DensityModel, ModelConfig, hparam, thin_frames
 
 __all__ = ["DDPM", "DDPMConfig", "beta_schedule", "SCHEDULES"]
 
@@ -154,11 +155,6 @@ class DDPM(DensityModel):
         a = self.alpha_bar(t)[:, None]
         return a.sqrt() * z0 + (1 - a).sqrt() * noise
 
-    def _eval_generator(self, generator):
-        if generator is None and not self.training:
-            return torch.Generator().manual_seed(0)
-        return generator
-
     def standardized(self, x: torch.Tensor, generator=None) -> torch.Tensor:
         y, _ = self.to_continuous(x, generator)
         return self.norm(y)
@@ -170,12 +166,12 @@ class DDPM(DensityModel):
 
     def noise_prediction_mse(self, z0: torch.Tensor, t: torch.Tensor, generator=None) -> torch.Tensor:
         """L_simple: the squared error averaged over items and coordinates."""
-        noise = torch.randn(z0.shape, generator=generator).to(z0.device)
+        noise = standard_normal(z0.shape, generator, z0.device)
         return self.squared_error(z0, t, noise).mean() / z0.shape[1]
 
     def loss(self, batch):
         z0 = self.standardized(batch)
-        t = torch.randint(1, self.config.timesteps + 1, (len(z0),)).to(z0.device)
+        t = 1 + random_index(self.config.timesteps, (len(z0),), None, z0.device)
         mse = self.noise_prediction_mse(z0, t)
         return {"loss": mse, "noise_prediction_mse": mse.detach()}
 
@@ -201,7 +197,7 @@ class DDPM(DensityModel):
         prior = 0.5 * ((1 - a_T) + a_T * z0.square() - 1 - torch.log(1 - a_T)).sum(1)
         t = torch.arange(1, T + 1, device=z0.device).repeat_interleave(n)  # (T·N,): every item at step 1, then 2, …
         items = z0.repeat(T, 1)  # (T·N, D)
-        noise = torch.randn(items.shape, generator=generator).to(z0.device)
+        noise = standard_normal(items.shape, generator, z0.device)
         sq_err = torch.cat([
             self.squared_error(items[i:i + ELBO_CHUNK], t[i:i + ELBO_CHUNK], noise[i:i + ELBO_CHUNK])
             for i in range(0, len(items), ELBO_CHUNK)
@@ -217,7 +213,7 @@ class DDPM(DensityModel):
 
     def flat_log_prob(self, y, generator=None):
         """ELBO ≤ log p_θ(y) in nats, for flat continuous y (N, D); T network calls per item."""
-        terms = self.elbo_terms(self.norm(y), self._eval_generator(generator))
+        terms = self.elbo_terms(self.norm(y), self.eval_generator(generator))
         return -sum(terms.values()) + self.norm.log_det()
 
     def extra_metrics(self, x):
@@ -234,12 +230,11 @@ class DDPM(DensityModel):
         T, S = self.config.timesteps, self.config.sampling_steps
         return torch.linspace(T, 1, S).round().long().tolist()
 
-    def reverse_chain(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None):
-        """Yields (t, z_t) from z_T ~ N(0, temperature² I) down to (0, z_0), standardized."""
-        if temperature <= 0:
-            raise ValueError(f"temperature must be positive; got {temperature}.")
+    def reverse_chain(self, n: int, temperature: float, generator: torch.Generator | None):
+        """Yields (t, z_t) from z_T ~ N(0, temperature² I) down to (0, z_0), standardized (call it in eval mode,
+        without gradients, as `sample` and `sample_steps` do)."""
         steps = self.sampling_schedule()
-        z = temperature * torch.randn(n, self.spec.dim, generator=generator).to(self.device)
+        z = temperature * standard_normal((n, self.spec.dim), generator, self.device)
         yield steps[0], z
         for t, prev in zip(steps, steps[1:] + [0]):
             a_t, a_prev = self.alpha_bar(torch.tensor(t)), self.alpha_bar(torch.tensor(prev))
@@ -250,26 +245,20 @@ class DDPM(DensityModel):
                 z0_hat = z0_hat.clamp(-1, 1)
             mean = (a_prev.sqrt() * beta * z0_hat + (1 - beta).sqrt() * (1 - a_prev) * z) / (1 - a_t)
             if prev > 0:  # σ² = β, as in the model whose bound is reported
-                z = mean + temperature * beta.sqrt() * torch.randn(z.shape, generator=generator).to(self.device)
+                z = mean + temperature * beta.sqrt() * standard_normal(z.shape, generator, self.device)
             else:
                 z = mean
             yield prev, z
 
-    @torch.no_grad()
     def flat_sample(self, n, temperature, generator):
         for _, z in self.reverse_chain(n, temperature, generator):
             pass
         return self.norm.inverse(z)
 
-    @torch.no_grad()
-    def sample_steps(self, n, temperature=1.0, generator=None, max_frames=32):
+    def _sample_steps(self, n, temperature, generator, max_frames):
         """Denoising snapshots z_t → … → z_0 (up to max_frames, evenly spaced), in the data view."""
-        chain = list(self.reverse_chain(n, temperature, generator))
-        shown = max(1, min(max_frames, len(chain)))
-        keep = sorted(set(torch.linspace(0, len(chain) - 1, shown).round().long().tolist()))
         frames = []
-        for i in keep:
-            t, z = chain[i]
+        for t, z in thin_frames(list(self.reverse_chain(n, temperature, generator)), max_frames):
             caption = f"t = {t}" if t > 0 else "t = 0 (samples)"
             frames.append((caption, self.to_view(self.norm.inverse(z))))
         return frames

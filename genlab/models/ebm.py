@@ -42,6 +42,7 @@ import torch
 
 from genlab.models import register
 from genlab.models._nets import Standardize, mlp, sample_mmd2
+from genlab.models._noise import random_index, standard_normal, uniform
 from genlab.models.base import DensityModel, ModelConfig, hparam
 from genlab.yardsticks import grid_log_prob
 
@@ -95,7 +96,7 @@ def langevin_chain(
     """
     noise_scale = math.sqrt(2 * step_size)
     for _ in range(steps):
-        noise = torch.randn(z.shape, generator=generator).to(z.device)
+        noise = standard_normal(z.shape, generator, z.device)
         z = z - (step_size / temperature) * _energy_grad(energy, z) + noise_scale * noise
         if low is not None:
             z = torch.maximum(torch.minimum(z, high), low)
@@ -143,20 +144,20 @@ class EBM(DensityModel):
         """E_θ at standardized points z (N, D), shape (N,)."""
         return self.energy_net(z).squeeze(1)
 
-    def uniform(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    def uniform_in_box(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n points uniform over the box, standardized."""
-        u = torch.rand(n, self.spec.dim, generator=generator).to(self.device)
+        u = uniform((n, self.spec.dim), generator, self.device)
         return self.low + (self.high - self.low) * u
 
     def negatives(self, n: int) -> torch.Tensor:
         """n model samples for one training step: replay chains moved `langevin_steps` further."""
         size = self.config.buffer_size
         if self.replay is None or len(self.replay) != size:
-            self.replay = self.uniform(size)
-        index = torch.randint(size, (n,)).to(self.device)
+            self.replay = self.uniform_in_box(size)
+        index = random_index(size, (n,), None, self.device)
         start = self.replay[index]
-        restart = torch.rand(n).to(self.device) < self.config.restart_share
-        start[restart] = self.uniform(int(restart.sum()))
+        restart = uniform((n,), None, self.device) < self.config.restart_share
+        start[restart] = self.uniform_in_box(int(restart.sum()))
         z = langevin(self.energy, start, self.config.langevin_steps, self.config.step_size,
                      low=self.low, high=self.high)
         self.replay[index] = z
@@ -180,8 +181,9 @@ class EBM(DensityModel):
         return -self.energy(self.norm(y))
 
     def flat_sample(self, n, temperature, generator):
-        z = langevin(self.energy, self.uniform(n, generator), self.config.sampling_steps, self.config.step_size,
-                     temperature, generator, self.low, self.high)
+        start = self.uniform_in_box(n, generator)
+        z = langevin(self.energy, start, self.config.sampling_steps, self.config.step_size, temperature, generator,
+                     self.low, self.high)
         return self.norm.inverse(z)
 
     def loss(self, batch):
@@ -206,20 +208,18 @@ class EBM(DensityModel):
         _, log_z = grid_log_prob(self.flat_log_prob, (low[0], high[0], low[1], high[1]), VALID_GRID)
         return float(log_z - self.flat_log_prob(valid.reshape(len(valid), -1)).double().mean())
 
-    def sample_steps(self, n, temperature=1.0, generator=None, max_frames=32):
+    def _sample_steps(self, n, temperature, generator, max_frames):
         """The Langevin chains from uniform noise: up to max_frames snapshots, the last being the samples."""
-        if temperature <= 0:
-            raise ValueError(f"temperature must be positive; got {temperature}.")
         steps = self.config.sampling_steps
         shown = set(torch.linspace(0, steps, max(2, max_frames)).round().long().tolist())
-        z = self.uniform(n, generator)
+        z = self.uniform_in_box(n, generator)
         frames = [("uniform noise", self.to_view(self.norm.inverse(z)))]
         chain = langevin_chain(self.energy, z, steps, self.config.step_size, temperature, generator,
                                self.low, self.high)
         for k, z in enumerate(chain, start=1):
             if k in shown:
                 frames.append((f"Langevin step {k}", self.to_view(self.norm.inverse(z))))
-        return frames[-max(1, max_frames):]
+        return frames[-max_frames:]
 
     def fields(self, points):
         """The energy landscape E_θ(x) on 2-D points."""

@@ -48,6 +48,7 @@ from torch.nn import functional as F
 
 from genlab.models import register
 from genlab.models._nets import Standardize, mlp, sample_mmd2, view_mmd2
+from genlab.models._noise import standard_normal
 from genlab.models.base import GRAD_CLIP_NORM, DensityModel, GenerativeModel, ModelConfig, hparam
 
 __all__ = ["GAN", "GANConfig", "Adversarial", "AdversarialConfig", "PlayerOptimizers",
@@ -135,7 +136,8 @@ class Adversarial(GenerativeModel):
         return DensityModel.to_view(self, self.norm.inverse(z))
 
     def noise(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
-        return temperature * torch.randn(n, self.config.latent_dim, generator=generator).to(self.device)
+        """z ~ N(0, temperature² I), shape (n, latent_dim)."""
+        return temperature * standard_normal((n, self.config.latent_dim), generator, self.device)
 
     def scores(self, z: torch.Tensor) -> torch.Tensor:
         """The critic's raw output on standardized points, shape (N,)."""
@@ -148,19 +150,13 @@ class Adversarial(GenerativeModel):
         self.norm.fit(y)
         return {}
 
-    def sample(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+    def _sample(self, n, temperature, generator):
         """x = G(z) with z ~ N(0, temperature² I), in the data view."""
-        if temperature <= 0:
-            raise ValueError(f"temperature must be positive; got {temperature}.")
-        with torch.no_grad():
-            return self.to_view(self.generate(self.noise(n, temperature, generator)))
+        return self.to_view(self.generate(self.noise(n, temperature, generator)))
 
-    @torch.no_grad()
-    def sample_steps(self, n, temperature=1.0, generator=None, max_frames=32):
+    def _sample_steps(self, n, temperature, generator, max_frames):
         """The generator's map: on points, the noise z (its first coordinates) then G(z);
         on images, G(z) before quantisation (fractional levels) then the samples."""
-        if temperature <= 0:
-            raise ValueError(f"temperature must be positive; got {temperature}.")
         z = self.noise(n, temperature, generator)
         out = self.generate(z)
         if self.spec.view == "continuous":
@@ -172,7 +168,7 @@ class Adversarial(GenerativeModel):
             levels = self.spec.levels
             unquantised = (self.norm.inverse(out).clamp(0, 1) * (levels - 1)).reshape(n, *self.spec.shape)
             frames = [("G(noise) before quantisation", unquantised), ("G(noise)", self.to_view(out))]
-        return frames[-max(1, max_frames):]
+        return frames[-max_frames:]
 
     def fields(self, points):
         """The critic on 2-D points: {critic_field: (N,) values}; nothing on other data."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from genlab.models import register
+from genlab.models._noise import standard_normal
 from genlab.models.base import DensityModel, ModelConfig, hparam
 
 __all__ = ["Gaussian", "GaussianConfig"]
@@ -48,7 +49,7 @@ class Gaussian(DensityModel):
         mean = y.mean(0)
         centred = y - mean
         cov = centred.T @ centred / max(len(y) - 1, 1)  # (D, D)
-        cov += torch.eye(len(mean), dtype=cov.dtype) * self.config.ridge * max(float(cov.diagonal().mean()), 1e-12)
+        cov += torch.eye(len(mean), dtype=cov.dtype, device=cov.device) * self.config.ridge * max(float(cov.diagonal().mean()), 1e-12)
         self.mean = mean.float()
         self.scale_tril = torch.linalg.cholesky(cov).float()
         return {}
@@ -60,7 +61,7 @@ class Gaussian(DensityModel):
         return -0.5 * (z**2).sum(1) - log_det - 0.5 * d * math.log(2 * math.pi)
 
     def flat_sample(self, n, temperature, generator):
-        z = torch.randn(n, len(self.mean), generator=generator) * temperature
+        z = standard_normal((n, len(self.mean)), generator, self.device) * temperature
         return self.mean + z @ self.scale_tril.T
 
     def encode(self, x):

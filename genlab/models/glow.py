@@ -304,9 +304,8 @@ class Glow(NormalizingFlow):
         self.forward_flow(y, initialize=True)
         return {}
 
-    @torch.no_grad()
-    def sample_steps(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None,
-                     max_frames: int = 32) -> list[tuple[str, torch.Tensor]]:
+    def _sample_steps(self, n: int, temperature: float, generator: torch.Generator | None,
+                      max_frames: int) -> list[tuple[str, torch.Tensor]]:
         """Sampling coupling by coupling: the same noise z sent through the flow with its couplings
         switched on one at a time, in sampling order (coarsest scale first). With none on, the
         ActNorms and 1×1 convs alone give a Gaussian in logit space; each coupling adds its
@@ -314,10 +313,6 @@ class Glow(NormalizingFlow):
         generator. At most `max_frames` frames: always the last, and the first when
         max_frames ≥ 2. (Showing the raw state after each step undone instead, with the
         steps still to undo skipped, shows standardised noise until the very last step.)"""
-        if temperature <= 0:
-            raise ValueError(f"temperature must be positive; got {temperature}.")
-        if max_frames < 1:
-            raise ValueError(f"max_frames must be at least 1; got {max_frames}.")
         z = self._base_noise(n, temperature, generator)
         total = self.num_scales * self.config.steps_per_scale
         frames = []

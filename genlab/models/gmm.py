@@ -15,6 +15,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from genlab.models import register
+from genlab.models._noise import categorical, random_index, standard_normal
 from genlab.models.base import DensityModel, ModelConfig, hparam
 from genlab.models.gaussian import dequantized
 
@@ -34,13 +35,13 @@ class GMMConfig(ModelConfig):
 
 def kmeans_plus_plus(y: torch.Tensor, k: int, generator: torch.Generator) -> torch.Tensor:
     """k well-spread starting centres from the rows of y (Arthur & Vassilvitskii, 2007)."""
-    centres = [y[torch.randint(len(y), (1,), generator=generator)].squeeze(0)]
+    centres = [y[random_index(len(y), (1,), generator, y.device)].squeeze(0)]
     for _ in range(1, k):
         dist = torch.cdist(y, torch.stack(centres)).min(1).values ** 2  # (N,)
         if float(dist.sum()) <= 0:
-            centres.append(y[torch.randint(len(y), (1,), generator=generator)].squeeze(0))
+            centres.append(y[random_index(len(y), (1,), generator, y.device)].squeeze(0))
             continue
-        centres.append(y[torch.multinomial(dist / dist.sum(), 1, generator=generator)].squeeze(0))
+        centres.append(y[categorical(dist / dist.sum(), 1, generator, y.device)].squeeze(0))
     return torch.stack(centres)  # (K, D)
 
 
@@ -98,12 +99,11 @@ class GaussianMixture(DensityModel):
         return torch.logsumexp(self.component_log_prob(y), dim=1)
 
     def flat_sample(self, n, temperature, generator):
-        with torch.no_grad():
-            k = torch.multinomial(torch.softmax(self.logits, 0), n, replacement=True, generator=generator)  # (n,)
-            z = torch.randn(n, self.means.shape[1], generator=generator) * temperature
-            if not self.full:
-                return self.means[k] + (F.softplus(self.raw_diag) + 1e-5)[k] * z
-            return self.means[k] + (self.scale_tril()[k] @ z.unsqueeze(-1)).squeeze(-1)
+        k = categorical(torch.softmax(self.logits, 0), n, generator, self.device)  # (n,)
+        z = standard_normal((n, self.means.shape[1]), generator, self.device) * temperature
+        if not self.full:
+            return self.means[k] + (F.softplus(self.raw_diag) + 1e-5)[k] * z
+        return self.means[k] + (self.scale_tril()[k] @ z.unsqueeze(-1)).squeeze(-1)
 
     def encode(self, x):
         """Posterior responsibilities p(k | x): a soft cluster assignment per point."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from genlab.models import register
+from genlab.models._noise import random_index, standard_normal
 from genlab.models.base import DensityModel, ModelConfig, hparam
 from genlab.models.gaussian import dequantized
 
@@ -76,6 +77,6 @@ class KDE(DensityModel):
         return kernel_log_prob(y, self.points, self.bandwidth)
 
     def flat_sample(self, n, temperature, generator):
-        index = torch.randint(len(self.points), (n,), generator=generator)
-        noise = torch.randn(n, self.points.shape[1], generator=generator)
+        index = random_index(len(self.points), (n,), generator, self.device)
+        noise = standard_normal((n, self.points.shape[1]), generator, self.device)
         return self.points[index] + noise * self.bandwidth * temperature

@@ -29,6 +29,7 @@ from torch.nn import functional as F
 
 from genlab.models import register
 from genlab.models._autoregressive import AutoregressiveModel, mixture_pixel_log_prob, pixel_log_prob_from_logits
+from genlab.models._noise import random_index
 from genlab.models.base import ModelConfig, hparam
 
 __all__ = ["MADE", "MADEConfig", "made_degrees"]
@@ -162,8 +163,7 @@ class MADE(AutoregressiveModel):
     def choose_orders(self, n, generator):
         if len(self.orders) == 1:
             return super().choose_orders(n, generator)
-        source = generator.device if generator is not None else self.device
-        return torch.randint(len(self.orders), (n,), generator=generator, device=source).to(self.device)
+        return random_index(len(self.orders), (n,), generator, self.device)
 
     def next_logits_fn(self, choice):
         """Each sample's pixel under its own mask: one pass per mask in use, over that mask's samples,

@@ -49,6 +49,7 @@ from torch import nn
 from genlab.data.base import DataSpec
 from genlab.models import register
 from genlab.models._nets import mlp
+from genlab.models._noise import standard_normal, uniform
 from genlab.models.base import GenerativeModel, ModelConfig, hparam
 
 __all__ = ["VAE", "VAEConfig", "PixelLikelihood", "Bernoulli", "Categorical", "DiscretizedLogistic"]
@@ -95,12 +96,6 @@ class PixelLikelihood:
         raise NotImplementedError
 
 
-def _uniform(shape, like: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    """U(0, 1) noise on like's device and dtype, drawn from generator's device."""
-    device = generator.device if generator is not None else like.device
-    return torch.rand(shape, generator=generator, device=device).to(like.device, like.dtype)
-
-
 class Bernoulli(PixelLikelihood):
     """Binary pixels: one logit per pixel."""
 
@@ -112,7 +107,7 @@ class Bernoulli(PixelLikelihood):
 
     def sample(self, params, generator):
         p = torch.sigmoid(params[..., 0, :])
-        return (_uniform(p.shape, p, generator) < p).to(p.dtype)
+        return (uniform(p.shape, generator, p.device) < p).to(p.dtype)
 
     def mean(self, params):
         return torch.sigmoid(params[..., 0, :])
@@ -131,7 +126,7 @@ class Categorical(PixelLikelihood):
         return log_p.gather(-2, index).squeeze(-2).sum(-1)
 
     def sample(self, params, generator):
-        gumbel = -torch.log(-torch.log(_uniform(params.shape, params, generator).clamp_min(1e-20)))
+        gumbel = -torch.log(-torch.log(uniform(params.shape, generator, params.device).clamp_min(1e-20)))
         return (params + gumbel).argmax(-2).to(params.dtype)
 
     def mean(self, params):
@@ -174,7 +169,7 @@ class DiscretizedLogistic(PixelLikelihood):
 
     def sample(self, params, generator):
         loc, log_scale = self._loc_scale(params)
-        u = _uniform(loc.shape, loc, generator).clamp(1e-6, 1 - 1e-6)
+        u = uniform(loc.shape, generator, loc.device).clamp(1e-6, 1 - 1e-6)
         v = loc + torch.exp(log_scale) * (torch.log(u) - torch.log1p(-u))
         return torch.round((v + 1) * (self.levels - 1) / 2).clamp(0, self.levels - 1)
 
@@ -224,12 +219,9 @@ class VAE(GenerativeModel):
         self.decoder = mlp(k, self.likelihood.num_params * d, config.hidden_units, config.hidden_layers, nn.ReLU)
 
     # ---- the two networks -----------------------------------------------------------
-    def _flat(self, x: torch.Tensor) -> torch.Tensor:
-        return x.reshape(len(x), -1).to(self.device, torch.float32)
-
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """q(z|x) = N(μ, diag σ²): returns (μ, log σ), each (N, latent_dim), for x in the data view."""
-        h = self.encoder(self._flat(x) / (self.spec.levels - 1))  # pixels scaled to [0, 1]
+        h = self.encoder(self.flat(x) / (self.spec.levels - 1))  # pixels scaled to [0, 1]
         mu, log_sigma = h.chunk(2, dim=-1)
         return mu, log_sigma
 
@@ -237,23 +229,12 @@ class VAE(GenerativeModel):
         """Decoder outputs for codes z of shape (..., latent_dim): (..., num_params, D)."""
         return self.decoder(z).unflatten(-1, (self.likelihood.num_params, self.spec.dim))
 
-    def _randn(self, shape, generator: torch.Generator | None) -> torch.Tensor:
-        device = generator.device if generator is not None else self.device
-        return torch.randn(shape, generator=generator, device=device).to(self.device)
-
-    def _generator(self, generator: torch.Generator | None) -> torch.Generator | None:
-        """In eval mode without a generator, a fixed one: held-out numbers repeat exactly."""
-        if generator is None and not self.training:
-            return torch.Generator(device=self.device).manual_seed(0)
-        return generator
-
     # ---- the bound and the estimate ---------------------------------------------------
     def elbo_terms(self, x: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(E_q log p(x|z) by one reparametrised sample, KL(q(z|x) ‖ N(0, I)) in closed form), each (N,)."""
-        generator = self._generator(generator)
         mu, log_sigma = self.posterior(x)
-        z = mu + log_sigma.exp() * self._randn(mu.shape, generator)
-        recon = self.likelihood.log_prob(self._flat(x), self.decoder_params(z))
+        z = mu + log_sigma.exp() * standard_normal(mu.shape, self.eval_generator(generator), self.device)
+        recon = self.likelihood.log_prob(self.flat(x), self.decoder_params(z))
         kl = 0.5 * (mu.square() + torch.exp(2 * log_sigma) - 1).sum(-1) - log_sigma.sum(-1)
         return recon, kl
 
@@ -272,8 +253,8 @@ class VAE(GenerativeModel):
         k = self.config.iw_samples if k is None else int(k)
         if k < 1:
             raise ValueError(f"The number of importance samples must be at least 1; got {k}.")
-        generator = self._generator(generator)
-        flat = self._flat(x)
+        generator = self.eval_generator(generator)
+        flat = self.flat(x)
         n, d = flat.shape
         per_pair = d * self.likelihood.num_params + self.config.hidden_units * self.config.hidden_layers
         pairs = max(1, IW_CHUNK_ELEMENTS // per_pair)  # (item, sample) pairs per chunk
@@ -285,7 +266,7 @@ class VAE(GenerativeModel):
             mu, log_sigma = self.posterior(xb)  # (B, latent)
             total = torch.full((len(xb),), -math.inf, device=self.device)
             for done in range(0, k, chunk):
-                eps = self._randn((min(chunk, k - done), *mu.shape), generator)  # (c, B, latent)
+                eps = standard_normal((min(chunk, k - done), *mu.shape), generator, self.device)  # (c, B, latent)
                 z = mu + log_sigma.exp() * eps
                 # log p(z) − log q(z|x): the ½ log 2π terms cancel
                 log_prior_ratio = (0.5 * eps.square() - 0.5 * z.square() + log_sigma).sum(-1)  # (c, B)
@@ -327,12 +308,9 @@ class VAE(GenerativeModel):
         [0, levels − 1] (pixel probabilities on binary data, mean grey levels on gray8)."""
         return self.likelihood.mean(self.decoder_params(z.to(self.device))).reshape(len(z), *self.spec.shape)
 
-    @torch.no_grad()
-    def sample(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+    def _sample(self, n, temperature, generator):
         """Draws z ~ N(0, temperature² I), then a sample of p(x|z) (not its mean), so the
         images are in the data view: 0/1 pixels on binary data, grey levels on gray8."""
-        if temperature <= 0:
-            raise ValueError(f"temperature must be positive; got {temperature}.")
-        z = temperature * self._randn((n, self.config.latent_dim), generator)
+        z = temperature * standard_normal((n, self.config.latent_dim), generator, self.device)
         x = self.likelihood.sample(self.decoder_params(z), generator)
         return x.reshape(n, *self.spec.shape)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import torch
 
 from genlab.models import register
+from genlab.models._noise import uniform
 from genlab.models.base import hparam
 from genlab.models.gan import Adversarial, AdversarialConfig
 
@@ -40,7 +41,7 @@ class WGANGPConfig(AdversarialConfig):
 def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor,
                      generator: torch.Generator | None = None) -> torch.Tensor:
     """mean (‖∇f(x̂)‖ − 1)² at x̂ = ε·real + (1 − ε)·fake, ε ~ U[0, 1] per item (differentiable in f)."""
-    eps = torch.rand(len(real), 1, generator=generator).to(real.device)
+    eps = uniform((len(real), 1), generator, real.device)
     between = (eps * real + (1 - eps) * fake).requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(between).sum(), between, create_graph=True)
     return (grad.norm(dim=1) - 1).square().mean()
