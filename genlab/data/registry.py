@@ -2,8 +2,9 @@
 
 A source module declares a `Source` and registers it, as a family file registers its class:
 
-    register(Source("digits", "Digits 8×8 (scikit-learn)", "image", ("binary", "gray8"), offline=True,
-                    load=lambda request: load_digits(request.view, seed=request.seed)))
+    def load_grid(request: Request) -> Dataset: ...   # builds the set for request.view and request.seed
+
+    register(Source("toy:grid", "grid (2-D toy)", "toy", ("continuous",), offline=True, load=load_grid))
 
 Every module of `genlab.data` is imported the first time the registry is asked, so adding a
 source is one new module (or one declaration in an existing one) plus its test.
@@ -84,7 +85,7 @@ class Source:
         if not self.views:
             raise TypeError(f"{self.name} needs at least one view.")
 
-    def names(self, name: str) -> bool:
+    def matches(self, name: str) -> bool:
         """True when `name` is this source's name, or one of its pattern's names."""
         return name.startswith(self.prefix) if self.prefix else name == self.name
 
@@ -136,6 +137,6 @@ def source_of(name: str) -> Source:
         raise ValueError("Dataset name must be a non-empty string, e.g. 'toy:moons' or 'digits'.")
     every = sources()
     for source in every:
-        if source.names(name):
+        if source.matches(name):
             return source
     raise ValueError(f"Unknown dataset {name!r}; choose one of: {', '.join(s.name for s in every)}.")
