@@ -102,3 +102,13 @@ def test_a_new_source_is_one_declaration(monkeypatch):
 def test_a_declaration_with_an_unknown_kind_is_refused():
     with pytest.raises(TypeError, match="kind must be one of toy, image"):
         Source("x", "x", "audio", ("continuous",), offline=True, load=lambda request: None)
+
+
+def test_genlab_list_reads_titles_and_views_from_the_registry():
+    from genlab.cli import cmd_list
+
+    listing = cmd_list(None)["sources"]
+    assert list(listing) == [s.name for s in sources()]
+    assert listing["digits"] == {"title": "Digits 8×8 (scikit-learn)", "kind": "image", "views": ["binary", "gray8"],
+                                 "offline": True}
+    assert listing["folder:PATH"]["title"] == "your images (PATH)" and not listing["mnist"]["offline"]
