@@ -101,10 +101,13 @@ def cmd_eval(args) -> dict:
 
 
 def cmd_list(args) -> dict:
-    from genlab.data import dataset_names
+    from genlab.data import dataset_names, sources
     from genlab.models import families
 
-    out = {"families": {}, "datasets": dataset_names()}
+    out = {"families": {}, "datasets": dataset_names(), "sources": {
+        s.name: {"title": s.title_of(s.name), "kind": s.kind, "views": list(s.views), "offline": s.offline}
+        for s in sources()
+    }}
     for name, cls in families().items():
         out["families"][name] = {
             "title": cls.title,
@@ -120,9 +123,9 @@ def _print_list(result: dict) -> None:
     for name, info in result["families"].items():
         print(f"  {name:10s} {info['title']}  [{', '.join(info['views'])}]")
     print("Datasets:")
-    for name in result["datasets"]:
-        print(f"  {name}")
-    print("Image sets come in the binary and gray8 views; toys are continuous.")
+    for name, info in result["sources"].items():
+        where = "" if info["offline"] else ", needs a local folder"
+        print(f"  {name:16s} {info['title']}  [{', '.join(info['views'])}{where}]")
 
 
 def cmd_bench(args) -> dict:

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from genlab.data import drawn, load_dataset
+from genlab.data import load_dataset, source_of
 from genlab.data.base import DataSpec, Dataset
 from genlab.models import create_model
 from genlab.models.base import GenerativeModel
@@ -89,18 +89,16 @@ def read_metrics(folder) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-BUILT_FROM_SOURCE = {drawn.NAME: drawn.drawn_dataset}  # sets rebuilt from the arguments a run recorded
-
-
 def _load_run_data(config: dict, spec: DataSpec) -> Dataset | None:
     """The run's data set built again, or None for in-memory tensors (and drawn densities saved
     before runs recorded their blobs)."""
     name = config["dataset"]
-    if name in BUILT_FROM_SOURCE:
-        source = config.get("data_source")
-        return None if source is None else BUILT_FROM_SOURCE[name](**source)
     if name == "tensors":
         return None
+    rebuild = source_of(name).rebuild
+    if rebuild is not None:
+        recorded = config.get("data_source")
+        return None if recorded is None else rebuild(**recorded)
     size = spec.shape[-1] if spec.is_image else 28  # folder:PATH sets are made at the run's size
     return load_dataset(name, view=None if config["view"] == "continuous" else config["view"],
                         seed=config.get("data_seed", 0), size=size)

@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from genlab.data import source_of
 from genlab.runs import CONFIG, WEIGHTS, json_safe
 
 __all__ = ["ZOO_DIR", "ZOO_DATASETS", "build", "install", "manifest", "YARDSTICKS"]
@@ -30,7 +31,7 @@ def _sha256(path: Path) -> str:
 
 
 def entry_name(family: str, dataset: str, view: str) -> str:
-    return f"{family}-{dataset.replace('toy:', '')}-{view}"
+    return f"{family}-{source_of(dataset).short}-{view}"
 
 
 def build(seconds: float = 20.0, seed: int = 0, families=None, datasets=None, out: Path | None = None) -> dict:

@@ -1,23 +1,36 @@
-"""Data sets D: generated 2-D toys, bundled digits, MNIST-like folders, users' tensors."""
+"""Data sets D: generated 2-D toys, bundled digits, MNIST-like folders, your images, users' tensors.
+
+Each source is declared once, in its own module, and registered by name (see `genlab.data.registry`).
+"""
 from __future__ import annotations
 
 from genlab.data.base import VIEWS, DataSpec, Dataset, from_tensors
+from genlab.data.registry import Request, Source, source_of, sources
 
-__all__ = ["load_dataset", "from_tensors", "dataset_names", "Dataset", "DataSpec", "VIEWS", "image_views"]
-
-IMAGE_SETS = ("digits", "mnist5k", "mnist", "fashion-mnist")
+__all__ = ["load_dataset", "from_tensors", "dataset_names", "dataset_title", "is_image_set", "source_of", "sources",
+           "Source", "Dataset", "DataSpec", "VIEWS", "image_views"]
 
 
 def dataset_names(offline_only: bool = False) -> list[str]:
-    """Names `load_dataset` accepts; `offline_only` leaves out sets that need a local folder."""
-    from genlab.data.toys import TOY_NAMES
+    """Names `load_dataset` accepts, leaving out the sets made from your own drawings or images;
+    `offline_only` also leaves out sets that need a local folder."""
+    return [s.name for s in sources() if not s.yours and (s.offline or not offline_only)]
 
-    names = list(TOY_NAMES) + ["digits", "mnist5k"]
-    return names if offline_only else names + ["mnist", "fashion-mnist"]
+
+def dataset_title(name: str) -> str:
+    """The name people read for a data set ("Digits 8×8 (scikit-learn)"); never a path."""
+    return source_of(name).title_of(name)
+
+
+def is_image_set(name: str) -> bool:
+    """True for a set of images, False for a set of 2-D points."""
+    return source_of(name).kind == "image"
 
 
 def image_views() -> tuple[str, ...]:
-    return ("binary", "gray8")
+    from genlab.data.images import IMAGE_VIEWS
+
+    return IMAGE_VIEWS
 
 
 def load_dataset(name: str, view: str | None = None, root: str | None = None, download: bool = False, seed: int = 0,
@@ -27,7 +40,8 @@ def load_dataset(name: str, view: str | None = None, root: str | None = None, do
     Arguments:
         name: "toy:8gaussians" | "toy:checkerboard" | "toy:moons" | "toy:rings" |
             "toy:spirals" | "toy:pinwheel" | "digits" | "mnist5k" | "mnist" | "fashion-mnist" |
-            "folder:PATH" (your own images: a folder or a zip).
+            "folder:PATH" (your own images: a folder or a zip) | "toy:drawn" (the ring of
+            blobs the app starts a drawing from; `drawn.drawn_dataset(blobs)` builds your own).
         view: "continuous" for toys; "binary" (default) or "gray8" for images.
         root: local folder for "mnist" / "fashion-mnist" (torchvision layout).
         download: let torchvision download MNIST / Fashion-MNIST into root.
@@ -37,27 +51,7 @@ def load_dataset(name: str, view: str | None = None, root: str | None = None, do
     Example:
         >>> ds = load_dataset("digits", view="gray8")
     """
-    if not isinstance(name, str) or not name:
-        raise ValueError("Dataset name must be a non-empty string, e.g. 'toy:moons' or 'digits'.")
-    if name.startswith("toy:"):
-        from genlab.data.toys import load_toy
-
-        if view not in (None, "continuous"):
-            raise ValueError(f"{name} is a set of 2-D points; its only view is 'continuous', not {view!r}.")
-        return load_toy(name, seed=seed)
-    view = view or "binary"
-    if view not in image_views():
-        raise ValueError(f"Image sets come in the views {' / '.join(image_views())}; got {view!r}.")
-    from genlab.data import images
-
-    if name == "digits":
-        return images.load_digits(view, seed=seed)
-    if name == "mnist5k":
-        return images.load_mnist5k(view, seed=seed)
-    if name.startswith("folder:"):
-        from genlab.data.folder import load_folder
-
-        return load_folder(name, view, size=size, seed=seed)
-    if name in ("mnist", "fashion-mnist"):
-        return images.load_torchvision(name, view, root=root, download=download)
-    raise ValueError(f"Unknown dataset {name!r}; choose one of: {', '.join(dataset_names())}.")
+    source = source_of(name)
+    view = view or source.views[0]
+    source.check_view(view)
+    return source.load(Request(name, view, seed=seed, size=size, root=root, download=download))

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from genlab.data.base import Dataset
+from genlab.data.registry import Request, Source, register
 
 __all__ = ["NAME", "MAX_BLOBS", "CANVAS", "Blob", "check_blobs", "ring", "drawn_dataset"]
 
@@ -131,3 +132,12 @@ def drawn_dataset(blobs: Sequence[Sequence[float]], n_train: int = 20000, n_test
         description=f"Your drawn density: a mixture of {kept} round Gaussian blob{'s' * (kept != 1)}, "
                     "its weights scaled to sum to one; log p_data is that mixture, exactly.",
     )
+
+
+def _load_request(request: Request) -> Dataset:
+    """By name alone, the drawing the app starts from: a ring of blobs."""
+    return drawn_dataset(ring(), seed=request.seed)
+
+
+register(Source(NAME, "drawn by you (2-D)", "toy", ("continuous",), offline=True, load=_load_request, short="drawn",
+                yours=True, rebuild=drawn_dataset))

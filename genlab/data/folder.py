@@ -19,8 +19,12 @@ import torch
 
 from genlab.data.base import Dataset, split_indices
 from genlab.data.imagefiles import IMAGE_SUFFIXES, MAX_IMAGES, UploadError, read_images, to_view
+from genlab.data.images import IMAGE_VIEWS
+from genlab.data.registry import Request, Source, register
 
-__all__ = ["load_folder", "cache_key", "MIN_IMAGES", "SIZES"]
+__all__ = ["PREFIX", "load_folder", "cache_key", "MIN_IMAGES", "SIZES"]
+
+PREFIX = "folder:"  # "folder:PATH" names the images under PATH
 
 MIN_IMAGES = 10  # fewer than this cannot be split into train, validation and test
 SIZES = (8, 16, 28, 32)
@@ -51,7 +55,7 @@ def _key(files: list[tuple[str, bytes]], size: int, view: str) -> tuple[str, int
 def cache_key(spec: str, size: int = 28, view: str = "binary") -> tuple[str, int, str]:
     """The key the decoded images of "folder:PATH" are cached under: a digest of the image files'
     relative names and bytes, the size and the view."""
-    return _key(_read_files(Path(spec.removeprefix("folder:")).expanduser()), size, view)
+    return _key(_read_files(Path(spec.removeprefix(PREFIX)).expanduser()), size, view)
 
 
 def _collect(path: Path, files: list[tuple[str, bytes]]) -> tuple[list, list[str], list[str]]:
@@ -103,13 +107,13 @@ def _load(path: Path, size: int, view: str) -> Decoded:
 
 def load_folder(spec: str, view: str = "binary", size: int = 28, seed: int = 0, test_fraction: float = 0.2) -> Dataset:
     """Load "folder:PATH" (a folder or a .zip of images) as a Dataset in the binary or gray8 view."""
-    path = Path(spec.removeprefix("folder:")).expanduser()
+    path = Path(spec.removeprefix(PREFIX)).expanduser()
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist: point folder: at a folder or a .zip of images "
                                 "(PNG, JPEG, WebP, BMP or GIF; one sub-folder per class for labels).")
     if size not in SIZES:
         raise ValueError(f"Image size must be one of {', '.join(map(str, SIZES))}; got {size}.")
-    if view not in ("binary", "gray8"):
+    if view not in IMAGE_VIEWS:
         raise ValueError(f"Your images can be used in the binary or gray8 view; got {view!r}.")
     x, labels, names, notes = _load(path, size, view)
     if len(x) < MIN_IMAGES:
@@ -119,9 +123,17 @@ def load_folder(spec: str, view: str = "binary", size: int = 28, seed: int = 0, 
     description = f"{len(x)} of your images from {path.name}, {size}×{size}" + (
         f", {len(names)} classes ({', '.join(names)})" if labels is not None else "") + "."
     return Dataset(
-        f"folder:{path}", x[train_idx].clone(), x[test_idx].clone(), view,
+        f"{PREFIX}{path}", x[train_idx].clone(), x[test_idx].clone(), view,
         levels=2 if view == "binary" else GRAY_LEVELS,
         labels_train=None if labels is None else labels[train_idx],
         labels_test=None if labels is None else labels[test_idx],
         description=description + (" " + " ".join(notes) if notes else ""),
     )
+
+
+def _load_request(request: Request) -> Dataset:
+    return load_folder(request.name, request.view, size=request.size, seed=request.seed)
+
+
+register(Source(f"{PREFIX}PATH", "your images ({})", "image", IMAGE_VIEWS, offline=True, load=_load_request,
+                short="yours", prefix=PREFIX, yours=True))

