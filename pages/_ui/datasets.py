@@ -4,12 +4,13 @@ Your images load at the sidebar's size; "toy:drawn" is this session's drawn dens
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
 import genlab
+from genlab.data import dataset_title as genlab_dataset_title
 from genlab.data import drawn
+from genlab.data import is_image_set as genlab_is_image_set
+from genlab.data.registry import source_of, sources
 from genlab.data.base import Dataset
 
 __all__ = ["DEFAULT_DATASET", "UPLOAD_CHOICE", "UPLOAD_SIZES", "DRAWN_KEY", "load_dataset", "drawn_blobs",
@@ -17,12 +18,6 @@ __all__ = ["DEFAULT_DATASET", "UPLOAD_CHOICE", "UPLOAD_SIZES", "DRAWN_KEY", "loa
 
 DEFAULT_DATASET = "toy:8gaussians"
 
-DATASET_TITLES = {
-    "digits": "Digits 8×8 (scikit-learn)",
-    "mnist5k": "MNIST 5k (bundled)",
-    "mnist": "MNIST (local folder)",
-    "fashion-mnist": "Fashion-MNIST (local folder)",
-}
 UPLOAD_CHOICE = "yours"  # the sidebar entry for your own images; the loaded set is named "folder:PATH"
 UPLOAD_SIZES = (8, 16, 28)
 DRAWN_KEY = "drawn_blobs"  # this session's drawn density: rows (x, y, weight, std)
@@ -51,7 +46,7 @@ def dataset_variant(name: str) -> tuple:
     """What besides (name, view) picks the data: the size of your images, the blobs of a drawn density."""
     if name == drawn.NAME:
         return drawn_blobs()
-    return (upload_size(),) if name.startswith("folder:") else ()
+    return (upload_size(),) if _uploaded(name) else ()
 
 
 def load_dataset(name: str, view: str) -> Dataset:
@@ -61,27 +56,22 @@ def load_dataset(name: str, view: str) -> Dataset:
     """
     if name == drawn.NAME:
         return _load_drawn(drawn_blobs())
-    return _load_dataset(name, view, upload_size() if name.startswith("folder:") else 28)
+    return _load_dataset(name, view, upload_size() if _uploaded(name) else 28)
+
+
+def _uploaded(name: str) -> bool:
+    """True for a set of images a visitor uploaded (its source is a pattern, "folder:PATH")."""
+    return name != UPLOAD_CHOICE and source_of(name).prefix is not None
 
 
 def is_image_set(name: str) -> bool:
-    return not name.startswith("toy:")
+    return name == UPLOAD_CHOICE or genlab_is_image_set(name)
 
 
 def dataset_title(name: str) -> str:
-    if name == drawn.NAME:
-        return "drawn by you (2-D)"
-    if name == UPLOAD_CHOICE:
-        return "Your images…"
-    if name.startswith("folder:"):
-        return f"your images ({Path(name.removeprefix('folder:')).name})"
-    if name.startswith("toy:"):
-        return f"{name.removeprefix('toy:')} (2-D toy)"
-    return DATASET_TITLES.get(name, name)
+    return "Your images…" if name == UPLOAD_CHOICE else genlab_dataset_title(name)
 
 
 def dataset_choices() -> list[str]:
-    """The sidebar's data sets: GenLab's own, a density you draw (after the toys), your images (last)."""
-    names = genlab.dataset_names()
-    toys = [n for n in names if n.startswith("toy:")]
-    return toys + [drawn.NAME] + [n for n in names if n not in toys] + [UPLOAD_CHOICE]
+    """The sidebar's data sets in the registry's order; your own images are one entry, last."""
+    return [source.name for source in sources() if source.prefix is None] + [UPLOAD_CHOICE]
