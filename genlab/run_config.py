@@ -31,6 +31,7 @@ __all__ = ["RunError", "check_config", "check_summary", "check_metrics", "parame
 
 MAX_METRIC_LINES = 20_000  # records in metrics.jsonl (a long run logs a few thousand)
 MAX_TEXT = 200  # characters in any string value kept from a config or summary
+MAX_METRIC_KEYS = 64  # names in one metrics record
 IMAGE_SIZES = (8, 16, 28, 32)  # sides of folder:PATH sets (genlab.data.folder.SIZES)
 MAX_TENSOR_SIDE = 64  # in-memory image tensors ("tensors" sets)
 MAX_POINT_DIM = 64  # in-memory point clouds
@@ -220,8 +221,9 @@ def check_metrics(lines: list[str]) -> list[dict]:
             record = json.loads(line)
         except ValueError:
             raise RunError(f"Line {len(records) + 1} of the run's metrics is not valid JSON.") from None
-        if not isinstance(record, dict):
-            raise RunError(f"Line {len(records) + 1} of the run's metrics is not a JSON object.")
+        if not isinstance(record, dict) or len(record) > MAX_METRIC_KEYS:
+            raise RunError(f"Line {len(records) + 1} of the run's metrics is not a JSON object of at most "
+                           f"{MAX_METRIC_KEYS} values.")
         records.append(_scalars(record, "metrics"))
     return records
 
