@@ -135,7 +135,8 @@ def _hparams(config_class: type[ModelConfig], raw) -> dict:
         ok = (isinstance(value, bool) if kind is bool else isinstance(value, str) if kind is str
               else not isinstance(value, bool) and isinstance(value, (int, float)))
         if not ok:
-            raise RunError(f"The run's hyper-parameter {f.name} must be a {kind.__name__}; got {type(value).__name__}.")
+            wanted = {bool: "true or false", str: "a text"}.get(kind, "a number")
+            raise RunError(f"The run's hyper-parameter {f.name} must be {wanted}; got {type(value).__name__}.")
     try:
         return config_class.build(**raw).to_json()
     except ValueError as exc:
