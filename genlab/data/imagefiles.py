@@ -84,9 +84,10 @@ def _decode(name: str, data: bytes, budget: PixelBudget) -> ImageFile:
                 notes.append(f"{name} has {img.n_frames} frames; using the first.")
             img.seek(0)
             if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-                rgba = img.convert("RGBA")
-                background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-                img_l = Image.alpha_composite(background, rgba).convert("L")
+                rgba = img if img.mode == "RGBA" else img.convert("RGBA")
+                img_l = Image.new("L", rgba.size, 255)  # white paper, the gray image pasted through its alpha
+                img_l.paste(rgba.convert("L"), mask=rgba.getchannel("A"))
+                del rgba
                 notes.append(f"{name} has transparency; it was put on white.")
             else:
                 img_l = img.convert("L")
