@@ -30,7 +30,7 @@ __all__ = ["RunError", "check_config", "check_summary", "check_metrics", "parame
            "MAX_METRIC_LINES", "MAX_TEXT"]
 
 MAX_METRIC_LINES = 20_000  # records in metrics.jsonl (a long run logs a few thousand)
-MAX_TEXT = 200  # characters in any string value kept from a config or summary
+MAX_TEXT = 1000  # characters in any string value kept from a config or summary
 MAX_METRIC_KEYS = 64  # names in one metrics record
 IMAGE_SIZES = (8, 16, 28, 32)  # sides of folder:PATH sets (genlab.data.folder.SIZES)
 MAX_TENSOR_SIDE = 64  # in-memory image tensors ("tensors" sets)
