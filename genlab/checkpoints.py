@@ -47,7 +47,7 @@ DTYPES = {"F32": (torch.float32, 4), "F64": (torch.float64, 8), "F16": (torch.fl
 
 def max_parameters() -> int:
     """Numbers (parameters and buffers) an imported model may hold: GENLAB_MAX_PARAMETERS, default 10 million."""
-    return int(os.environ.get("GENLAB_MAX_PARAMETERS", 10_000_000))
+    return int(os.environ.get("GENLAB_MAX_PARAMETERS", "10000000"))
 
 
 def _member_limits() -> dict[str, int]:

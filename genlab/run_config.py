@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import math
 import re
 import threading
 import time
 
-import torch
 from torch.nn.modules.module import register_module_buffer_registration_hook, register_module_parameter_registration_hook
 
 from genlab.data import drawn
@@ -210,8 +210,6 @@ def check_summary(summary, config: dict) -> dict:
 
 def check_metrics(lines: list[str]) -> list[dict]:
     """Parsed metrics records (JSON objects of scalars); raises RunError for too many or malformed lines."""
-    import json
-
     records = []
     for line in lines:
         if not line.strip():

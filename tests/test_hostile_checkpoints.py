@@ -11,8 +11,8 @@ from safetensors.torch import save
 
 import genlab
 from genlab import runs
-from genlab.export import export_run
 from genlab.checkpoints import CheckpointError, pack_run, read_checkpoint, unpack_run
+from genlab.export import export_run
 
 
 @pytest.fixture

@@ -43,7 +43,7 @@ class OverBudget(UploadError):
 
 def upload_pixels() -> int:
     """Pixels one upload may decode in total: GENLAB_UPLOAD_PIXELS, default 100 million (about 100 MB gray)."""
-    return int(os.environ.get("GENLAB_UPLOAD_PIXELS", 100_000_000))
+    return int(os.environ.get("GENLAB_UPLOAD_PIXELS", "100000000"))
 
 
 class PixelBudget:
