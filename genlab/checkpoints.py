@@ -63,7 +63,7 @@ def pack_run(folder) -> bytes:
     """Zip a run folder into one file's bytes (config, summary, metrics, weights)."""
     folder = Path(folder)
     if not (folder / CONFIG).exists() or not (folder / WEIGHTS).exists():
-        raise FileNotFoundError(f"{folder} is not a GenLab run: it needs {CONFIG} and {WEIGHTS}.")
+        raise FileNotFoundError(f"{folder.name!r} is not a GenLab run: it needs {CONFIG} and {WEIGHTS}.")
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name in (CONFIG, SUMMARY, METRICS, WEIGHTS):
