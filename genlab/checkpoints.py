@@ -1,39 +1,61 @@
 """Runs as single files that move between machines, and the checks that make loading one safe.
 
 A checkpoint is a zip of a run folder: config.json, summary.json, metrics.jsonl and
-model.safetensors. Loading one never executes code: JSON and safetensors only (no
-pickle), member names are checked (no paths, no extras), sizes are capped before
-anything is decoded, the family and hyper-parameters go through the same checks as
-`create_model`, and every tensor's name, dtype and shape is compared with a freshly
-built model before a single weight is copied.
+model.safetensors. Loading one never executes code and never trusts what it says:
+JSON and safetensors only (no pickle); member names, compression and declared sizes are
+checked before anything is decompressed, and each member is read with a hard cap; the
+config is rebuilt from an allow-list (`genlab.run_config`: checked types and ranges, only
+data sets GenLab builds by name); the safetensors header is checked (dtypes, shapes,
+offsets, total numbers) before a tensor exists; the model is built under a parameter
+budget that stops it the moment it grows past the limit; and every tensor's name and
+shape is compared with that model before a single weight is copied. Whatever goes wrong
+becomes one CheckpointError with a plain sentence and no server path.
 """
 from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import shutil
 import struct
+import uuid
 import zipfile
+import zlib
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors
 
-from genlab.data.base import VIEWS, DataSpec
-from genlab.models import create_model, family
+from genlab.data.base import DataSpec
+from genlab.models import create_model
 from genlab.models.base import GenerativeModel
-from genlab.runs import CONFIG, METRICS, SUMMARY, WEIGHTS
+from genlab.run_config import RunError, check_config, check_metrics, check_summary, parameter_budget
+from genlab.runs import CONFIG, MAX_CONFIG_BYTES, MAX_METRICS_BYTES, MAX_SUMMARY_BYTES, METRICS, SUMMARY, \
+    TEMPORARY, WEIGHTS, write_atomic
 
-__all__ = ["CheckpointError", "pack_run", "unpack_run", "read_checkpoint", "MAX_CHECKPOINT_BYTES"]
+__all__ = ["CheckpointError", "pack_run", "unpack_run", "read_checkpoint", "MAX_CHECKPOINT_BYTES",
+           "max_parameters"]
 
 MAX_CHECKPOINT_BYTES = 64 * 2**20  # a packed checkpoint
-MAX_MEMBER_BYTES = {CONFIG: 2**20, SUMMARY: 2**20, METRICS: 32 * 2**20, WEIGHTS: 256 * 2**20}
-MAX_BUFFER_ELEMENTS = 50_000_000  # fitted buffers that may change shape (a KDE's data)
-FLOAT_DTYPES = {"F32": torch.float32, "F64": torch.float64, "F16": torch.float16, "BF16": torch.bfloat16,
-                "I64": torch.int64, "I32": torch.int32, "BOOL": torch.bool, "U8": torch.uint8}
+MAX_HEADER_BYTES = 2**20  # the safetensors JSON header
+DTYPES = {"F32": (torch.float32, 4), "F64": (torch.float64, 8), "F16": (torch.float16, 2),
+          "BF16": (torch.bfloat16, 2), "I64": (torch.int64, 8), "I32": (torch.int32, 4),
+          "BOOL": (torch.bool, 1), "U8": (torch.uint8, 1)}
 
 
-class CheckpointError(ValueError):
+def max_parameters() -> int:
+    """Numbers (parameters and buffers) an imported model may hold: GENLAB_MAX_PARAMETERS, default 10 million."""
+    return int(os.environ.get("GENLAB_MAX_PARAMETERS", "10000000"))
+
+
+def _member_limits() -> dict[str, int]:
+    return {CONFIG: MAX_CONFIG_BYTES, SUMMARY: MAX_SUMMARY_BYTES, METRICS: MAX_METRICS_BYTES,
+            WEIGHTS: 8 + MAX_HEADER_BYTES + 8 * max_parameters()}
+
+
+class CheckpointError(RunError):
     """A checkpoint file that cannot be loaded; the message says why in plain words."""
 
 
@@ -41,7 +63,7 @@ def pack_run(folder) -> bytes:
     """Zip a run folder into one file's bytes (config, summary, metrics, weights)."""
     folder = Path(folder)
     if not (folder / CONFIG).exists() or not (folder / WEIGHTS).exists():
-        raise FileNotFoundError(f"{folder} is not a GenLab run: it needs {CONFIG} and {WEIGHTS}.")
+        raise FileNotFoundError(f"{folder.name!r} is not a GenLab run: it needs {CONFIG} and {WEIGHTS}.")
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name in (CONFIG, SUMMARY, METRICS, WEIGHTS):
@@ -50,110 +72,172 @@ def pack_run(folder) -> bytes:
     return buf.getvalue()
 
 
+NOT_A_CHECKPOINT = "This is not a GenLab checkpoint (a .zip made by 'Download run')."
+
+
 def _members(data: bytes) -> dict[str, bytes]:
+    """The zip's members, each checked (name, compression, encryption, declared and real size)."""
     if len(data) > MAX_CHECKPOINT_BYTES:
         raise CheckpointError(f"The checkpoint is {len(data) / 2**20:.0f} MB; the limit is "
                               f"{MAX_CHECKPOINT_BYTES // 2**20} MB.")
+    limits = _member_limits()
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        raise CheckpointError("This is not a GenLab checkpoint (a .zip made by 'Download run').") from None
-    out = {}
-    for info in archive.infolist():
-        if info.filename not in MAX_MEMBER_BYTES:
-            raise CheckpointError(f"Unexpected file {info.filename!r} in the checkpoint; it holds only "
-                                  f"{', '.join(MAX_MEMBER_BYTES)}.")
-        if info.file_size > MAX_MEMBER_BYTES[info.filename]:
-            raise CheckpointError(f"{info.filename} in the checkpoint is too large ({info.file_size:,} bytes).")
-        out[info.filename] = archive.read(info)
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError):
+        raise CheckpointError(NOT_A_CHECKPOINT) from None
+    names = [info.filename for info in infos]
+    for info in infos:
+        if info.filename not in limits:
+            raise CheckpointError(f"Unexpected file {info.filename[:80]!r} in the checkpoint; it holds only "
+                                  f"{', '.join(limits)}.")
+        if names.count(info.filename) > 1:
+            raise CheckpointError(f"The checkpoint holds {info.filename} twice.")
+        if info.flag_bits & 0x1:
+            raise CheckpointError("The checkpoint is encrypted; GenLab reads only plain zips made by 'Download run'.")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise CheckpointError("The checkpoint uses a compression GenLab does not read; "
+                                  "re-create it with 'Download run'.")
+        if info.file_size > limits[info.filename]:
+            raise CheckpointError(f"{info.filename} in the checkpoint is too large ({info.file_size:,} bytes; "
+                                  f"the limit is {limits[info.filename]:,}).")
     for required in (CONFIG, WEIGHTS):
-        if required not in out:
+        if required not in names:
             raise CheckpointError(f"The checkpoint has no {required}.")
+    out = {}
+    for info in infos:
+        try:
+            with archive.open(info) as member:
+                raw = member.read(limits[info.filename] + 1)  # never more than the cap, whatever the header says
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError):
+            raise CheckpointError(f"{info.filename} in the checkpoint is damaged (its checksum or data do not "
+                                  "match); download the run again.") from None
+        if len(raw) > limits[info.filename]:
+            raise CheckpointError(f"{info.filename} in the checkpoint is too large.")
+        out[info.filename] = raw
     return out
 
 
-def _config(raw: bytes) -> tuple[dict, DataSpec]:
+def _json(raw: bytes, name: str):
     try:
-        config = json.loads(raw)
-        spec = DataSpec(tuple(int(s) for s in config["spec"]["shape"]), str(config["spec"]["view"]),
-                        config["spec"].get("levels"))
-        family(str(config["family"]))
-        hparams = dict(config["hparams"])
-    except CheckpointError:
-        raise
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise CheckpointError(f"The checkpoint's {CONFIG} is malformed: {exc}") from None
-    if spec.view not in VIEWS or not 1 <= len(spec.shape) <= 3 or not all(0 < s <= 4096 for s in spec.shape):
-        raise CheckpointError(f"The checkpoint's data shape {spec.shape} / view {spec.view!r} is not one GenLab uses.")
-    config["hparams"] = hparams
-    return config, spec
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise CheckpointError(f"The checkpoint's {name} is malformed: it is not valid JSON.") from None
 
 
-def _header(raw: bytes) -> dict:
-    """The safetensors header (names, dtypes, shapes), read without touching the tensors."""
+def _header(raw: bytes) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """The safetensors header as {name: (dtype, shape)}, checked before any tensor is made:
+    known dtypes, whole shapes, offsets that tile the data exactly, and a total under the budget."""
+    damaged = f"{WEIGHTS} has a damaged header."
     if len(raw) < 8:
         raise CheckpointError(f"{WEIGHTS} is truncated.")
     (length,) = struct.unpack("<Q", raw[:8])
-    if length > len(raw) - 8 or length > 2**24:
-        raise CheckpointError(f"{WEIGHTS} has a damaged header.")
-    try:
-        header = json.loads(raw[8 : 8 + length])
-    except ValueError:
-        raise CheckpointError(f"{WEIGHTS} has a damaged header.") from None
+    if length > len(raw) - 8 or length > MAX_HEADER_BYTES:
+        raise CheckpointError(damaged)
+    header = _json(raw[8 : 8 + length], WEIGHTS + " header")
+    if not isinstance(header, dict):
+        raise CheckpointError(damaged)
     header.pop("__metadata__", None)
-    return header
+    out, spans, total = {}, [], 0
+    for name, entry in header.items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("shape"), list) \
+                or not isinstance(entry.get("data_offsets"), list) or len(entry["data_offsets"]) != 2 \
+                or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
+                           for v in entry["shape"] + entry["data_offsets"]):
+            raise CheckpointError(damaged)
+        if entry.get("dtype") not in DTYPES:
+            raise CheckpointError(f"Weight {name[:80]} has an unsupported type {str(entry.get('dtype'))[:20]!r}.")
+        count = 1
+        for side in entry["shape"]:
+            count *= side
+        total += count
+        if total > max_parameters():
+            raise CheckpointError(f"The weights hold more than the {max_parameters():,} numbers allowed here.")
+        begin, end = entry["data_offsets"]
+        if end - begin != count * DTYPES[entry["dtype"]][1]:
+            raise CheckpointError(damaged)
+        spans.append((begin, end))
+        out[name] = (entry["dtype"], tuple(entry["shape"]))
+    position = 0
+    for begin, end in sorted(spans):
+        if begin != position:
+            raise CheckpointError(damaged)
+        position = end
+    if position != len(raw) - 8 - length:
+        raise CheckpointError(f"{WEIGHTS} is truncated or has extra bytes.")
+    return out
 
 
-def read_checkpoint(data: bytes) -> tuple[GenerativeModel, dict]:
-    """Validate a checkpoint's bytes and rebuild its model; returns (model, {config, summary, metrics})."""
+def _read(data: bytes) -> tuple[GenerativeModel, dict, bytes]:
+    """(model, {config, summary, metrics} rebuilt from their allow-lists, the checked weights' bytes)."""
     members = _members(data)
-    config, spec = _config(members[CONFIG])
     try:
-        model = create_model(config["family"], spec, **config["hparams"])
+        config = check_config(_json(members[CONFIG], CONFIG), uploaded=True)
+        summary = check_summary(_json(members[SUMMARY], SUMMARY), config) if SUMMARY in members else {}
+        metrics = check_metrics(members.get(METRICS, b"").decode().splitlines())
+    except UnicodeDecodeError:
+        raise CheckpointError(f"The checkpoint's {METRICS} is not text.") from None
+    except RunError as exc:
+        raise CheckpointError(f"The checkpoint's {CONFIG} is malformed or not valid: {exc}") from None
+    header = _header(members[WEIGHTS])
+    try:
+        with parameter_budget(max_parameters()):
+            model = create_model(config["family"], DataSpec.from_json(config["spec"]), **config["hparams"])
+    except RunError as exc:
+        raise CheckpointError(str(exc)) from None
     except ValueError as exc:
         raise CheckpointError(f"The checkpoint's settings are not valid: {exc}") from None
-    header = _header(members[WEIGHTS])
     own = dict(model.named_parameters()) | dict(model.named_buffers())
     params = dict(model.named_parameters())
     if set(header) != set(own):
         raise CheckpointError(f"The weights do not match a {model.title}: expected {len(own)} tensors named as "
                               f"the family names them, found {len(header)}.")
-    for name, entry in header.items():
-        dtype = FLOAT_DTYPES.get(entry.get("dtype"))
-        shape = tuple(entry.get("shape", ()))
-        if dtype is None:
-            raise CheckpointError(f"Weight {name} has an unsupported type {entry.get('dtype')!r}.")
+    for name, (_, shape) in header.items():
         if name in params and shape != tuple(params[name].shape):
             raise CheckpointError(f"Weight {name} has shape {shape}; a {model.title} with these settings needs "
                                   f"{tuple(params[name].shape)}.")
-        count = 1
-        for s in shape:
-            count *= s
-        if count > MAX_BUFFER_ELEMENTS:
-            raise CheckpointError(f"Weight {name} is too large ({count:,} numbers).")
     try:
-        tensors = load_safetensors(members[WEIGHTS])
-        model.load_weights(tensors)
-    except (ValueError, RuntimeError) as exc:
-        raise CheckpointError(f"The weights could not be loaded: {exc}") from None
+        model.load_weights(load_safetensors(members[WEIGHTS]))
+    except (SafetensorError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(f"The weights could not be loaded ({type(exc).__name__}).") from None
     model.eval()
-    summary = json.loads(members[SUMMARY]) if SUMMARY in members else {}
-    metrics = [json.loads(line) for line in members.get(METRICS, b"").decode().splitlines() if line.strip()]
-    return model, {"config": config, "summary": summary, "metrics": metrics}
+    return model, {"config": config, "summary": summary, "metrics": metrics}, members[WEIGHTS]
+
+
+def read_checkpoint(data: bytes) -> tuple[GenerativeModel, dict]:
+    """Validate a checkpoint's bytes and rebuild its model; returns (model, {config, summary, metrics})."""
+    model, info, _ = _read(data)
+    return model, info
 
 
 def unpack_run(data: bytes, runs_root, name: str | None = None) -> Path:
-    """Validate a checkpoint and write it as a run folder under runs_root; returns the folder."""
-    model, info = read_checkpoint(data)
-    members = _members(data)
+    """Validate a checkpoint and write it as a run folder under runs_root; returns the folder.
+
+    What is written is the rebuilt config, summary and metrics (never the uploaded JSON) and the
+    checked weights, into a temporary folder renamed into place, so a failed write leaves no run.
+    """
+    _, info, weights = _read(data)
     stem = name or f"{info['config']['family']}-uploaded"
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip(".-") or "uploaded"
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-")[:80] or "uploaded"
     root = Path(runs_root)
-    folder, i = root / stem, 1
-    while folder.exists():
-        i += 1
-        folder = root / f"{stem}-{i}"
-    folder.mkdir(parents=True)
-    for member, raw in members.items():
-        (folder / member).write_bytes(raw)
-    return folder
+    root.mkdir(parents=True, exist_ok=True)
+    staging = root / f"{TEMPORARY}{uuid.uuid4().hex}-{stem}"
+    staging.mkdir()
+    try:
+        write_atomic(staging / CONFIG, json.dumps(info["config"], indent=2).encode())
+        write_atomic(staging / WEIGHTS, weights)
+        write_atomic(staging / METRICS, "".join(json.dumps(r) + "\n" for r in info["metrics"]).encode())
+        write_atomic(staging / SUMMARY, json.dumps(info["summary"], indent=2).encode())
+        folder, i = root / stem, 1
+        while True:
+            try:
+                os.rename(staging, folder)  # fails rather than replaces when the name is taken
+                return folder
+            except OSError:
+                if not folder.exists():
+                    raise
+                i += 1
+                folder = root / f"{stem}-{i}"
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from genlab.data.base import Dataset, split_indices
-from genlab.data.imagefiles import IMAGE_SUFFIXES, MAX_IMAGES, UploadError, read_images, to_view
+from genlab.data.imagefiles import IMAGE_SUFFIXES, MAX_IMAGES, OverBudget, PixelBudget, UploadError, read_images, to_view
 from genlab.data.images import IMAGE_VIEWS
 from genlab.data.registry import Request, Source, register
 
@@ -59,14 +59,17 @@ def cache_key(spec: str, size: int = 28, view: str = "binary") -> tuple[str, int
 
 
 def _collect(path: Path, files: list[tuple[str, bytes]]) -> tuple[list, list[str], list[str]]:
-    """Images, their class names (first folder level, "" when flat) and notes."""
+    """Images, their class names (first folder level, "" when flat) and notes; one pixel budget for them all."""
+    budget = PixelBudget()
     if path.is_file():
-        images, notes = read_images(*files[0])
+        images, notes = read_images(*files[0], budget=budget)
         return images, [Path(i.name).parent.parts[0] if Path(i.name).parent.parts else "" for i in images], notes
     images, classes, notes, failures = [], [], [], []
     for name, data in files:
         try:
-            decoded, _ = read_images(name, data)
+            decoded, _ = read_images(name, data, budget=budget)
+        except OverBudget:
+            raise
         except UploadError as exc:
             failures.append(str(exc))
             continue

@@ -4,11 +4,18 @@ Accepts PNG, JPEG, WebP, BMP, GIF (first frame) and zip archives of them. Every 
 is turned grayscale, fitted into the model's H×W keeping its aspect ratio (padded with
 the background), optionally inverted so digits are light on dark like MNIST, and
 quantised into the data view (binary threshold or gray levels).
+
+Decoding is budgeted per upload, not per image: every image's width × height is read
+from its header before its pixels are, and one `PixelBudget` (GENLAB_UPLOAD_PIXELS,
+default 100 million pixels) is spent across all images of a zip, of several files, or of
+a folder, so a small archive of highly compressible images cannot decode to gigabytes.
 """
 from __future__ import annotations
 
 import io
+import os
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -16,7 +23,8 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-__all__ = ["UploadError", "ImageFile", "read_images", "to_view", "MAX_FILE_BYTES", "MAX_IMAGES", "MAX_PIXELS"]
+__all__ = ["UploadError", "ImageFile", "PixelBudget", "OverBudget", "read_images", "to_view", "MAX_FILE_BYTES", "MAX_IMAGES",
+           "MAX_PIXELS", "upload_pixels"]
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # one upload (an image or a zip)
 MAX_IMAGES = 500  # images taken from one zip
@@ -29,6 +37,29 @@ class UploadError(ValueError):
     """A user's file cannot be used; the message says why and what to do."""
 
 
+class OverBudget(UploadError):
+    """An upload whose images together decode to more pixels than one upload may."""
+
+
+def upload_pixels() -> int:
+    """Pixels one upload may decode in total: GENLAB_UPLOAD_PIXELS, default 100 million (about 100 MB gray)."""
+    return int(os.environ.get("GENLAB_UPLOAD_PIXELS", "100000000"))
+
+
+class PixelBudget:
+    """The pixels left to decode for one upload; `spend` refuses an image that would pass the total."""
+
+    def __init__(self, pixels: int | None = None):
+        self.total = upload_pixels() if pixels is None else pixels
+        self.left = self.total
+
+    def spend(self, name: str, pixels: int) -> None:
+        if pixels > self.left:
+            raise OverBudget(f"{name} would take the upload past {self.total:,} decoded pixels in total; "
+                              "upload fewer or smaller images.")
+        self.left -= pixels
+
+
 @dataclass
 class ImageFile:
     """One decoded image: its name and 8-bit grayscale pixels (H, W)."""
@@ -38,23 +69,25 @@ class ImageFile:
     notes: list[str] = field(default_factory=list)
 
 
-def _decode(name: str, data: bytes) -> ImageFile:
+def _decode(name: str, data: bytes, budget: PixelBudget) -> ImageFile:
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with Image.open(io.BytesIO(data)) as img:  # reads the header only
             width, height = img.size
             if width * height > MAX_PIXELS:
                 raise UploadError(
                     f"{name} is {width}×{height} pixels, more than the {MAX_PIXELS // 1_000_000} million allowed; "
                     "shrink it first."
                 )
+            budget.spend(name, width * height)
             notes = []
             if getattr(img, "n_frames", 1) > 1:
                 notes.append(f"{name} has {img.n_frames} frames; using the first.")
             img.seek(0)
             if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-                rgba = img.convert("RGBA")
-                background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-                img_l = Image.alpha_composite(background, rgba).convert("L")
+                rgba = img if img.mode == "RGBA" else img.convert("RGBA")
+                img_l = Image.new("L", rgba.size, 255)  # white paper, the gray image pasted through its alpha
+                img_l.paste(rgba.convert("L"), mask=rgba.getchannel("A"))
+                del rgba
                 notes.append(f"{name} has transparency; it was put on white.")
             else:
                 img_l = img.convert("L")
@@ -68,12 +101,30 @@ def _decode(name: str, data: bytes) -> ImageFile:
         ) from None
 
 
-def _read_zip(name: str, data: bytes) -> tuple[list[ImageFile], list[str]]:
+def _member(name: str, archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bytes:
+    """One member's bytes, read no further than its declared size; a plain sentence for damaged,
+    encrypted or unusually compressed archives."""
+    if member.flag_bits & 0x1:
+        raise UploadError(f"{name} is encrypted; upload a zip without a password.")
+    if member.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise UploadError(f"{name} uses a compression GenLab does not read; re-create it as a plain zip.")
+    try:
+        with archive.open(member) as f:
+            raw = f.read(member.file_size + 1)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError):
+        raise UploadError(f"{name} is damaged (a file inside fails its checksum); re-create the archive.") from None
+    if len(raw) > member.file_size:
+        raise UploadError(f"{name} is damaged (a file inside is larger than it says); re-create the archive.")
+    return raw
+
+
+def _read_zip(name: str, data: bytes, budget: PixelBudget) -> tuple[list[ImageFile], list[str]]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError):
         raise UploadError(f"{name} looks like a zip but is damaged; re-create the archive.") from None
-    members = [m for m in archive.infolist() if not m.is_dir() and not PurePosixPath(m.filename).name.startswith(".")]
+    members = [m for m in infos if not m.is_dir() and not PurePosixPath(m.filename).name.startswith(".")]
     images = [m for m in members if m.filename.lower().endswith(IMAGE_SUFFIXES)]
     skipped = len(members) - len(images)
     notes = [f"Skipped {skipped} file(s) in {name} that are not images."] if skipped else []
@@ -86,8 +137,11 @@ def _read_zip(name: str, data: bytes) -> tuple[list[ImageFile], list[str]]:
         raise UploadError(f"{name} unpacks to more than {MAX_UNZIPPED_BYTES // 2**20} MB; upload a smaller archive.")
     out, failures = [], []
     for member in images:
+        raw = _member(name, archive, member)
         try:
-            decoded = _decode(member.filename, archive.read(member))
+            decoded = _decode(member.filename, raw, budget)
+        except OverBudget:
+            raise
         except UploadError as exc:
             failures.append(str(exc))
             continue
@@ -99,18 +153,24 @@ def _read_zip(name: str, data: bytes) -> tuple[list[ImageFile], list[str]]:
     return out, notes
 
 
-def read_images(name: str, data: bytes) -> tuple[list[ImageFile], list[str]]:
+def read_images(name: str, data: bytes, budget: PixelBudget | None = None) -> tuple[list[ImageFile], list[str]]:
     """Decode one upload (an image or a zip of images) into grayscale images and notes.
 
-    Raises UploadError with a plain sentence for empty, huge, corrupt or non-image files.
+    Arguments:
+        budget: the decoded pixels left for the whole upload; pass one PixelBudget to every
+            call for the files of one upload (a fresh budget per call otherwise).
+
+    Raises UploadError with a plain sentence for empty, huge, corrupt or non-image files, and
+    for an upload whose images pass the budget.
     """
+    budget = budget if budget is not None else PixelBudget()
     if not data:
         raise UploadError(f"{name} is empty.")
     if len(data) > MAX_FILE_BYTES:
         raise UploadError(f"{name} is {len(data) / 2**20:.1f} MB; the limit is {MAX_FILE_BYTES // 2**20} MB.")
     if data[:4] == b"PK\x03\x04":
-        return _read_zip(name, data)
-    image = _decode(name, data)
+        return _read_zip(name, data, budget)
+    image = _decode(name, data, budget)
     return [image], list(image.notes)
 
 
