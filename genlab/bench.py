@@ -114,9 +114,11 @@ def _fmt(value, spec: str) -> str:
 def format_table(result: dict) -> str:
     """The benchmark as a Markdown table (what the README carries)."""
     lines = [
-        f"Budget {result['seconds_budget']:g} s per pair, seed {result['seed']}, torch threads {result['torch_threads']}.",
+        f"Budget {result['seconds_budget']:g} s per pair, seed {result['seed']}, "
+        f"torch threads {result['torch_threads']}.",
         "",
-        "| family | dataset | view | test NLL (nats) | bits/dim | KL (nats) | MMD² | modes | kind | params | steps | wall s |",
+        "| family | dataset | view | test NLL (nats) | bits/dim | KL (nats) | MMD² | modes | kind | params | steps | "
+        "wall s |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in result["rows"]:

@@ -166,7 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(p):
         p.add_argument("--json", action="store_true", help="print one JSON object on stdout, progress on stderr")
-        p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default 1, or $GENLAB_THREADS)")
+        p.add_argument("--threads", type=int, default=None,
+                       help="torch intra-op threads (default 1, or $GENLAB_THREADS)")
 
     p = sub.add_parser("train", help="train a family on a dataset and save the run")
     p.add_argument("--model", required=True, help="family name (see `list`)")

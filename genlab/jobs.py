@@ -18,10 +18,10 @@ import atexit
 import collections
 import copy
 import itertools
-import weakref
 import threading
 import time
 import traceback
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable

@@ -67,7 +67,8 @@ class MetricsLog:
             f.write(json.dumps(json_safe(record)) + "\n")
 
 
-def save_run(folder, model: GenerativeModel, ds: Dataset, seed: int, seconds: float, summary: dict, metrics=None) -> Path:
+def save_run(folder, model: GenerativeModel, ds: Dataset, seed: int, seconds: float, summary: dict,
+             metrics=None) -> Path:
     """Write a run folder that `load_run` can rebuild the model from."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

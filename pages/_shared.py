@@ -82,7 +82,8 @@ def server_limits() -> dict:
     jobs = _env_number("GENLAB_MAX_JOBS", 2, "a whole number of training jobs")
     queued = _env_number("GENLAB_MAX_QUEUE", 16, "a whole number of waiting jobs")
     runs = _env_number("GENLAB_SESSION_RUNS", 50, "a whole number of runs")
-    return {"max_concurrent": 2**31 if jobs is None else int(jobs), "max_queued": None if queued is None else int(queued),
+    return {"max_concurrent": 2**31 if jobs is None else int(jobs),
+            "max_queued": None if queued is None else int(queued),
             "max_runs_per_session": None if runs is None else int(runs),
             "max_session_disk_mb": _env_number("GENLAB_SESSION_DISK_MB", 200, "a number of megabytes")}
 

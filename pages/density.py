@@ -7,8 +7,18 @@ import genlab
 from genlab import figures, queries
 from genlab.data.imagefiles import MAX_FILE_BYTES, UploadError, read_images, to_view
 from genlab.snapshots import density_grid, to_unit_images
-from pages._shared import (PAGES, clamp, dataset_title, forget_unless, is_image_set, load_dataset, load_model,
-                           persistent, pick_run, sidebar)
+from pages._shared import (
+    PAGES,
+    clamp,
+    dataset_title,
+    forget_unless,
+    is_image_set,
+    load_dataset,
+    load_model,
+    persistent,
+    pick_run,
+    sidebar,
+)
 
 REFERENCE_ITEMS = 1000  # test items behind the histogram and the percentiles
 OOD_ITEMS = 300  # items per out-of-distribution comparison set

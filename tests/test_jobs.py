@@ -135,7 +135,8 @@ def test_queued_jobs_start_in_order_when_a_slot_frees(points_ds, runs_in_tmp):
         assert wait_for(lambda: second.view()["state"] == "running")
         assert queue_of(third) == ("queued", 1, 1)
         second.stop()  # so does stopping
-        assert wait_for(lambda: third.view()["state"] != "queued") and third.join(20) and third.view()["state"] == "finished"
+        assert wait_for(lambda: third.view()["state"] != "queued")
+        assert third.join(20) and third.view()["state"] == "finished"
         assert manager.load() == {"training": 0, "queued": 0, "max_concurrent": 1, "max_queued": 16}
     finally:
         manager.shutdown()

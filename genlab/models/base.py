@@ -239,7 +239,8 @@ class GenerativeModel(nn.Module):
         for key, value in tensors.items():
             if key in params:
                 if params[key].shape != value.shape:
-                    raise ValueError(f"Weight {key} has shape {tuple(value.shape)}, expected {tuple(params[key].shape)}.")
+                    raise ValueError(f"Weight {key} has shape {tuple(value.shape)}, "
+                                     f"expected {tuple(params[key].shape)}.")
                 with torch.no_grad():
                     params[key].copy_(value)
             else:

@@ -71,7 +71,8 @@ class VAEConfig(ModelConfig):
         choices=("logistic", "categorical"),
     )
     iw_samples: int = hparam(
-        64, 1, 5000, "Importance samples k behind log p(x): a larger k gives a tighter bound and costs k decoder passes."
+        64, 1, 5000,
+        "Importance samples k behind log p(x): a larger k gives a tighter bound and costs k decoder passes.",
     )
 
 
@@ -248,7 +249,8 @@ class VAE(GenerativeModel):
         return generator
 
     # ---- the bound and the estimate ---------------------------------------------------
-    def elbo_terms(self, x: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def elbo_terms(self, x: torch.Tensor,
+                   generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(E_q log p(x|z) by one reparametrised sample, KL(q(z|x) ‖ N(0, I)) in closed form), each (N,)."""
         generator = self._generator(generator)
         mu, log_sigma = self.posterior(x)
@@ -262,7 +264,8 @@ class VAE(GenerativeModel):
         recon, kl = self.elbo_terms(x, generator)
         return recon - kl
 
-    def iw_log_prob(self, x: torch.Tensor, k: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+    def iw_log_prob(self, x: torch.Tensor, k: int | None = None,
+                    generator: torch.Generator | None = None) -> torch.Tensor:
         """The importance-weighted estimate log p̂_k(x) in nats, shape (N,); k defaults to `iw_samples`.
 
         Items and samples are processed in chunks of at most IW_CHUNK_ELEMENTS decoder
