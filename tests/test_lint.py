@@ -1,4 +1,5 @@
-"""The repository lints clean under the ruff rules pyproject.toml chooses, and declares the pins it installs."""
+"""The repository lints clean under the ruff rules pyproject.toml chooses, declares the pins it installs, and CI
+runs the README's test command."""
 import subprocess
 import sys
 import tomllib
@@ -23,3 +24,10 @@ def test_pyproject_declares_the_pinned_requirements():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["dependencies"] == _pins(ROOT / "requirements.txt")
     assert project["optional-dependencies"]["dev"] == _pins(ROOT / "requirements-dev.txt")
+
+
+def test_ci_runs_the_readme_test_command_verbatim():
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("## Run the tests", 1)[1].split("```bash\n", 1)[1].split("\n```", 1)[0]
+    ci = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if line and not line.startswith("#")]
+    assert ci[-1] == block
