@@ -2,7 +2,8 @@
 
 Timings on a shared 2-core box are noisy, so speed is reported as throughput measured
 side by side in one process (steps per second with 1, 2 and 4 concurrent jobs), never
-as pass/fail thresholds.
+as pass/fail thresholds. `write_benchmarks` renders a result as the generated section of
+docs/BENCHMARKS.md (`python -m genlab bench --write`), keeping what was written by hand around it.
 
 The preset benchmark (`run_preset_bench`) is the same measurement turned on the presets:
 per family and kind of data, the config's defaults, the working presets and a few nearby
@@ -16,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import resource
 import sys
 import threading
 import time
@@ -23,13 +25,22 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["run_bench", "format_table", "measure_concurrency", "DEFAULT_DATASETS", "preset_candidates",
-           "run_preset_bench", "format_preset_table", "write_measured"]
+__all__ = ["run_bench", "format_table", "format_report", "write_benchmarks", "measure_concurrency", "DEFAULT_DATASETS",
+           "BENCHMARKS_PATH", "preset_candidates", "run_preset_bench", "format_preset_table", "write_measured"]
 
 DEFAULT_DATASETS = (
     ("toy:8gaussians", None), ("toy:checkerboard", None), ("toy:moons", None), ("toy:rings", None),
     ("toy:spirals", None), ("toy:pinwheel", None), ("digits", "binary"), ("digits", "gray8"), ("mnist5k", "binary"),
 )
+
+
+BENCHMARKS_PATH = Path(__file__).resolve().parent.parent / "docs" / "BENCHMARKS.md"
+BEGIN = "<!-- begin: written by `python -m genlab bench --write`; edit outside these markers only -->"
+END = "<!-- end: written by `python -m genlab bench --write` -->"
+
+
+def _machine() -> str:
+    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}"
 
 
 def _parse_dataset(spec: str) -> tuple[str, str | None]:
@@ -78,6 +89,7 @@ def run_bench(seconds: float = 5.0, seed: int = 0, families=None, datasets=None,
     from genlab.runtime import set_threads
 
     n_threads = set_threads(threads)
+    began = time.perf_counter()
     families = families or list(genlab.families())
     pairs = [_parse_dataset(d) for d in datasets] if datasets else list(DEFAULT_DATASETS)
     rows = []
@@ -99,11 +111,14 @@ def run_bench(seconds: float = 5.0, seed: int = 0, families=None, datasets=None,
                 "num_parameters": summary["num_parameters"], "steps": summary["train"]["steps"],
                 "wall_seconds": time.perf_counter() - start, "seed": seed,
             })
-    out = {"seconds_budget": seconds, "seed": seed, "torch_threads": n_threads, "rows": rows}
+    out = {"seconds_budget": seconds, "seed": seed, "torch_threads": n_threads, "date": time.strftime("%Y-%m-%d"),
+           "machine": _machine(), "rows": rows}
     if concurrency:
         print("bench: concurrency (1, 2, 4 jobs x 1, 2 threads)", file=sys.stderr, flush=True)
         out["concurrency"] = measure_concurrency()
         set_threads(n_threads)
+    out["wall_seconds"] = time.perf_counter() - began
+    out["peak_memory_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
     return out
 
 
@@ -112,11 +127,13 @@ def _fmt(value, spec: str) -> str:
 
 
 def format_table(result: dict) -> str:
-    """The benchmark as a Markdown table (what the README carries)."""
+    """The benchmark as Markdown tables: one row per family × data set, then the throughput of concurrent jobs."""
     lines = [
-        f"Budget {result['seconds_budget']:g} s per pair, seed {result['seed']}, torch threads {result['torch_threads']}.",
+        f"Budget {result['seconds_budget']:g} s per pair, seed {result['seed']}, "
+        f"torch threads {result['torch_threads']}.",
         "",
-        "| family | dataset | view | test NLL (nats) | bits/dim | KL (nats) | MMD² | modes | kind | params | steps | wall s |",
+        "| family | dataset | view | test NLL (nats) | bits/dim | KL (nats) | MMD² | modes | kind | params | steps | "
+        "wall s |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in result["rows"]:
@@ -134,6 +151,54 @@ def format_table(result: dict) -> str:
                          f"{r['per_job_steps_per_second']:.0f} | {r['throughput_vs_1job_1thread']:.2f}× |")
     return "\n".join(lines)
 
+
+def format_report(result: dict) -> str:
+    """The benchmark as the generated section of docs/BENCHMARKS.md: when and where it ran, the tables,
+    and how to read them."""
+    minutes, seconds = divmod(round(result["wall_seconds"]), 60)
+    lines = [
+        "## Every family on every data set",
+        "",
+        f"Run of {result['date']} on {result['machine']}: the whole grid took {minutes} min {seconds} s of wall "
+        f"time, peak memory {result['peak_memory_mb'] / 1024:.1f} GB.",
+        "",
+        format_table(result),
+        "",
+        "How to read it:",
+        "- `kind` says what the NLL is: `exact`; `lower_bound` (the reported NLL and bits/dim are upper bounds on "
+        "the true ones: dequantized continuous families, the VAE's importance-weighted estimate, the diffusion "
+        "model's ELBO); `unnormalized` (an EBM) and `None` (GANs) have no NLL and are scored by KL on toys (from a "
+        "grid-normalised energy or a density estimate of their samples) and by MMD² everywhere.",
+        "- KL is KL(p_data‖p_θ) in nats on toys; MMD² is the unbiased kernel MMD² between samples and held-out "
+        "data (it can be slightly negative); `modes` counts the modes of `toy:8gaussians` the samples cover.",
+        f"- {result['seconds_budget']:g} s per pair is a budget for comparing families side by side, not for their "
+        "best numbers.",
+    ]
+    if result.get("concurrency"):
+        lines.append("- The throughput table trains a small RealNVP with 1, 2 and 4 jobs side by side in one "
+                     "process, with 1 and 2 torch threads each: total training steps per second, against one job "
+                     "on one thread. GenLab's defaults (one thread per job, `GENLAB_MAX_JOBS`) follow from it.")
+    return "\n".join(lines)
+
+
+def write_benchmarks(result: dict, path=None) -> Path:
+    """Write `format_report(result)` into docs/BENCHMARKS.md (or `path`) between its markers.
+
+    Whatever the file holds outside the markers (an introduction, numbers measured by hand) stays as
+    it is; a file without the markers gets the section appended, and a missing file is created.
+    """
+    path = Path(path) if path is not None else BENCHMARKS_PATH
+    section = f"{BEGIN}\n{format_report(result)}\n{END}"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = f"# GenLab benchmarks\n\n{section}\n"
+    elif BEGIN in (old := path.read_text()) and END in old:
+        before, rest = old.split(BEGIN, 1)
+        text = before + section + rest.split(END, 1)[1]
+    else:
+        text = old.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text)
+    return path
 
 
 # ---- the preset benchmark -----------------------------------------------------------
@@ -179,10 +244,6 @@ def _cpu_budget(seconds: float):
             return super().stopped or time.process_time() - self.began >= seconds
 
     return CpuBudget()
-
-
-def _machine() -> str:
-    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}"
 
 
 def _train_once(family: str, ds, hparams: dict, seconds: float, seed: int) -> dict:

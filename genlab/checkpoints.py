@@ -32,8 +32,17 @@ from genlab.data.base import DataSpec
 from genlab.models import create_model
 from genlab.models.base import GenerativeModel
 from genlab.run_config import RunError, check_config, check_metrics, check_summary, parameter_budget
-from genlab.runs import CONFIG, MAX_CONFIG_BYTES, MAX_METRICS_BYTES, MAX_SUMMARY_BYTES, METRICS, SUMMARY, \
-    TEMPORARY, WEIGHTS, write_atomic
+from genlab.runs import (
+    CONFIG,
+    MAX_CONFIG_BYTES,
+    MAX_METRICS_BYTES,
+    MAX_SUMMARY_BYTES,
+    METRICS,
+    SUMMARY,
+    TEMPORARY,
+    WEIGHTS,
+    write_atomic,
+)
 
 __all__ = ["CheckpointError", "pack_run", "unpack_run", "read_checkpoint", "MAX_CHECKPOINT_BYTES",
            "max_parameters"]

@@ -129,18 +129,22 @@ def _print_list(result: dict) -> None:
 
 
 def cmd_bench(args) -> dict:
-    from genlab.bench import run_bench, run_preset_bench, write_measured
+    from genlab.bench import run_bench, run_preset_bench, write_benchmarks, write_measured
 
+    path = args.write if isinstance(args.write, str) else None  # --write alone: the default file
     if args.presets:
         result = run_preset_bench(seconds=args.seconds or 15.0, seed=args.seed, families=args.models,
                                   kinds=args.kinds, threads=args.threads, repeats=args.repeats)
         if args.write:
-            result["written"] = str(write_measured(result))
+            result["written"] = str(write_measured(result, path))
         return result
-    if args.write or args.kinds or args.repeats != 1:
-        raise ValueError("--write, --kinds and --repeats belong to the preset benchmark; add --presets.")
-    return run_bench(seconds=args.seconds or 5.0, seed=args.seed, families=args.models, datasets=args.datasets,
-                     threads=args.threads)
+    if args.kinds or args.repeats != 1:
+        raise ValueError("--kinds and --repeats belong to the preset benchmark; add --presets.")
+    result = run_bench(seconds=args.seconds or 5.0, seed=args.seed, families=args.models, datasets=args.datasets,
+                       threads=args.threads)
+    if args.write:
+        result["written"] = str(write_benchmarks(result, path))
+    return result
 
 
 def cmd_zoo(args) -> dict:
@@ -169,7 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(p):
         p.add_argument("--json", action="store_true", help="print one JSON object on stdout, progress on stderr")
-        p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default 1, or $GENLAB_THREADS)")
+        p.add_argument("--threads", type=int, default=None,
+                       help="torch intra-op threads (default 1, or $GENLAB_THREADS)")
 
     p = sub.add_parser("train", help="train a family on a dataset and save the run")
     p.add_argument("--model", required=True, help="family name (see `list`)")
@@ -203,8 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--presets", action="store_true", help="benchmark each family's defaults, presets and nearby "
                    "alternatives side by side instead, one data set per kind of data")
     p.add_argument("--kinds", nargs="*", default=None, help="with --presets: toy, image-binary, image-gray8")
-    p.add_argument("--write", action="store_true", help="with --presets: merge the result into "
-                   "genlab/presets_measured.json")
+    p.add_argument("--write", nargs="?", const=True, default=False, metavar="PATH",
+                   help="also write the result as the generated section of docs/BENCHMARKS.md (or PATH); with "
+                   "--presets, merge it into genlab/presets_measured.json (or PATH)")
     p.add_argument("--repeats", type=int, default=1, help="with --presets: seeds per setting, from --seed on; "
                    "the yardstick is their mean")
     common(p)

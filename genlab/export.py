@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import io
 import json
-import textwrap
 import re
+import textwrap
 import zipfile
 from pathlib import Path
 

@@ -19,7 +19,10 @@ import re
 import threading
 import time
 
-from torch.nn.modules.module import register_module_buffer_registration_hook, register_module_parameter_registration_hook
+from torch.nn.modules.module import (
+    register_module_buffer_registration_hook,
+    register_module_parameter_registration_hook,
+)
 
 from genlab.data import drawn
 from genlab.data.base import VIEWS, DataSpec
@@ -191,7 +194,8 @@ def _scalars(record: dict, what: str) -> dict:
             raise RunError(f"The run's {what} has a malformed key.")
         if isinstance(value, float) and not math.isfinite(value):
             value = None
-        if value is None or isinstance(value, (bool, int, float)) or (isinstance(value, str) and len(value) <= MAX_TEXT):
+        short_text = isinstance(value, str) and len(value) <= MAX_TEXT
+        if value is None or isinstance(value, (bool, int, float)) or short_text:
             out[key] = value
     return out
 

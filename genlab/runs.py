@@ -28,8 +28,8 @@ from genlab.models.base import GenerativeModel
 from genlab.run_config import RunError, check_config, check_metrics, check_summary
 from genlab.runtime import process_group
 
-__all__ = ["save_run", "load_run", "list_runs", "list_run_folder", "bad_runs", "delete_run", "clean_partial_runs", "RunError",
-           "MetricsLog", "json_safe", "default_runs_root", "write_atomic"]
+__all__ = ["save_run", "load_run", "list_runs", "list_run_folder", "bad_runs", "delete_run", "clean_partial_runs",
+           "RunError", "MetricsLog", "json_safe", "default_runs_root", "write_atomic"]
 
 CONFIG, METRICS, WEIGHTS, SUMMARY = "config.json", "metrics.jsonl", "model.safetensors", "summary.json"
 RUN_FILES = (CONFIG, METRICS, WEIGHTS, SUMMARY)
@@ -98,7 +98,8 @@ class MetricsLog:
             f.write(json.dumps(json_safe(record)) + "\n")
 
 
-def save_run(folder, model: GenerativeModel, ds: Dataset, seed: int, seconds: float, summary: dict, metrics=None) -> Path:
+def save_run(folder, model: GenerativeModel, ds: Dataset, seed: int, seconds: float, summary: dict,
+             metrics=None) -> Path:
     """Write a run folder that `load_run` can rebuild the model from."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -175,7 +176,8 @@ def load_run(folder, load_data: bool = True) -> tuple[GenerativeModel, Dataset |
         raise RunError(str(exc)) from None
     model.eval()
     ds = _load_run_data(config, spec) if load_data else None
-    summary = check_summary(_read_json(folder / SUMMARY, MAX_SUMMARY_BYTES), config) if (folder / SUMMARY).exists() else {}
+    has_summary = (folder / SUMMARY).exists()
+    summary = check_summary(_read_json(folder / SUMMARY, MAX_SUMMARY_BYTES), config) if has_summary else {}
     info = {"folder": str(folder), "config": config, "summary": summary, "metrics": read_metrics(folder)}
     return model, ds, info
 
@@ -198,7 +200,8 @@ def _scan(root) -> tuple[list[dict], list[tuple[str, str]]]:
         try:
             runs.append(_read_run(folder))
         except (RunError, OSError) as exc:
-            bad.append((folder.name, str(exc) if isinstance(exc, RunError) else f"it cannot be read ({type(exc).__name__})."))
+            reason = str(exc) if isinstance(exc, RunError) else f"it cannot be read ({type(exc).__name__})."
+            bad.append((folder.name, reason))
     return runs, bad
 
 

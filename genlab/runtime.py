@@ -13,7 +13,7 @@ def default_threads() -> int:
 
     PyTorch's intra-op pool is shared by every training thread of a process. On a
     2-core box, two threads per job with another job running made a small flow 68x
-    slower (DESIGN.md); small models train fastest on one thread each, and
+    slower (docs/DESIGN.md); small models train fastest on one thread each, and
     concurrency comes from running jobs side by side.
     """
     value = os.environ.get("GENLAB_THREADS", "1")

@@ -61,7 +61,8 @@ def checkpoints(runs: list[dict]) -> None:
             names = {run["folder"]: f"{run['name']} ({data_title(run['config']['dataset'], run['config']['view'])})"
                      for run in runs}
             folder = st.selectbox("Run to download", list(names), format_func=names.get, key="checkpoint_run")
-            st.download_button("Download run", data=run_file("checkpoint", folder), file_name=f"{names[folder].split()[0]}.zip",
+            st.download_button("Download run", data=run_file("checkpoint", folder),
+                               file_name=f"{names[folder].split()[0]}.zip",
                                mime="application/zip", icon=":material/download:", on_click="ignore")
             config = next(run["config"] for run in runs if run["folder"] == folder)
             script_download(folder, config, names[folder].split()[0])

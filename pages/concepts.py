@@ -5,8 +5,12 @@ learned features and the conditional completion of a partly erased image.
 One tab per lesson; each lesson is a module of `pages/_concepts/`, over its module of `genlab/concepts/`."""
 import streamlit as st
 
-from pages._concepts import (curse_of_dimensionality, downstream_inference, generative_vs_discriminative,
-                             parametric_vs_nonparametric)
+from pages._concepts import (
+    curse_of_dimensionality,
+    downstream_inference,
+    generative_vs_discriminative,
+    parametric_vs_nonparametric,
+)
 from pages._ui.sidebar import sidebar
 
 TABS = ("Generative vs. discriminative", "Parametric vs. non-parametric", "Curse of dimensionality",

@@ -175,8 +175,8 @@ for column, (family, (kind, _)) in zip(st.columns(2), BASELINES.items()):
             st.plotly_chart(figures.density_heatmap(live["log_prob_grid"], live["bounds"], points=ds.test[:500],
                                                     title="log p_θ(x), test points in white", top=peak))
         elif "images" in live:
-            st.plotly_chart(figures.image_grid(live["images"], columns=8, title="Samples x ~ p_θ", max_width=HALF_WIDTH),
-                            width="content")
+            st.plotly_chart(figures.image_grid(live["images"], columns=8, title="Samples x ~ p_θ",
+                                               max_width=HALF_WIDTH), width="content")
 if not is_image and "data_entropy_nats" in fits["gaussian"]["summary"]:
     entropy = fits["gaussian"]["summary"]["data_entropy_nats"]
     st.caption(f"NLL = KL(p_data‖p_θ) + H(p_data), and here H(p_data) ≈ {figures.format_number(entropy)} nats, "

@@ -157,8 +157,8 @@ def live_picture(ds, view: JobView) -> None:
         st.plotly_chart(figures.scatter_points(live["points"], bounds=ds.bounds, background=ds.test,
                                                title="Samples x ~ p_θ now, test data in grey"))
     elif "images" in live:
-        st.plotly_chart(figures.image_grid(live["images"], columns=8, title="Samples x ~ p_θ now", max_width=HALF_WIDTH),
-                        width="content")
+        st.plotly_chart(figures.image_grid(live["images"], columns=8, title="Samples x ~ p_θ now",
+                                           max_width=HALF_WIDTH), width="content")
     else:
         st.caption("The first picture appears after the first report.")
     for name, values in live.get("fields", {}).items():  # what the family computes besides p_θ

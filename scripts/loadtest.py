@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from genlab.health import free_port, wait_healthy  # noqa: E402 (after the path is set)
+
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 ACTIONS = ("page_load", "widget", "start", "trained", "samples")
@@ -473,7 +474,8 @@ def main(argv=None) -> int:
         sampler.halt()
         end_mb = sampler.read()[1]
         result = {
-            "stall_seconds": args.stall, "sessions": args.sessions, "family": args.family, "seconds": args.seconds, "max_jobs": args.max_jobs,
+            "stall_seconds": args.stall, "sessions": args.sessions, "family": args.family, "seconds": args.seconds,
+            "max_jobs": args.max_jobs,
             "cpus": os.cpu_count(), "wall_seconds": round(wall, 1), "server_cpu_seconds": round(cpu, 1),
             "browser_cpu_seconds": round(browser_cpu, 1),
             "load_average": {"start": load_begun, "end": os.getloadavg()},

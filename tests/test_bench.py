@@ -70,4 +70,43 @@ def test_cli_bench_presets_prints_one_json_object(capsys):
     assert main(["bench", "--presets", "--seconds", "0.2", "--models", "gaussian", "--kinds", "toy", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert [(g["family"], g["kind"]) for g in result["groups"]] == [("gaussian", "toy")]
-    assert main(["bench", "--write"]) == 2 and "--presets" in capsys.readouterr().err
+    assert main(["bench", "--kinds", "toy"]) == 2 and "--presets" in capsys.readouterr().err
+
+
+def test_write_keeps_what_was_written_by_hand_around_the_generated_section(tmp_path):
+    from genlab.bench import BEGIN, END, write_benchmarks
+
+    result = run_bench(seconds=0.3, families=["gaussian"], datasets=["toy:8gaussians"], concurrency=False)
+    path = write_benchmarks(result, tmp_path / "docs" / "BENCHMARKS.md")
+    first = path.read_text()
+    assert first.startswith("# GenLab benchmarks") and first.count(BEGIN) == first.count(END) == 1
+    assert format_table(result) in first and result["date"] in first and result["machine"] in first
+    assert "| gaussian | toy:8gaussians | continuous |" in first
+
+    before, after = "# Benchmarks\n\nAn introduction by hand.\n\n", "\n\n## Load test\n\nMeasured by hand.\n"
+    path.write_text(before + first[first.index(BEGIN):].rstrip("\n") + after)
+    again = run_bench(seconds=0.3, families=["gmm"], datasets=["toy:8gaussians"], concurrency=False)
+    text = write_benchmarks(again, path).read_text()
+    assert text.startswith(before) and text.endswith(after) and text.count(BEGIN) == 1
+    assert "| gmm | toy:8gaussians |" in text and "| gaussian |" not in text
+
+    plain = tmp_path / "plain.md"
+    plain.write_text("# Notes\n")
+    assert write_benchmarks(again, plain).read_text().startswith("# Notes\n\n" + BEGIN)
+
+
+def test_cli_bench_write_renders_the_printed_result(tmp_path, capsys, monkeypatch):
+    import json
+
+    from genlab import bench
+    from genlab.cli import main
+
+    measure = bench.measure_concurrency
+    monkeypatch.setattr(bench, "measure_concurrency", lambda: measure(seconds=0.2, jobs=(1,), threads=(1,)))
+    path = tmp_path / "BENCHMARKS.md"
+    assert main(["bench", "--seconds", "0.2", "--models", "bernoulli", "--datasets", "digits/binary",
+                 "--write", str(path), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["written"] == str(path) and [r["family"] for r in result["rows"]] == ["bernoulli"]
+    text = path.read_text()
+    assert "| bernoulli | digits | binary |" in text and "| 1 | 1 |" in text and "throughput table" in text

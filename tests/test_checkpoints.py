@@ -19,7 +19,8 @@ def packed(points_ds, tmp_path):
 
 
 def rezip(data: bytes, change) -> bytes:
-    members = {i.filename: zipfile.ZipFile(io.BytesIO(data)).read(i) for i in zipfile.ZipFile(io.BytesIO(data)).infolist()}
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    members = {i.filename: archive.read(i) for i in archive.infolist()}
     change(members)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:

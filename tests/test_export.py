@@ -150,7 +150,8 @@ def test_script_reproduces_the_held_out_number(exported, family):
 def test_script_imports_only_torch_and_the_standard_library(exported, family):
     _, folder, _ = exported[family]
     tree = ast.parse((folder / f"{folder.name}.py").read_text())
-    modules = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    modules = {alias.name.split(".")[0]
+               for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     modules |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert "torch" in modules
     assert all(m == "torch" or m in sys.stdlib_module_names for m in modules), modules

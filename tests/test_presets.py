@@ -5,8 +5,20 @@ import pytest
 import torch
 
 import genlab
-from genlab.presets import (ALTERNATIVES, BENCH_DATASETS, KINDS, PRESETS, PROMOTION_MARGIN, UNITS, Preset,
-                            dataset_kind, measured, measured_note, presets_for, read_measured)
+from genlab.presets import (
+    ALTERNATIVES,
+    BENCH_DATASETS,
+    KINDS,
+    PRESETS,
+    PROMOTION_MARGIN,
+    UNITS,
+    Preset,
+    dataset_kind,
+    measured,
+    measured_note,
+    presets_for,
+    read_measured,
+)
 
 DATASETS = {"toy": ("toy:8gaussians", None), "image-binary": ("digits", "binary"), "image-gray8": ("digits", "gray8")}
 

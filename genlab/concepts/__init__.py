@@ -15,8 +15,15 @@ Example:
     >>> model = make_classifier("kde", ds.spec).fit(ds.train, ds.labels_train, num_classes=2)
     >>> accuracy(model, ds.test, ds.labels_test)
 """
-from genlab.concepts import (classifiers, common, curse_of_dimensionality, downstream_inference,
-                             generative_vs_discriminative, learning_curves, parametric_vs_nonparametric)
+from genlab.concepts import (
+                             classifiers,
+                             common,
+                             curse_of_dimensionality,
+                             downstream_inference,
+                             generative_vs_discriminative,
+                             learning_curves,
+                             parametric_vs_nonparametric,
+)
 from genlab.concepts.classifiers import *  # noqa: F403
 from genlab.concepts.common import *  # noqa: F403
 from genlab.concepts.curse_of_dimensionality import *  # noqa: F403

@@ -14,8 +14,14 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from genlab.concepts.common import (DISCRIMINATIVE, FAMILY_SECONDS, GENERATIVE, fit_family, flat_features,
-                                    one_blas_thread)
+from genlab.concepts.common import (
+    DISCRIMINATIVE,
+    FAMILY_SECONDS,
+    GENERATIVE,
+    fit_family,
+    flat_features,
+    one_blas_thread,
+)
 from genlab.data.base import DataSpec
 from genlab.evaluate import batched_log_prob
 from genlab.models import create_model, families, fits

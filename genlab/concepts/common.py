@@ -23,7 +23,7 @@ EVAL_ITEMS = 1000  # held-out items scored per point of a curve
 def one_blas_thread():
     """A context in which numpy's BLAS (what scikit-learn's solvers run on) uses one thread.
 
-    Like torch's pool (DESIGN.md), BLAS threads oversubscribe a small shared box: on two busy
+    Like torch's pool (docs/DESIGN.md), BLAS threads oversubscribe a small shared box: on two busy
     cores an MLP fit took 20.7 s with OpenBLAS's 2 threads and 0.5 s with 1.
     """
     from threadpoolctl import threadpool_limits

@@ -18,7 +18,15 @@ from pathlib import Path
 import torch
 
 from genlab.data.base import Dataset, split_indices
-from genlab.data.imagefiles import IMAGE_SUFFIXES, MAX_IMAGES, OverBudget, PixelBudget, UploadError, read_images, to_view
+from genlab.data.imagefiles import (
+    IMAGE_SUFFIXES,
+    MAX_IMAGES,
+    OverBudget,
+    PixelBudget,
+    UploadError,
+    read_images,
+    to_view,
+)
 from genlab.data.images import IMAGE_VIEWS
 from genlab.data.registry import Request, Source, register
 

@@ -23,7 +23,8 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-__all__ = ["UploadError", "ImageFile", "PixelBudget", "OverBudget", "read_images", "to_view", "MAX_FILE_BYTES", "MAX_IMAGES",
+__all__ = ["UploadError", "ImageFile", "PixelBudget", "OverBudget", "read_images", "to_view", "MAX_FILE_BYTES",
+           "MAX_IMAGES",
            "MAX_PIXELS", "upload_pixels"]
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # one upload (an image or a zip)

@@ -4,8 +4,16 @@
 JobHandle and JobBackend interfaces); `local` trains in threads of this process, the
 embedded default.
 """
-from genlab.jobs.base import (CapacityError, JobBackend, JobHandle, JobLimits, JobState, JobView, ModelCard,
-                              check_session_room)
+from genlab.jobs.base import (
+                              CapacityError,
+                              JobBackend,
+                              JobHandle,
+                              JobLimits,
+                              JobState,
+                              JobView,
+                              ModelCard,
+                              check_session_room,
+)
 from genlab.jobs.local import Job, JobManager, LocalBackend
 
 __all__ = ["Job", "JobManager", "LocalBackend", "CapacityError", "ModelCard", "JobState", "JobView", "JobLimits",

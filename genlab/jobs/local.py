@@ -26,8 +26,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from genlab.data.base import Dataset
-from genlab.jobs.base import (CapacityError, JobBackend, JobHandle, JobLimits, JobState, JobView, ModelCard,
-                              check_session_room)
+from genlab.jobs.base import (
+    CapacityError,
+    JobBackend,
+    JobHandle,
+    JobLimits,
+    JobState,
+    JobView,
+    ModelCard,
+    check_session_room,
+)
 from genlab.models.base import GenerativeModel
 from genlab.runs import default_runs_root, train_and_save
 from genlab.snapshots import live_snapshot

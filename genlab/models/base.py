@@ -296,7 +296,7 @@ class GenerativeModel(nn.Module):
 
     @contextlib.contextmanager
     def evaluating(self):
-        """Eval mode (no dropout; held-out numbers from fixed draws) without gradients, the previous mode restored after."""
+        """Eval mode (no dropout; held-out numbers from fixed draws) without gradients; the previous mode comes back."""
         was_training = self.training
         self.eval()
         try:
@@ -333,7 +333,8 @@ class GenerativeModel(nn.Module):
         for key, value in tensors.items():
             if key in params:
                 if params[key].shape != value.shape:
-                    raise ValueError(f"Weight {key} has shape {tuple(value.shape)}, expected {tuple(params[key].shape)}.")
+                    raise ValueError(f"Weight {key} has shape {tuple(value.shape)}, "
+                                     f"expected {tuple(params[key].shape)}.")
                 with torch.no_grad():
                     params[key].copy_(value)
             else:

@@ -30,7 +30,8 @@ __all__ = ["Bernoulli", "BernoulliConfig"]
 
 @dataclass
 class BernoulliConfig(ModelConfig):
-    smoothing: float = hparam(1.0, 1e-3, 100.0, "Pseudo-counts added to every pixel value (Laplace smoothing).", log=True)
+    smoothing: float = hparam(1.0, 1e-3, 100.0, "Pseudo-counts added to every pixel value (Laplace smoothing).",
+                              log=True)
 
 
 @register

@@ -49,7 +49,8 @@ class Gaussian(DensityModel):
         mean = y.mean(0)
         centred = y - mean
         cov = centred.T @ centred / max(len(y) - 1, 1)  # (D, D)
-        cov += torch.eye(len(mean), dtype=cov.dtype, device=cov.device) * self.config.ridge * max(float(cov.diagonal().mean()), 1e-12)
+        ridge = self.config.ridge * max(float(cov.diagonal().mean()), 1e-12)
+        cov += torch.eye(len(mean), dtype=cov.dtype, device=cov.device) * ridge
         self.mean = mean.float()
         self.scale_tril = torch.linalg.cholesky(cov).float()
         return {}

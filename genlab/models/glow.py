@@ -40,8 +40,8 @@ from torch import nn
 
 from genlab.data.base import DataSpec
 from genlab.models import register
-from genlab.models.base import ModelConfig, hparam
 from genlab.models._flows import NormalizingFlow
+from genlab.models.base import ModelConfig, hparam
 from genlab.models.realnvp import AffineTransform
 
 __all__ = ["Glow", "GlowConfig", "LogitTransform", "ActNorm2d", "InvertibleConv1x1", "AffineCoupling2d", "FlowStep",
@@ -62,7 +62,8 @@ class GlowConfig(ModelConfig):
     steps_per_scale: int = hparam(4, 1, 32, "Flow steps (ActNorm, 1×1 conv, coupling) at each scale.")
     hidden_channels: int = hparam(32, 4, 512, "Channels in each coupling's conv net.")
     alpha: float = hparam(0.05, 1e-6, 0.2, "Logit transform margin: y ↦ logit(α + (1 − 2α) y).", log=True)
-    max_log_scale: float = hparam(3.0, 0.1, 10.0, "Bound on |log-scale| per coupling (soft, via tanh): keeps training stable.")
+    max_log_scale: float = hparam(3.0, 0.1, 10.0,
+                                  "Bound on |log-scale| per coupling (soft, via tanh): keeps training stable.")
 
 
 def squeeze(x: torch.Tensor) -> torch.Tensor:

@@ -42,7 +42,8 @@ class NSFConfig(CouplingFlowConfig):
     hidden_units: int = hparam(64, 4, 2048, "Width of each coupling layer's conditioner MLP.")
     hidden_layers: int = hparam(2, 1, 8, "Hidden layers in each conditioner MLP.")
     num_bins: int = hparam(8, 2, 64, "Spline bins K per coordinate.")
-    tail_bound: float = hparam(4.0, 0.5, 50.0, "Splines act on [-B, B] (data are standardised first); identity outside.")
+    tail_bound: float = hparam(4.0, 0.5, 50.0,
+                               "Splines act on [-B, B] (data are standardised first); identity outside.")
 
 
 def _knots(raw: torch.Tensor, bound: float) -> torch.Tensor:

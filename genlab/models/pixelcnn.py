@@ -40,8 +40,10 @@ class PixelCNNConfig(ModelConfig):
 
     learning_rate: float = hparam(4e-3, 1e-5, 1.0, "Adam step size.", log=True)
     batch_size: int = hparam(128, 1, 8192, "Examples per gradient step.")
-    block: str = hparam("gated", help="Residual block: gated tanh·sigmoid units or plain ReLU.", choices=("gated", "relu"))
-    first_kernel: int = hparam(15, 3, 31, "Size of the first (type A) masked kernel; odd. 15 sees every earlier pixel of an 8×8 image.")
+    block: str = hparam("gated", help="Residual block: gated tanh·sigmoid units or plain ReLU.",
+                        choices=("gated", "relu"))
+    first_kernel: int = hparam(15, 3, 31, "Size of the first (type A) masked kernel; odd. "
+                                          "15 sees every earlier pixel of an 8×8 image.")
     residual_blocks: int = hparam(2, 0, 32, "Residual blocks of 3×3 type-B masked convolutions.")
     dropout: float = hparam(0.3, 0.0, 0.9, "Dropout inside each residual block while training (against overfitting).")
     channels: int = hparam(24, 1, 512, "Feature maps in every layer.")

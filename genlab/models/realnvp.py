@@ -31,7 +31,8 @@ class RealNVPConfig(CouplingFlowConfig):
     num_layers: int = hparam(12, 1, 64, "Coupling layers; each one moves half of the coordinates.")
     hidden_units: int = hparam(64, 4, 2048, "Width of each coupling layer's conditioner MLP.")
     hidden_layers: int = hparam(2, 1, 8, "Hidden layers in each conditioner MLP.")
-    max_log_scale: float = hparam(3.0, 0.1, 10.0, "Bound on |log-scale| per layer (soft, via tanh): keeps training stable.")
+    max_log_scale: float = hparam(3.0, 0.1, 10.0,
+                                  "Bound on |log-scale| per layer (soft, via tanh): keeps training stable.")
 
 
 class AffineTransform(ElementwiseTransform):

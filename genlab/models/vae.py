@@ -72,7 +72,8 @@ class VAEConfig(ModelConfig):
         choices=("logistic", "categorical"),
     )
     iw_samples: int = hparam(
-        64, 1, 5000, "Importance samples k behind log p(x): a larger k gives a tighter bound and costs k decoder passes."
+        64, 1, 5000,
+        "Importance samples k behind log p(x): a larger k gives a tighter bound and costs k decoder passes.",
     )
 
 
@@ -230,7 +231,8 @@ class VAE(GenerativeModel):
         return self.decoder(z).unflatten(-1, (self.likelihood.num_params, self.spec.dim))
 
     # ---- the bound and the estimate ---------------------------------------------------
-    def elbo_terms(self, x: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def elbo_terms(self, x: torch.Tensor,
+                   generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(E_q log p(x|z) by one reparametrised sample, KL(q(z|x) ‖ N(0, I)) in closed form), each (N,)."""
         mu, log_sigma = self.posterior(x)
         z = mu + log_sigma.exp() * standard_normal(mu.shape, self.eval_generator(generator), self.device)
@@ -243,7 +245,8 @@ class VAE(GenerativeModel):
         recon, kl = self.elbo_terms(x, generator)
         return recon - kl
 
-    def iw_log_prob(self, x: torch.Tensor, k: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+    def iw_log_prob(self, x: torch.Tensor, k: int | None = None,
+                    generator: torch.Generator | None = None) -> torch.Tensor:
         """The importance-weighted estimate log p̂_k(x) in nats, shape (N,); k defaults to `iw_samples`.
 
         Items and samples are processed in chunks of at most IW_CHUNK_ELEMENTS decoder

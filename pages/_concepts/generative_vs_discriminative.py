@@ -9,8 +9,18 @@ import genlab
 from genlab import concepts, figures
 from genlab.snapshots import to_unit_images
 from pages._concepts import learning_curves
-from pages._concepts.classifiers import (IMAGE_GENERATIVE, boundary, class_data, class_densities, class_samples,
-                                         density_families, fitted, num_classes, test_accuracy, threshold)
+from pages._concepts.classifiers import (
+    IMAGE_GENERATIVE,
+    boundary,
+    class_data,
+    class_densities,
+    class_samples,
+    density_families,
+    fitted,
+    num_classes,
+    test_accuracy,
+    threshold,
+)
 from pages._concepts.common import image_view, seconds_input, table
 from pages._ui.datasets import dataset_title
 from pages._ui.links import forget_unless

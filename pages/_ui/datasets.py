@@ -10,8 +10,8 @@ import genlab
 from genlab.data import dataset_title as genlab_dataset_title
 from genlab.data import drawn
 from genlab.data import is_image_set as genlab_is_image_set
-from genlab.data.registry import source_of, sources
 from genlab.data.base import Dataset
+from genlab.data.registry import source_of, sources
 
 __all__ = ["DEFAULT_DATASET", "UPLOAD_CHOICE", "UPLOAD_SIZES", "DRAWN_KEY", "load_dataset", "drawn_blobs",
            "dataset_variant", "is_image_set", "dataset_title", "dataset_choices"]

@@ -1,7 +1,7 @@
 """The sidebar every page draws: the data set, its view, the seed, your images, this session's jobs.
 
 Each page calls `sidebar()` itself (AppTest drops the entrypoint's sidebar on a rerun,
-DESIGN.md). The selection lives in plain session-state keys, copied into and out of the
+docs/DESIGN.md). The selection lives in plain session-state keys, copied into and out of the
 widgets, so it survives switching pages.
 """
 from __future__ import annotations
@@ -16,8 +16,15 @@ from genlab.data.folder import MIN_IMAGES
 from genlab.data.imagefiles import IMAGE_SUFFIXES, MAX_FILE_BYTES, MAX_IMAGES, UploadError
 from genlab.data.uploads import UPLOADS_FOLDER, save_uploads
 from genlab.runs import default_runs_root
-from pages._ui.datasets import (DEFAULT_DATASET, UPLOAD_CHOICE, UPLOAD_SIZES, dataset_choices, dataset_title,
-                                is_image_set, load_dataset)
+from pages._ui.datasets import (
+    DEFAULT_DATASET,
+    UPLOAD_CHOICE,
+    UPLOAD_SIZES,
+    dataset_choices,
+    dataset_title,
+    is_image_set,
+    load_dataset,
+)
 from pages._ui.jobs import STALE_SECONDS, SessionOwner, _jobs_status, job_manager, session_owner
 from pages._ui.links import SHARE_BOX_KEY, drawn_link, persistent, share_box
 from pages._ui.routing import through_entrypoint

@@ -110,7 +110,7 @@ def nav_labels(page) -> list[str]:
 
 def test_a_deep_link_as_the_first_request_gets_the_apps_navigation(page, app_url):
     """First in the module, so it meets a fresh server: Streamlit's pages/ folder mode would run
-    pages/train.py without app.py here (DESIGN.md); the app sends it through app.py."""
+    pages/train.py without app.py here (docs/DESIGN.md); the app sends it through app.py."""
     page.goto(f"{app_url}/train")
     heading(page, "Train").wait_for()
     page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Compare").wait_for()

@@ -7,7 +7,6 @@ import torch
 from genlab import concepts
 from genlab.data.base import from_tensors
 
-
 SIGMA = torch.tensor([[1.0, 0.6], [0.6, 2.0]])
 MEANS = torch.tensor([[-1.0, 0.5], [1.5, -0.5]])
 PRIORS = torch.tensor([0.3, 0.7])

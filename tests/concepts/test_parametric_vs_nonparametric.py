@@ -1,7 +1,6 @@
 """Lesson 2: what a Gaussian and a KDE store and score as the data grow."""
 import math
 
-
 from genlab import concepts
 
 

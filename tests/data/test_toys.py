@@ -6,7 +6,7 @@ import pytest
 import torch
 from scipy import stats
 
-from genlab.data.toys import TOY_NAMES, TOYS, NoisyCurves, load_toy
+from genlab.data.toys import TOYS, TOY_NAMES, NoisyCurves, load_toy
 
 CURVE_TOYS = ("toy:moons", "toy:rings", "toy:spirals", "toy:pinwheel")
 COMPONENTS = {  # blobs, dark squares or curves

@@ -1,7 +1,6 @@
 """How numbers and metric keys read on a figure."""
 import math
 
-
 from genlab import figures
 
 

@@ -5,7 +5,6 @@ import torch
 
 from genlab import figures
 
-
 BOUNDS = (-2.0, 2.0, -1.0, 1.0)
 
 

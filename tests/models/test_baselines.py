@@ -20,7 +20,8 @@ def grid_mass(model, lim=8.0, n=400) -> float:
 
 @pytest.mark.parametrize("family", ["gaussian", "kde", "gmm"])
 def test_density_integrates_to_one(points_ds, family):
-    model = genlab.create_model(family, points_ds, num_components=4) if family == "gmm" else genlab.create_model(family, points_ds)
+    hparams = {"num_components": 4} if family == "gmm" else {}
+    model = genlab.create_model(family, points_ds, **hparams)
     genlab.train(model, points_ds, seconds=5, max_steps=30)
     assert grid_mass(model) == pytest.approx(1.0, abs=1e-2)
 
@@ -43,7 +44,8 @@ def test_kde_matches_explicit_sum_and_picks_a_middle_bandwidth(points_ds):
     h = float(model.bandwidth)
     y = points_ds.test[:5]
     diffs = y[:, None, :] - model.points[None]
-    explicit = torch.logsumexp(-(diffs**2).sum(-1) / (2 * h * h), 1) - math.log(len(model.points)) - math.log(2 * math.pi * h * h)
+    explicit = (torch.logsumexp(-(diffs**2).sum(-1) / (2 * h * h), 1) - math.log(len(model.points))
+                - math.log(2 * math.pi * h * h))
     assert torch.allclose(model.log_prob(y), explicit, atol=1e-4)
     # the chosen bandwidth beats much smaller and much larger ones on held-out data
     scores = kernel_log_prob(points_ds.test, model.points, torch.tensor([h / 10, h, h * 10])).mean(0)

@@ -50,7 +50,8 @@ def test_probabilities_of_every_image_sum_to_one(model):
     assert float(total) == pytest.approx(1.0, abs=1e-4)
 
 
-@pytest.mark.parametrize("model", [random_bernoulli(DataSpec((1, 4, 4), "gray8", 5)), random_mixture(DataSpec((1, 4, 4), "binary", 2))],
+@pytest.mark.parametrize("model", [random_bernoulli(DataSpec((1, 4, 4), "gray8", 5)),
+                                   random_mixture(DataSpec((1, 4, 4), "binary", 2))],
                          ids=["bernoulli", "mixture"])
 def test_pixel_log_prob_sums_to_log_prob(model):
     x = torch.randint(model.spec.levels, (30, *model.spec.shape), generator=torch.Generator().manual_seed(1)).float()

@@ -83,7 +83,10 @@ def test_optimal_discriminator_loss_gives_the_jensen_shannon_divergence():
     g = torch.Generator().manual_seed(0)
     x_p = torch.randn(400000, generator=g)
     x_q = 1.5 + torch.randn(400000, generator=g)
-    optimal_logit = lambda x: p.log_prob(x) - q.log_prob(x)  # D* = p / (p + q)
+
+    def optimal_logit(x):  # D* = p / (p + q)
+        return p.log_prob(x) - q.log_prob(x)
+
     loss = float(discriminator_loss(optimal_logit(x_p), optimal_logit(x_q)))
     grid = torch.linspace(-12, 14, 200001, dtype=torch.float64)
     pd, qd = p.log_prob(grid).double().exp(), q.log_prob(grid).double().exp()
