@@ -13,6 +13,7 @@ import genlab
 from genlab import runs
 from genlab.checkpoints import CheckpointError, pack_run, read_checkpoint, unpack_run
 from genlab.export import export_run
+from tests.data.test_hostile_uploads import corrupt
 
 
 @pytest.fixture
@@ -178,16 +179,6 @@ def test_summary_values_of_odd_types_are_dropped(packed):
     assert info["summary"]["mmd"] == 0.5 and "test_nll_nats" not in info["summary"]
     assert info["summary"]["family"] == "gmm" and info["summary"]["train"] == {}
     refused(with_member(packed, "summary.json", b'"just text"'), "not a JSON object")
-
-
-def corrupt(data: bytes, where: bytes, offset: int, value: bytes) -> bytes:
-    """Overwrite bytes at `offset` after every occurrence of the record signature `where`."""
-    out = bytearray(data)
-    start = out.find(where)
-    while start >= 0:
-        out[start + offset : start + offset + len(value)] = value
-        start = out.find(where, start + 1)
-    return bytes(out)
 
 
 def test_malformed_zips_get_one_sentence(packed):

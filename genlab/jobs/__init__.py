@@ -5,14 +5,14 @@ JobHandle and JobBackend interfaces); `local` trains in threads of this process,
 embedded default.
 """
 from genlab.jobs.base import (
-                              CapacityError,
-                              JobBackend,
-                              JobHandle,
-                              JobLimits,
-                              JobState,
-                              JobView,
-                              ModelCard,
-                              check_session_room,
+    CapacityError,
+    JobBackend,
+    JobHandle,
+    JobLimits,
+    JobState,
+    JobView,
+    ModelCard,
+    check_session_room,
 )
 from genlab.jobs.local import Job, JobManager, LocalBackend
 
