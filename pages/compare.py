@@ -1,4 +1,5 @@
-"""Compare: saved runs side by side — every yardstick they report, filtered by data set and family, as CSV."""
+"""Compare: saved runs side by side — every yardstick they report, filtered by data set and family, as CSV —
+and the room board, where a workshop ranks the runs its visitors publish (pages/_ui/rooms.py)."""
 from pathlib import Path
 
 import streamlit as st
@@ -9,6 +10,7 @@ from genlab.checkpoints import MAX_CHECKPOINT_BYTES, CheckpointError, pack_run, 
 from genlab.export import export_run, script_name, unsupported_reason
 from genlab.runs import WEIGHTS, default_runs_root
 from pages._ui.datasets import data_title
+from pages._ui.rooms import ROOM, compare_view, room_section
 from pages._ui.routing import PAGES
 from pages._ui.sidebar import sidebar
 
@@ -82,6 +84,9 @@ def checkpoints(runs: list[dict]) -> None:
 
 selection = sidebar()
 st.title("Compare")
+if compare_view() == ROOM:
+    room_section()
+    st.stop()
 checkpoints(genlab.list_runs(default_runs_root()))
 runs = genlab.list_runs(default_runs_root())
 if not runs:
