@@ -207,7 +207,8 @@ def _race(runs: list[dict], view: str, me: str, chart_key: str) -> None:
     for row in rows:
         mark = NOT_EXACT.get(row["log p kind"]) if key in FROM_LOG_P else None
         row["#"] = "—" if row["rank"] is None else f"{row['rank']}" + (f" ({mark})" if mark else "")
-    columns = ("#", "by", "you", "family", *numbers, "log p kind", "parameters", "train seconds")
+    yours = ("you",) if any(row["you"] for row in rows) else ()
+    columns = ("#", "by", *yours, "family", *numbers, "log p kind", "parameters", "train seconds")
     st.dataframe([{c: row.get(c) for c in columns} for row in rows], hide_index=True, width="stretch",
                  column_config={label: st.column_config.NumberColumn(format="%.4g") for label in numbers})
     if key is None:

@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 import genlab
-from tests.browser.test_browser import SLOW, assert_no_exception, settle
+from tests.browser.test_browser import SLOW, artefacts_folder, assert_no_exception, settle
 
 pytestmark = pytest.mark.browser
 
@@ -81,6 +81,7 @@ def test_a_room_races_runs_from_several_browsers(browser, app_url, browser_folde
         board_chart(teacher).filter(has_text="Bob").wait_for()
         board_chart(teacher).filter(has_text=HOSTILE_NAME).wait_for()  # the name, as written, on the chart
         assert teacher.evaluate("window.pwned") is None and ada.evaluate("window.pwned") is None
+        teacher.screenshot(path=artefacts_folder() / "room-board.png", full_page=True)
         assert_no_exception(teacher)
 
         bob.get_by_role("button", name="Withdraw").click()
