@@ -123,3 +123,10 @@ def test_a_bad_code_says_so_in_plain_words(runs_in_tmp, trained, typed):
 def test_a_bad_code_in_a_link_says_so_too(runs_in_tmp, trained):
     at = visitor(runs_in_tmp, trained, room="[click](http://evil.io)")
     assert [e.value for e in at.error] == [NO_ROOM] and "evil.io" not in "".join(m.value for m in at.markdown)
+
+
+def test_home_leads_a_teacher_to_the_room_board():
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    button(at, "Teaching? Open a room").click().run()
+    assert not at.exception and at.radio(key="_widget_compare_view").value == ROOM
+    assert any(b.label == "Open a new room" for b in at.button)
