@@ -10,7 +10,7 @@ import csv
 import io
 import math
 
-__all__ = ["YARDSTICKS", "yardstick_keys", "yardstick_label", "better", "runs_table", "to_csv"]
+__all__ = ["YARDSTICKS", "yardstick_keys", "yardstick_label", "better", "runs_table", "to_csv", "headline", "ranked"]
 
 # The yardsticks every page knows, in the order they are shown: summary key -> (label, which way is better).
 YARDSTICKS = {
@@ -21,6 +21,9 @@ YARDSTICKS = {
     "modes_covered": ("modes covered", "higher"),
     "far_share": ("share of samples far from every mode", "lower"),
 }
+# The number a race on one data view is ranked by: KL to the true density on toy points, held-out NLL on images.
+HEADLINE = {"continuous": "kl_nats"}
+HEADLINE_DEFAULT = "test_nll_nats"
 # Numbers in a summary that describe the run or the data, not how good the model is.
 NOT_YARDSTICKS = {"seed", "n_test", "seconds", "train_seconds", "num_parameters", "torch_threads", "data_entropy_nats"}
 COUNT_SUFFIXES = ("_total", "_samples")  # sizes and settings (modes_total, test_iw_samples), not scores
@@ -84,6 +87,24 @@ def runs_table(runs) -> list[dict]:
         })
         rows.append(row)
     return rows
+
+
+def headline(view: str, summaries) -> str | None:
+    """The yardstick runs on one data view race on: KL for toys, test NLL for images, else the first known
+    yardstick any of them reports (MMD² scores every family, GANs included); None if they report none."""
+    found = yardstick_keys(summaries)
+    first = HEADLINE.get(view, HEADLINE_DEFAULT)
+    return first if first in found else next((key for key in YARDSTICKS if key in found), None)
+
+
+def ranked(rows: list[dict], key: str) -> list[dict]:
+    """`runs_table` rows best first on one yardstick, each with its "rank"; rows without that number come
+    last with rank None. The rank says nothing of how a number was got: show the "log p kind" beside it."""
+    label, sign = yardstick_label(key), -1.0 if better(key) == "higher" else 1.0
+    scored = sorted((row for row in rows if row.get(label) is not None), key=lambda row: sign * row[label])
+    unscored = [row for row in rows if row.get(label) is None]
+    return ([{**row, "rank": rank} for rank, row in enumerate(scored, start=1)]
+            + [{**row, "rank": None} for row in unscored])
 
 
 def to_csv(rows: list[dict]) -> str:

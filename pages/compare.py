@@ -1,4 +1,5 @@
-"""Compare: saved runs side by side — every yardstick they report, filtered by data set and family, as CSV."""
+"""Compare: saved runs side by side — every yardstick they report, filtered by data set and family, as CSV —
+and the room board, where a workshop ranks the runs its visitors publish (pages/_ui/rooms.py)."""
 from pathlib import Path
 
 import streamlit as st
@@ -8,7 +9,8 @@ from genlab import figures, leaderboard
 from genlab.checkpoints import MAX_CHECKPOINT_BYTES, CheckpointError, pack_run, unpack_run
 from genlab.export import export_run, script_name, unsupported_reason
 from genlab.runs import WEIGHTS, default_runs_root
-from pages._ui.datasets import dataset_title
+from pages._ui.datasets import data_title
+from pages._ui.rooms import ROOM, compare_view, room_section
 from pages._ui.routing import PAGES
 from pages._ui.sidebar import sidebar
 
@@ -16,10 +18,6 @@ from pages._ui.sidebar import sidebar
 # sidebar's data set, so it starts from the sidebar's choice whenever that changes.)
 ABOUT = ("#", "data", "family", "log p kind")
 AFTER = ("parameters", "train seconds", "seed", "created", "status")
-
-
-def data_title(dataset: str, view: str) -> str:
-    return dataset_title(dataset) + ("" if view == "continuous" else f", {view}")
 
 
 RUN_FILES = {"checkpoint": pack_run, "script": export_run}  # what a run can be downloaded as
@@ -86,6 +84,9 @@ def checkpoints(runs: list[dict]) -> None:
 
 selection = sidebar()
 st.title("Compare")
+if compare_view() == ROOM:
+    room_section()
+    st.stop()
 checkpoints(genlab.list_runs(default_runs_root()))
 runs = genlab.list_runs(default_runs_root())
 if not runs:

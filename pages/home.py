@@ -4,6 +4,7 @@ import streamlit as st
 from genlab import zoo
 from genlab.runs import default_runs_root
 from pages._ui.datasets import dataset_title
+from pages._ui.rooms import show_room_view
 from pages._ui.routing import PAGES
 from pages._ui.sidebar import sidebar
 
@@ -58,6 +59,10 @@ with st.container(border=True):
     if "zoo_message" in st.session_state:
         kind, text = st.session_state["zoo_message"]
         (st.success if kind == "success" else st.error)(text)
+    if st.button("Teaching? Open a room", icon=":material/co_present:",
+                 help="Compare's room board: the class publishes runs to one board that ranks them live."):
+        show_room_view()
+        st.switch_page(PAGES["compare"])
 
 st.markdown("#### The field in one line")
 st.markdown("We observe a data set $D = \\{x^{(1)}, \\dots, x^{(n)}\\}$, a finite sample from an unknown "

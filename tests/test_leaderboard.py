@@ -48,3 +48,20 @@ def test_csv_reads_back_with_every_column():
     back = list(csv.DictReader(io.StringIO(leaderboard.to_csv(rows))))
     assert len(back) == 3 and list(back[0]) == list(rows[0])
     assert float(back[0]["test NLL (nats)"]) == 30.0 and back[2]["test NLL (nats)"] == ""
+
+
+def test_a_race_is_on_kl_for_toys_and_on_test_nll_for_images():
+    toys = [{"kl_nats": 0.1, "mmd": 0.2}, {"mmd": 0.1}]
+    assert leaderboard.headline("continuous", toys) == "kl_nats"
+    assert leaderboard.headline("binary", [r["summary"] for r in RUNS]) == "test_nll_nats"
+    assert leaderboard.headline("binary", [{"mmd": 0.3}]) == "mmd"  # GANs alone still race, on MMD²
+    assert leaderboard.headline("binary", [{"seed": 1}]) is None
+
+
+def test_ranked_best_first_and_unscored_last():
+    rows = leaderboard.runs_table(RUNS)
+    order = leaderboard.ranked(rows, "test_nll_nats")
+    assert [(r["run"], r["rank"]) for r in order] == [("a", 1), ("b", 2), ("c", None)]
+    elbos = [{**row, "test elbo (nats)": elbo} for row, elbo in zip(rows, (-40.0, -33.0, None))]
+    higher = leaderboard.ranked(elbos, "test_elbo_nats")  # a log-likelihood bound: higher is better
+    assert [(r["run"], r["rank"]) for r in higher] == [("b", 1), ("a", 2), ("c", None)]

@@ -9,11 +9,11 @@ One module per topic, every builder re-exported here (`figures.image_grid`):
 - `charts`: training curves, run comparisons, histograms. `concepts`: the Concepts lessons.
 """
 from genlab.figures import charts, concepts, images, points
-from genlab.figures.base import COLORS, LOG_P_RANGE, MARGIN, METRIC_LABELS, format_number, metric_label  # noqa: F401
+from genlab.figures.base import COLORS, LOG_P_RANGE, MARGIN, METRIC_LABELS, format_number, metric_label, plain_label  # noqa: F401
 from genlab.figures.charts import *  # noqa: F403
 from genlab.figures.concepts import *  # noqa: F403
 from genlab.figures.images import *  # noqa: F403
 from genlab.figures.points import *  # noqa: F403
 
-__all__ = (["metric_label", "format_number"] + points.__all__ + images.__all__ + charts.__all__
+__all__ = (["metric_label", "format_number", "plain_label"] + points.__all__ + images.__all__ + charts.__all__
            + concepts.__all__)

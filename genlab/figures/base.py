@@ -2,14 +2,15 @@
 small helpers every builder uses (arrays from tensors, square 2-D axes)."""
 from __future__ import annotations
 
+import html
 import math
 
 import numpy as np
 import plotly.graph_objects as go
 import torch
 
-__all__ = ["COLORS", "LOG_P_RANGE", "MARGIN", "METRIC_LABELS", "metric_label", "format_number", "as_numpy",
-           "square_axes"]
+__all__ = ["COLORS", "LOG_P_RANGE", "MARGIN", "METRIC_LABELS", "metric_label", "format_number", "plain_label",
+           "as_numpy", "square_axes"]
 
 
 COLORS = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2", "#EECA3B", "#9D755D", "#FF9DA6", "#BAB0AC")
@@ -42,6 +43,12 @@ def format_number(value, digits: int = 3) -> str:
     if value != 0 and (abs(value) >= 1e6 or abs(value) < 10 ** -digits):
         return f"{value:.{digits}g}"
     return f"{value:,.{digits}f}"
+
+
+def plain_label(text: str) -> str:
+    """Text someone typed, for a plotly label, shown as written: plotly reads a subset of HTML in every
+    label and %{...} placeholders in hover templates, so tags, entities and braces are escaped."""
+    return html.escape(str(text), quote=False).replace("{", "&#123;").replace("}", "&#125;")
 
 
 def square_axes(fig: go.Figure, bounds=None) -> None:

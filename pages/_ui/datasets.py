@@ -14,7 +14,7 @@ from genlab.data.base import Dataset
 from genlab.data.registry import source_of, sources
 
 __all__ = ["DEFAULT_DATASET", "UPLOAD_CHOICE", "UPLOAD_SIZES", "DRAWN_KEY", "load_dataset", "drawn_blobs",
-           "dataset_variant", "is_image_set", "dataset_title", "dataset_choices"]
+           "dataset_variant", "is_image_set", "dataset_title", "data_title", "dataset_choices"]
 
 DEFAULT_DATASET = "toy:8gaussians"
 
@@ -70,6 +70,11 @@ def is_image_set(name: str) -> bool:
 
 def dataset_title(name: str) -> str:
     return "Your images…" if name == UPLOAD_CHOICE else genlab_dataset_title(name)
+
+
+def data_title(dataset: str, view: str) -> str:
+    """A data set and its view as people read it ("Digits 8×8 (scikit-learn), binary"); points have one view."""
+    return dataset_title(dataset) + ("" if view == "continuous" else f", {view}")
 
 
 def dataset_choices() -> list[str]:
