@@ -58,6 +58,7 @@ def test_a_run_trains_in_an_actor_and_is_saved_in_the_servers_store(backend, poi
     model, _, info = genlab.load_run(job.folder, load_data=False)
     assert model.name == "gmm"
     assert info["summary"]["test_nll_nats"] == pytest.approx(view.summary["test_nll_nats"])
+    assert info["summary"]["trained_on"] == view.summary["trained_on"]  # the record says where it trained
 
 
 def test_pause_resume_and_stop_reach_the_actor(backend, points_ds):

@@ -1,7 +1,7 @@
 """The Ray backend: each run is a Ray actor on a cluster, watched and saved by this server.
 
-Each run is an actor asking for one CPU (or one GPU, for a model on a GPU where the cluster
-has one), so Ray's scheduler is the queue and the cluster is the capacity: an actor that
+Each run is an actor asking for one CPU (or one GPU, when the backend is asked to use GPUs and
+the cluster has one), so Ray's scheduler is the queue and the cluster is the capacity: an actor that
 does not fit waits, pending, until one ends. The actor trains with the same core as the
 local backend (`train_and_save` into a folder on its worker's temporary disk, driven by a
 `TrainControl`), and the page's controls reach that control through actor calls.
@@ -17,13 +17,18 @@ store, so workers need no shared disk; then the actor is ended, which frees its 
 """
 from __future__ import annotations
 
+import json
 import tempfile
 import threading
 import time
 import traceback
 from pathlib import Path
 
-import ray
+try:
+    import ray
+except ImportError:
+    raise ImportError("Training on Ray needs Ray, which is not installed here: pip install -r requirements.txt "
+                      "(or train in this process: unset GENLAB_RAY_ADDRESS, leave out --backend ray).") from None
 from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
 
 from genlab.data.base import Dataset
@@ -44,7 +49,7 @@ from genlab.models.base import GenerativeModel
 from genlab.runs import RUN_FILES, SUMMARY, default_runs_root, write_atomic
 from genlab.train import TrainControl
 
-__all__ = ["RayBackend", "RayJob", "connect"]
+__all__ = ["RayBackend", "RayJob", "connect", "cluster_capacity"]
 
 POLL_SECONDS = 1.0  # the watcher asks each training actor for news at most this often
 CALL_SECONDS = 30.0  # an actor that answers no call for this long is taken as lost
@@ -68,6 +73,14 @@ def connect(address: str | None = None) -> None:
     except ConnectionError as exc:
         raise ValueError(f"Could not reach a Ray cluster at {address!r} ({exc}); start one with `ray start --head` "
                          "or unset GENLAB_RAY_ADDRESS to train in this process.") from None
+
+
+def cluster_capacity() -> Capacity:
+    """The nodes, CPUs and GPUs of the cluster this process joined, all and free."""
+    total, free = ray.cluster_resources(), ray.available_resources()
+    nodes = sum(node["Alive"] for node in ray.nodes())
+    return Capacity("Ray cluster", nodes, int(total.get("CPU", 0)), int(free.get("CPU", 0)), int(total.get("GPU", 0)),
+                    int(free.get("GPU", 0)))
 
 
 @ray.remote(max_concurrency=4)  # `train` holds one thread for the run's life; polls and controls use the others
@@ -94,7 +107,7 @@ class Trainer:
         return f"Ray node {ray.util.get_node_ip_address()} ({context.get_node_id()[:8]})"
 
     def train(self) -> dict:
-        """Train and save into a temporary folder; returns the summary and the run's files as bytes."""
+        """Train and save into a temporary folder; returns the summary (JSON-safe) and the run's other files."""
         from genlab.runs import train_and_save
         from genlab.snapshots import live_snapshot
 
@@ -102,8 +115,8 @@ class Trainer:
             summary = train_and_save(self.model, self.ds, folder, seconds=self.seconds, seed=self.seed,
                                      on_metrics=self._on_metrics, control=self.control)
             self._set_live(live_snapshot(self.model, self.ds, seed=self.seed))
-            files = {name: (Path(folder) / name).read_bytes() for name in RUN_FILES}
-        return {"summary": summary, "files": files}
+            files = {name: (Path(folder) / name).read_bytes() for name in RUN_FILES if name != SUMMARY}
+        return {"summary": summary, "files": files}  # the summary is written last, where the run is stored
 
     def poll(self, since: int, live_version: int) -> tuple[list[dict], dict | None, int, ModelCard]:
         """The metrics after the first `since`, the live snapshot if newer than `live_version`, and the model's card."""
@@ -253,18 +266,17 @@ class RayJob(JobHandle):
                 self.live, self.live_version = live, live_version
 
     def _save(self, result: dict) -> None:
-        """Write the run's files into this server's store (the summary last: until then it is a partial run)."""
+        """Write the run's files into this server's store, the summary last (until then it is a partial run),
+        with the node that trained it."""
         self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / SUMMARY).unlink(missing_ok=True)
-        for name in RUN_FILES:
-            if name != SUMMARY:
-                write_atomic(self.folder / name, result["files"][name])
-        write_atomic(self.folder / SUMMARY, result["files"][SUMMARY])
-        summary = result["summary"]
+        for name, data in result["files"].items():
+            write_atomic(self.folder / name, data)
+        summary = {**result["summary"], "trained_on": self.where}
+        write_atomic(self.folder / SUMMARY, json.dumps(summary, indent=2).encode())
         status = summary["train"]["status"]
         error = summary["train"]["message"] if status == "diverged" else ""
-        self._end(JobState.STOPPED if status == "stopped" else JobState.FINISHED, error,
-                  {**summary, "trained_on": self.where})
+        self._end(JobState.STOPPED if status == "stopped" else JobState.FINISHED, error, summary)
 
     def _end(self, state: JobState, error: str = "", summary: dict | None = None) -> None:
         """The run has ended: end its actor (its CPU frees at once) and keep what its page shows."""
@@ -289,6 +301,7 @@ class RayBackend(JobBackend):
         max_runs_per_session: runs one owner may keep on disk (None: no limit).
         max_session_disk_mb: megabytes of run folders one owner may keep on disk (None: no limit).
         keep_finished: ended jobs remembered per owner (the newest); older ones are forgotten.
+        use_gpu: each run asks for one GPU instead of a CPU where the cluster has a GPU.
 
     The per-owner limits are those of the local backend: one job training or waiting per
     owner, and a bounded number of runs and megabytes on disk.
@@ -297,13 +310,15 @@ class RayBackend(JobBackend):
     def __init__(self, runs_root=None, address: str | None = None, max_concurrent: int = JobLimits.max_concurrent,
                  max_queued: int | None = JobLimits.max_queued,
                  max_runs_per_session: int | None = JobLimits.max_runs_per_session,
-                 max_session_disk_mb: float | None = JobLimits.max_session_disk_mb, keep_finished: int = 3):
+                 max_session_disk_mb: float | None = JobLimits.max_session_disk_mb, keep_finished: int = 3,
+                 use_gpu: bool = False):
         connect(address)
         self.runs_root = Path(runs_root) if runs_root is not None else default_runs_root()
         self.max_queued = max_queued
         self.max_runs_per_session = max_runs_per_session
         self.max_session_disk_mb = max_session_disk_mb
         self.keep_finished = keep_finished
+        self.use_gpu = use_gpu
         self._jobs: dict[str, RayJob] = {}
         self._owners = OwnerLedger()
         self._lock = threading.Lock()
@@ -322,17 +337,14 @@ class RayBackend(JobBackend):
         """The cluster's nodes, CPUs and GPUs, all and free (asked of Ray at most every CAPACITY_SECONDS)."""
         now = time.monotonic()
         if self._capacity is None or now - self._capacity[0] > CAPACITY_SECONDS:
-            total, free = ray.cluster_resources(), ray.available_resources()
-            nodes = sum(node["Alive"] for node in ray.nodes())
-            self._capacity = now, Capacity("Ray cluster", nodes, int(total.get("CPU", 0)), int(free.get("CPU", 0)),
-                                           int(total.get("GPU", 0)), int(free.get("GPU", 0)))
+            self._capacity = now, cluster_capacity()
         return self._capacity[1]
 
     def start(self, model: GenerativeModel, ds: Dataset, seconds: float = 30.0, seed: int = 0,
               owner: str | None = None, name: str | None = None) -> RayJob:
         """Send `model` and `ds` to a new actor that trains as soon as the cluster has room; returns the job."""
-        wants_gpu = model.device.type == "cuda" and self.capacity().gpus > 0
-        resources = {"num_cpus": 0, "num_gpus": 1} if wants_gpu else {"num_cpus": 1}
+        gpu = self.use_gpu and self.capacity().gpus > 0
+        resources = {"num_cpus": 0, "num_gpus": 1} if gpu else {"num_cpus": 1}
         with self._lock:
             check_open(self._closed.is_set(), self.max_concurrent)
             if owner is not None:
