@@ -29,7 +29,7 @@ try:
 except ImportError:
     raise ImportError("Training on Ray needs Ray, which is not installed here: pip install -r requirements.txt "
                       "(or train in this process: unset GENLAB_RAY_ADDRESS, leave out --backend ray).") from None
-from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
+from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError, RayTaskError
 
 from genlab.data.base import Dataset
 from genlab.jobs.base import (
@@ -56,6 +56,7 @@ CALL_SECONDS = 30.0  # an actor that answers no call for this long is taken as l
 CAPACITY_SECONDS = 2.0  # how long the cluster's size is cached (every page asks)
 LOST = ("The Ray worker training this run was lost (its process or machine stopped), so what it learned is gone. "
         "Press Start to train again.")
+NOT_STARTED = "The run could not start on the Ray cluster: its worker failed while loading it (details below)."
 
 
 def connect(address: str | None = None) -> None:
@@ -220,9 +221,10 @@ class RayJob(JobHandle):
                               queue_length=self.queue_length)
 
     def _command(self, when: JobState | None, then: JobState | None, verb: str, *args, **kwargs) -> None:
-        """Send a control to the actor if the job is in state `when` (None: training), and move it to `then`."""
+        """Send a control to the actor if the job is in state `when` (None: any active state; an actor not placed
+        yet takes it when it starts), and move it to `then`."""
         with self.lock:
-            if not (self.state.training if when is None else self.state is when):
+            if not (self.state.active if when is None else self.state is when):
                 return
             getattr(self.control, verb)(*args, **kwargs)
             self.actor.command.remote(self.commands, verb, *args, **kwargs)
@@ -249,7 +251,12 @@ class RayJob(JobHandle):
             self._take(ray.get(self.actor.poll.remote(len(self.metrics), self.live_version), timeout=CALL_SECONDS))
             if done:
                 self._save(ray.get(self.result))
-        except (RayActorError, GetTimeoutError):
+        except ActorUnavailableError:
+            return  # out of reach for a moment: asked again at the next tick
+        except RayActorError as exc:
+            error = NOT_STARTED if exc.actor_init_failed else LOST
+            self._end(JobState.FAILED, error, {"traceback": str(exc)})
+        except GetTimeoutError:
             self._end(JobState.FAILED, LOST)
         except RayTaskError as exc:  # training raised: the page shows why, a bug its traceback
             cause = exc.cause if exc.cause is not None else exc
