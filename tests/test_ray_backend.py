@@ -7,7 +7,7 @@ import pytest
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -r requirements.txt brings it)")
 
 import genlab  # noqa: E402
-from genlab.jobs import CapacityError, JobState  # noqa: E402
+from genlab.jobs import CapacityError, JobState, backend_from_env  # noqa: E402
 from genlab.jobs.ray_backend import RayBackend  # noqa: E402
 
 
@@ -21,8 +21,10 @@ def cluster():
 
 
 @pytest.fixture
-def backend(cluster, runs_in_tmp):
-    backend = RayBackend(runs_in_tmp)
+def backend(cluster, runs_in_tmp, monkeypatch):
+    monkeypatch.setenv("GENLAB_RAY_ADDRESS", "auto")  # what the app is started with; this process already joined
+    backend = backend_from_env(runs_in_tmp)
+    assert isinstance(backend, RayBackend)
     yield backend
     backend.shutdown(timeout=30)
     assert wait_for(lambda: free_cpus() == 2, 30), "an actor still holds its CPU after the backend shut down"
