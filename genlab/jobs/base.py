@@ -20,8 +20,30 @@ from types import MappingProxyType
 from genlab.data.base import Dataset
 from genlab.models.base import GenerativeModel, ModelConfig
 
-__all__ = ["JobState", "JobView", "ModelCard", "CapacityError", "JobLimits", "JobHandle", "JobBackend",
-           "Capacity", "OwnerLedger", "check_open", "check_queue", "check_session_room"]
+__all__ = ["SNAPSHOT_EVERY", "SnapshotClock", "JobState", "JobView", "ModelCard", "CapacityError", "JobLimits",
+           "JobHandle", "JobBackend", "Capacity", "OwnerLedger", "check_open", "check_queue", "check_session_room"]
+
+
+SNAPSHOT_EVERY = 1.0  # seconds between live views
+
+
+class SnapshotClock:
+    """Paces a run's live views, taken in its training thread: one every SNAPSHOT_EVERY seconds, and the next
+    one at once after `redraw()` (a reset, shown without waiting)."""
+
+    def __init__(self):
+        self._last = -float("inf")
+
+    def due(self) -> bool:
+        """True when a live view should be taken now (and from now on it is not, for SNAPSHOT_EVERY seconds)."""
+        now = time.perf_counter()
+        if now - self._last < SNAPSHOT_EVERY:
+            return False
+        self._last = now
+        return True
+
+    def redraw(self) -> None:
+        self._last = -float("inf")
 
 
 class JobState(enum.StrEnum):

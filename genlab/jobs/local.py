@@ -27,6 +27,7 @@ from pathlib import Path
 
 from genlab.data.base import Dataset
 from genlab.jobs.base import (
+    SNAPSHOT_EVERY,
     JobBackend,
     JobHandle,
     JobLimits,
@@ -34,6 +35,7 @@ from genlab.jobs.base import (
     JobView,
     ModelCard,
     OwnerLedger,
+    SnapshotClock,
     check_open,
     check_queue,
 )
@@ -43,9 +45,6 @@ from genlab.snapshots import live_snapshot
 from genlab.train import TrainControl
 
 __all__ = ["Job", "LocalBackend", "JobManager"]
-
-SNAPSHOT_EVERY = 1.0  # seconds between live views
-
 
 _MANAGERS: weakref.WeakSet[LocalBackend] = weakref.WeakSet()
 
@@ -81,6 +80,7 @@ class Job(JobHandle):
     heartbeat: float = field(default_factory=time.time)
     queue_position: int | None = None  # 1-based while queued
     queue_length: int = 0  # jobs waiting, while this one waits
+    snapshots: SnapshotClock = field(default_factory=SnapshotClock, repr=False)
     leave_queue: Callable[[Job], bool] | None = field(default=None, repr=False)  # set by the manager
 
     # ---- controls (safe from any thread) --------------------------------------------
@@ -113,7 +113,7 @@ class Job(JobHandle):
 
     def reset(self) -> None:
         """Back to the initial weights with a fresh optimizer, running or paused (marked on the chart)."""
-        self._last_snapshot = -float("inf")  # the next report redraws the live view at once
+        self.snapshots.redraw()  # the next report redraws the live view at once
         self.control.reset()
 
     def set_speed(self, steps_per_redraw: int | None) -> None:
@@ -137,18 +137,13 @@ class Job(JobHandle):
 
     # ---- the thread ---------------------------------------------------------------
     def _on_metrics(self, record: dict) -> None:
-        now = time.perf_counter()
-        live = None
-        if now - self._last_snapshot >= SNAPSHOT_EVERY:
-            self._last_snapshot = now
-            live = live_snapshot(self.model, self.dataset, seed=self.seed)
+        live = live_snapshot(self.model, self.dataset, seed=self.seed) if self.snapshots.due() else None
         with self.lock:
             self.metrics.append(record)
             if live is not None:
                 self.live = live
 
     def _run(self) -> None:
-        self._last_snapshot = -float("inf")
         try:
             summary = train_and_save(self.model, self.dataset, self.folder, seconds=self.seconds, seed=self.seed,
                                      on_metrics=self._on_metrics, control=self.control)

@@ -33,6 +33,7 @@ from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError
 
 from genlab.data.base import Dataset
 from genlab.jobs.base import (
+    SNAPSHOT_EVERY,
     Capacity,
     JobBackend,
     JobHandle,
@@ -41,10 +42,10 @@ from genlab.jobs.base import (
     JobView,
     ModelCard,
     OwnerLedger,
+    SnapshotClock,
     check_open,
     check_queue,
 )
-from genlab.jobs.local import SNAPSHOT_EVERY
 from genlab.models.base import GenerativeModel
 from genlab.runs import RUN_FILES, SUMMARY, default_runs_root, write_atomic
 from genlab.train import TrainControl
@@ -98,7 +99,7 @@ class Trainer:
         self.metrics: list[dict] = []
         self.live: dict = {}
         self.live_version = 0
-        self.last_snapshot = -float("inf")
+        self.snapshots = SnapshotClock()
         self.commands: dict[int, tuple[str, tuple, dict]] = {}
         self.next_command = 0
 
@@ -133,17 +134,13 @@ class Trainer:
                 verb, args, kwargs = self.commands.pop(self.next_command)
                 self.next_command += 1
                 if verb == "reset":
-                    self.last_snapshot = -float("inf")  # the next report redraws the live view at once
+                    self.snapshots.redraw()  # the next report redraws the live view at once
                 getattr(self.control, verb)(*args, **kwargs)
 
     def _on_metrics(self, record: dict) -> None:
         from genlab.snapshots import live_snapshot
 
-        now = time.perf_counter()
-        live = None
-        if now - self.last_snapshot >= SNAPSHOT_EVERY:
-            self.last_snapshot = now
-            live = live_snapshot(self.model, self.ds, seed=self.seed)
+        live = live_snapshot(self.model, self.ds, seed=self.seed) if self.snapshots.due() else None
         with self.lock:
             self.metrics.append(record)
         if live is not None:
