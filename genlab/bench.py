@@ -81,9 +81,56 @@ def measure_concurrency(seconds: float = 4.0, jobs=(1, 2, 4), threads=(1, 2)) ->
     return rows
 
 
+def _bench_row(family: str, name: str, ds, seconds: float, seed: int, threads: int) -> dict:
+    """One cell of the grid: `family` trained on `ds` for `seconds`, evaluated on its test split; its table row."""
+    import genlab
+    from genlab.runtime import set_threads
+
+    set_threads(threads)  # also in a Ray worker, which starts with its own setting
+    model = genlab.create_model(family, ds)
+    start = time.perf_counter()
+    summary = genlab.train_and_save(model, ds, None, seconds=seconds, seed=seed)
+    return {
+        "family": family, "dataset": name, "view": ds.view,
+        "test_nll_nats": summary.get("test_nll_nats"), "bits_per_dim": summary.get("bits_per_dim"),
+        "kl_nats": summary.get("kl_nats"), "kl_method": summary.get("kl_method"),
+        "mmd": summary.get("mmd"), "modes_covered": summary.get("modes_covered"),
+        "log_prob_kind": summary.get("log_prob_kind"),
+        "num_parameters": summary["num_parameters"], "steps": summary["train"]["steps"],
+        "wall_seconds": time.perf_counter() - start, "seed": seed,
+    }
+
+
+def _bench_on_ray(cells: list, seconds: float, seed: int, threads: int, address: str | None) -> tuple[list, str]:
+    """The grid's cells as one Ray task each (one CPU), over the whole cluster; the rows in the grid's order."""
+    import ray
+
+    from genlab.jobs.ray_backend import cluster_capacity, connect
+
+    connect(address)
+    capacity = cluster_capacity()
+    print(f"bench: {len(cells)} pairs sent to the {capacity}", file=sys.stderr, flush=True)
+    task = ray.remote(num_cpus=1)(_bench_row)
+    data = {}  # each data set goes to the cluster once
+    refs = [task.remote(family, name, data.setdefault(id(ds), ray.put(ds)), seconds, seed, threads)
+            for family, name, ds in cells]
+    waiting = list(refs)
+    while waiting:
+        done, waiting = ray.wait(waiting, num_returns=1)
+        family, name, ds = cells[refs.index(done[0])]
+        print(f"bench: {family} on {name} {ds.view} done ({len(refs) - len(waiting)} of {len(refs)})",
+              file=sys.stderr, flush=True)
+    where = f"a {capacity.name} of {capacity.cpus} CPUs on {capacity.nodes} node(s), driven from {_machine()}"
+    return ray.get(refs), where
+
+
 def run_bench(seconds: float = 5.0, seed: int = 0, families=None, datasets=None, threads=None,
-              concurrency: bool = True) -> dict:
-    """Train each family on each dataset it fits for `seconds`; evaluate on the test split."""
+              concurrency: bool = True, backend: str = "local", ray_address: str | None = None) -> dict:
+    """Train each family on each dataset it fits for `seconds`; evaluate on the test split.
+
+    With backend="ray", each pair is a task on the Ray cluster at `ray_address` (the pairs train
+    side by side, one CPU each) and the concurrency table, which measures this process, is left out.
+    """
     import genlab
     from genlab.models import fits
     from genlab.runtime import set_threads
@@ -92,28 +139,20 @@ def run_bench(seconds: float = 5.0, seed: int = 0, families=None, datasets=None,
     began = time.perf_counter()
     families = families or list(genlab.families())
     pairs = [_parse_dataset(d) for d in datasets] if datasets else list(DEFAULT_DATASETS)
-    rows = []
+    cells = []
     for name, view in pairs:
         ds = genlab.load_dataset(name, view=view)
-        for family in families:
-            if fits(family, ds.spec):
-                continue
-            print(f"bench: {family} on {name} {ds.view} ({seconds:g}s)", file=sys.stderr, flush=True)
-            model = genlab.create_model(family, ds)
-            start = time.perf_counter()
-            summary = genlab.train_and_save(model, ds, None, seconds=seconds, seed=seed)
-            rows.append({
-                "family": family, "dataset": name, "view": ds.view,
-                "test_nll_nats": summary.get("test_nll_nats"), "bits_per_dim": summary.get("bits_per_dim"),
-                "kl_nats": summary.get("kl_nats"), "kl_method": summary.get("kl_method"),
-                "mmd": summary.get("mmd"), "modes_covered": summary.get("modes_covered"),
-                "log_prob_kind": summary.get("log_prob_kind"),
-                "num_parameters": summary["num_parameters"], "steps": summary["train"]["steps"],
-                "wall_seconds": time.perf_counter() - start, "seed": seed,
-            })
+        cells += [(family, name, ds) for family in families if not fits(family, ds.spec)]
     out = {"seconds_budget": seconds, "seed": seed, "torch_threads": n_threads, "date": time.strftime("%Y-%m-%d"),
-           "machine": _machine(), "rows": rows}
-    if concurrency:
+           "machine": _machine(), "backend": backend}
+    if backend == "ray":
+        out["rows"], out["machine"] = _bench_on_ray(cells, seconds, seed, n_threads, ray_address)
+    else:
+        out["rows"] = []
+        for family, name, ds in cells:
+            print(f"bench: {family} on {name} {ds.view} ({seconds:g}s)", file=sys.stderr, flush=True)
+            out["rows"].append(_bench_row(family, name, ds, seconds, seed, n_threads))
+    if concurrency and backend == "local":
         print("bench: concurrency (1, 2, 4 jobs x 1, 2 threads)", file=sys.stderr, flush=True)
         out["concurrency"] = measure_concurrency()
         set_threads(n_threads)

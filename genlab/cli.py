@@ -57,13 +57,61 @@ def _parse_hparams(pairs: list[str]) -> dict:
     return out
 
 
+def _ray_address(args) -> str | None:
+    """The cluster of --ray-address, else of $GENLAB_RAY_ADDRESS; None: a Ray started for this command."""
+    import os
+
+    from genlab.jobs import RAY_ADDRESS
+
+    return args.ray_address or os.environ.get(RAY_ADDRESS) or None
+
+
+def _train_on_ray(args, model, ds) -> dict:
+    """Train one run as an actor on a Ray cluster, its progress pulled here, the run saved into --out."""
+    import tempfile
+
+    from genlab.jobs import JobState
+
+    out = Path(args.out) if args.out else None
+    with tempfile.TemporaryDirectory(prefix="genlab-") as scratch:  # without --out the run is not kept
+        from genlab.jobs.ray_backend import RayBackend
+
+        backend = RayBackend(out.parent if out else scratch, address=_ray_address(args), max_queued=None,
+                             max_runs_per_session=None, max_session_disk_mb=None, use_gpu=args.device != "cpu")
+        if args.device == "cuda" and backend.capacity().gpus == 0:
+            raise ValueError("--device cuda was asked for, but the Ray cluster has no GPU; use --device cpu or auto.")
+        progress = Progress(args.seconds)
+        job = backend.start(model, ds, seconds=args.seconds, seed=args.seed, name=out.name if out else None)
+        shown = 0
+        while not job.join(0.5):
+            metrics = job.view().metrics
+            for record in metrics[shown:]:
+                progress(record)
+            shown = len(metrics)
+        progress.close()
+        view = job.view()
+        backend.shutdown()
+    if view.state is JobState.FAILED:
+        raise ValueError(f"The run failed on the Ray cluster: {view.error}")
+    return {**view.summary, "run": str(out) if out else None, "seconds": view.summary["train_seconds"],
+            "backend": "ray"}
+
+
 def cmd_train(args) -> dict | None:
-    """Train and save a run; under torchrun, data-parallel over its processes (None on ranks but 0)."""
+    """Train and save a run; under torchrun, data-parallel over its processes (None on ranks but 0);
+    with --backend ray, as an actor on a Ray cluster."""
     import genlab
     from genlab import distributed
     from genlab.runtime import process_group, resolve_device, set_threads
 
     threads = set_threads(args.threads)
+    if args.backend == "ray":
+        if distributed.launched():
+            raise ValueError("--backend ray trains one process per run; launch it with python, not torchrun.")
+        if args.max_steps is not None:
+            raise ValueError("--max-steps is not available with --backend ray; give a budget with --seconds.")
+        ds = genlab.load_dataset(args.data, view=args.view, root=args.root)
+        return _train_on_ray(args, genlab.create_model(args.model, ds, **_parse_hparams(args.hparam)), ds)
     group = distributed.init(args.device) if distributed.launched() else None
     try:
         device = group.device if group else resolve_device(args.device)
@@ -132,6 +180,8 @@ def cmd_bench(args) -> dict:
     from genlab.bench import run_bench, run_preset_bench, write_benchmarks, write_measured
 
     path = args.write if isinstance(args.write, str) else None  # --write alone: the default file
+    if args.presets and args.backend == "ray":
+        raise ValueError("--backend ray fans out the family × data set grid; run --presets without it.")
     if args.presets:
         result = run_preset_bench(seconds=args.seconds or 15.0, seed=args.seed, families=args.models,
                                   kinds=args.kinds, threads=args.threads, repeats=args.repeats)
@@ -141,7 +191,7 @@ def cmd_bench(args) -> dict:
     if args.kinds or args.repeats != 1:
         raise ValueError("--kinds and --repeats belong to the preset benchmark; add --presets.")
     result = run_bench(seconds=args.seconds or 5.0, seed=args.seed, families=args.models, datasets=args.datasets,
-                       threads=args.threads)
+                       threads=args.threads, backend=args.backend, ray_address=_ray_address(args))
     if args.write:
         result["written"] = str(write_benchmarks(result, path))
     return result
@@ -171,6 +221,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m genlab", description="GenLab: train and query generative models.")
     sub = parser.add_subparsers(dest="command", required=True)
 
+    def backend(p):
+        p.add_argument("--backend", choices=("local", "ray"), default="local",
+                       help="local: train in this process; ray: as actors on a Ray cluster")
+        p.add_argument("--ray-address", default=None, metavar="ADDRESS",
+                       help="with --backend ray: the cluster (auto, HOST:6379, ray://HOST:10001; default "
+                       "$GENLAB_RAY_ADDRESS, else a Ray started for this command)")
+
     def common(p):
         p.add_argument("--json", action="store_true", help="print one JSON object on stdout, progress on stderr")
         p.add_argument("--threads", type=int, default=None,
@@ -187,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hparam", action="append", default=[], metavar="NAME=VALUE", help="hyper-parameter (repeatable)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (auto uses a GPU when torch sees one)")
     p.add_argument("--max-steps", type=int, default=None, help="also stop after this many gradient steps")
+    backend(p)
     common(p)
     p.set_defaults(func=cmd_train)
 
@@ -213,6 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "--presets, merge it into genlab/presets_measured.json (or PATH)")
     p.add_argument("--repeats", type=int, default=1, help="with --presets: seeds per setting, from --seed on; "
                    "the yardstick is their mean")
+    backend(p)
     common(p)
     p.set_defaults(func=cmd_bench)
 

@@ -47,6 +47,15 @@ def test_bad_input_gives_a_plain_error_not_a_traceback():
     assert proc.returncode == 2 and "not a GenLab run" in proc.stderr
 
 
+def test_ray_backend_options_are_checked_before_any_cluster_is_joined(capsys):
+    from genlab.cli import main
+
+    assert main(["bench", "--presets", "--backend", "ray"]) == 2
+    assert main(["train", "--model", "gmm", "--data", "toy:moons", "--backend", "ray", "--max-steps", "5"]) == 2
+    errors = capsys.readouterr().err
+    assert "run --presets without it" in errors and "--max-steps is not available" in errors
+
+
 def test_device_cuda_without_a_gpu_is_a_plain_error():
     import torch
 

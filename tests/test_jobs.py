@@ -328,3 +328,10 @@ def test_limits_come_from_the_environment(runs_in_tmp, monkeypatch):
     with pytest.raises(ValueError, match=r"^GENLAB_MAX_QUEUE must be a whole number of waiting jobs, "
                                          r"or 'none' for no limit; got 'many'\.$"):
         JobManager.from_env(runs_in_tmp)
+
+
+def test_without_a_ray_address_the_backend_is_local(runs_in_tmp, monkeypatch):
+    from genlab.jobs import LocalBackend, backend_from_env
+
+    monkeypatch.delenv("GENLAB_RAY_ADDRESS", raising=False)
+    assert isinstance(backend_from_env(runs_in_tmp), LocalBackend)

@@ -20,8 +20,30 @@ from types import MappingProxyType
 from genlab.data.base import Dataset
 from genlab.models.base import GenerativeModel, ModelConfig
 
-__all__ = ["JobState", "JobView", "ModelCard", "CapacityError", "JobLimits", "JobHandle", "JobBackend",
-           "check_session_room"]
+__all__ = ["SNAPSHOT_EVERY", "SnapshotClock", "JobState", "JobView", "ModelCard", "CapacityError", "JobLimits",
+           "JobHandle", "JobBackend", "Capacity", "OwnerLedger", "check_open", "check_queue", "check_session_room"]
+
+
+SNAPSHOT_EVERY = 1.0  # seconds between live views
+
+
+class SnapshotClock:
+    """Paces a run's live views, taken in its training thread: one every SNAPSHOT_EVERY seconds, and the next
+    one at once after `redraw()` (a reset, shown without waiting)."""
+
+    def __init__(self):
+        self._last = -float("inf")
+
+    def due(self) -> bool:
+        """True when a live view should be taken now (and from now on it is not, for SNAPSHOT_EVERY seconds)."""
+        now = time.perf_counter()
+        if now - self._last < SNAPSHOT_EVERY:
+            return False
+        self._last = now
+        return True
+
+    def redraw(self) -> None:
+        self._last = -float("inf")
 
 
 class JobState(enum.StrEnum):
@@ -180,6 +202,53 @@ def check_session_room(folders: list[Path], max_runs: int | None, max_mb: float 
                 "Delete some on the Compare page, or open GenLab in a new tab to start a new session.")
 
 
+def check_open(closed: bool, max_concurrent: int) -> None:
+    """Raise CapacityError, with what to do, if a backend trains nothing: it is closing, or has no slot at all."""
+    if closed:
+        raise CapacityError("The server is shutting down; reload the page in a minute and press Start again.")
+    if max_concurrent <= 0:
+        raise CapacityError("This server is set to train no jobs (0 at a time is the most it allows); "
+                            "its saved runs can still be explored on the other pages.")
+
+
+def check_queue(training: int, waiting: int, max_concurrent: int, max_queued: int | None) -> None:
+    """Raise CapacityError, with what to do, if every slot is taken and the queue is full."""
+    if training >= max_concurrent and max_queued is not None and waiting >= max_queued:
+        raise CapacityError(
+            f"The server is busy: {training} training job(s) are running and {waiting} are waiting, the most "
+            f"it allows ({max_concurrent} running, {max_queued} waiting). Wait a minute, then press Start again.")
+
+
+class OwnerLedger:
+    """What a backend keeps per owner (a browser session): the run folders its jobs were given.
+
+    An owner has one job training or waiting at a time, and a bounded number of runs and
+    megabytes on disk; runs deleted from disk no longer count. Not thread-safe: the backend
+    calls it under its own lock.
+    """
+
+    def __init__(self):
+        self._folders: dict[str, list[Path]] = {}
+
+    def __contains__(self, owner: str | None) -> bool:
+        return owner in self._folders
+
+    def check(self, owner: str, jobs, max_runs: int | None, max_mb: float | None) -> None:
+        """Raise CapacityError, with what to do, if `owner` may start no job now (`jobs`: the backend's jobs)."""
+        if any(j.owner == owner and j.active for j in jobs):
+            raise CapacityError("You already have a job training or waiting; stop it or wait for it to finish, "
+                                "then press Start again.")
+        folders = [f for f in self._folders.get(owner, []) if f.exists()]
+        self._folders[owner] = folders
+        check_session_room(folders, max_runs, max_mb)
+
+    def add(self, owner: str, folder: Path) -> None:
+        self._folders.setdefault(owner, []).append(folder)
+
+    def release(self, owner: str) -> None:
+        self._folders.pop(owner, None)
+
+
 def _bytes_on_disk(folder: Path) -> int:
     """Sizes of the files under a folder (0 once it is gone)."""
     total = 0
@@ -190,6 +259,23 @@ def _bytes_on_disk(folder: Path) -> int:
         except OSError:  # deleted meanwhile
             pass
     return total
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """What a cluster backend trains on, taken at one moment: its nodes and its CPUs and GPUs, all and free."""
+
+    name: str  # "Ray cluster"
+    nodes: int
+    cpus: int
+    free_cpus: int
+    gpus: int = 0
+    free_gpus: int = 0
+
+    def __str__(self) -> str:
+        gpus = f", {self.gpus} GPU{'s' * (self.gpus != 1)} ({self.free_gpus} free)" if self.gpus else ""
+        return (f"{self.name}: {self.cpus} CPU{'s' * (self.cpus != 1)} on {self.nodes} node{'s' * (self.nodes != 1)}, "
+                f"{self.free_cpus} free{gpus}")
 
 
 class JobHandle(abc.ABC):
@@ -292,6 +378,10 @@ class JobBackend(abc.ABC):
     @abc.abstractmethod
     def shutdown(self, timeout: float = 5.0) -> None:
         """Empty the queue, stop every job and wait for them; no job starts afterwards."""
+
+    def capacity(self) -> Capacity | None:
+        """The cluster runs train on, for the page to show; None when they train in this process."""
+        return None
 
     def active(self) -> list[JobHandle]:
         """Jobs training, paused or waiting."""

@@ -27,14 +27,17 @@ from pathlib import Path
 
 from genlab.data.base import Dataset
 from genlab.jobs.base import (
-    CapacityError,
+    SNAPSHOT_EVERY,
     JobBackend,
     JobHandle,
     JobLimits,
     JobState,
     JobView,
     ModelCard,
-    check_session_room,
+    OwnerLedger,
+    SnapshotClock,
+    check_open,
+    check_queue,
 )
 from genlab.models.base import GenerativeModel
 from genlab.runs import default_runs_root, train_and_save
@@ -42,9 +45,6 @@ from genlab.snapshots import live_snapshot
 from genlab.train import TrainControl
 
 __all__ = ["Job", "LocalBackend", "JobManager"]
-
-SNAPSHOT_EVERY = 1.0  # seconds between live views
-
 
 _MANAGERS: weakref.WeakSet[LocalBackend] = weakref.WeakSet()
 
@@ -80,6 +80,7 @@ class Job(JobHandle):
     heartbeat: float = field(default_factory=time.time)
     queue_position: int | None = None  # 1-based while queued
     queue_length: int = 0  # jobs waiting, while this one waits
+    snapshots: SnapshotClock = field(default_factory=SnapshotClock, repr=False)
     leave_queue: Callable[[Job], bool] | None = field(default=None, repr=False)  # set by the manager
 
     # ---- controls (safe from any thread) --------------------------------------------
@@ -112,7 +113,7 @@ class Job(JobHandle):
 
     def reset(self) -> None:
         """Back to the initial weights with a fresh optimizer, running or paused (marked on the chart)."""
-        self._last_snapshot = -float("inf")  # the next report redraws the live view at once
+        self.snapshots.redraw()  # the next report redraws the live view at once
         self.control.reset()
 
     def set_speed(self, steps_per_redraw: int | None) -> None:
@@ -136,18 +137,13 @@ class Job(JobHandle):
 
     # ---- the thread ---------------------------------------------------------------
     def _on_metrics(self, record: dict) -> None:
-        now = time.perf_counter()
-        live = None
-        if now - self._last_snapshot >= SNAPSHOT_EVERY:
-            self._last_snapshot = now
-            live = live_snapshot(self.model, self.dataset, seed=self.seed)
+        live = live_snapshot(self.model, self.dataset, seed=self.seed) if self.snapshots.due() else None
         with self.lock:
             self.metrics.append(record)
             if live is not None:
                 self.live = live
 
     def _run(self) -> None:
-        self._last_snapshot = -float("inf")
         try:
             summary = train_and_save(self.model, self.dataset, self.folder, seconds=self.seconds, seed=self.seed,
                                      on_metrics=self._on_metrics, control=self.control)
@@ -196,7 +192,7 @@ class LocalBackend(JobBackend):
         self.forget_after = forget_after
         self._jobs: dict[str, Job] = {}
         self._queue: collections.deque[Job] = collections.deque()
-        self._folders: dict[str, list[Path]] = {}  # owner -> the run folders its jobs were given
+        self._owners = OwnerLedger()
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._closed = False
@@ -214,7 +210,7 @@ class LocalBackend(JobBackend):
                       leave_queue=self._leave_queue)
             self._jobs[job_id] = job
             if owner is not None:
-                self._folders.setdefault(owner, []).append(folder)
+                self._owners.add(owner, folder)
             self._queue.append(job)
             self._promote()
             self._number_queue()
@@ -238,7 +234,7 @@ class LocalBackend(JobBackend):
         """A session went away: stop its jobs and forget them and its usage; returns how many were stopped."""
         stopped = self.stop_owner(owner)
         with self._lock:
-            self._folders.pop(owner, None)
+            self._owners.release(owner)
             for job in [j for j in self._jobs.values() if j.owner == owner and not j.active]:
                 del self._jobs[job.id]  # a job still ending is dropped when its thread ends
         return stopped
@@ -258,27 +254,10 @@ class LocalBackend(JobBackend):
 
     def _check_room(self, owner: str | None) -> None:
         """Raise CapacityError, with what to do, if a job of `owner` may neither train nor wait."""
-        if self._closed:
-            raise CapacityError("The server is shutting down; reload the page in a minute and press Start again.")
-        if self.max_concurrent <= 0:
-            raise CapacityError("This server is set to train no jobs (0 at a time is the most it allows); "
-                                "its saved runs can still be explored on the other pages.")
+        check_open(self._closed, self.max_concurrent)
         if owner is not None:
-            self._check_owner(owner)
-        training, waiting = self._training(), len(self._queue)
-        if training >= self.max_concurrent and self.max_queued is not None and waiting >= self.max_queued:
-            raise CapacityError(
-                f"The server is busy: {training} training job(s) are running and {waiting} are waiting, the most "
-                f"it allows ({self.max_concurrent} running, {self.max_queued} waiting). Wait a minute, "
-                "then press Start again.")
-
-    def _check_owner(self, owner: str) -> None:
-        if any(j.owner == owner and j.active for j in self._jobs.values()):
-            raise CapacityError("You already have a job training or waiting; stop it or wait for it to finish, "
-                                "then press Start again.")
-        folders = [f for f in self._folders.get(owner, []) if f.exists()]
-        self._folders[owner] = folders  # runs deleted from disk no longer count
-        check_session_room(folders, self.max_runs_per_session, self.max_session_disk_mb)
+            self._owners.check(owner, self._jobs.values(), self.max_runs_per_session, self.max_session_disk_mb)
+        check_queue(self._training(), len(self._queue), self.max_concurrent, self.max_queued)
 
     def _promote(self) -> None:
         """Start queued jobs, oldest first, while there are free slots."""
@@ -298,7 +277,7 @@ class LocalBackend(JobBackend):
         """A job left for good: keep only what its page shows, forget old jobs, start the next in line."""
         with job.lock:
             job.model = ModelCard.of(job.model)
-        if job.owner is not None and job.owner not in self._folders:
+        if job.owner is not None and job.owner not in self._owners:
             self._jobs.pop(job.id, None)  # its session was released meanwhile
         self._forget_ended()
         self._promote()

@@ -1,12 +1,13 @@
 """The server-wide job manager, its limits from the environment, and this session's owner id."""
 from __future__ import annotations
 
+import os
 import uuid
 from dataclasses import dataclass
 
 import streamlit as st
 
-from genlab.jobs import Job, JobLimits, JobManager
+from genlab.jobs import RAY_ADDRESS, JobBackend, JobHandle, JobLimits, backend_from_env
 from genlab.runs import default_runs_root
 from genlab.runtime import set_threads
 from pages._ui.datasets import dataset_title
@@ -19,14 +20,15 @@ HEARTBEAT_SECONDS = 5.0  # how often an open tab stamps its jobs as watched
 
 
 @st.cache_resource(show_spinner=False)
-def _job_manager(runs_root: str, environment: tuple) -> JobManager:
+def _job_manager(runs_root: str, environment: tuple, ray_address: str | None) -> JobBackend:
     set_threads()
-    return JobManager.from_env(runs_root)
+    return backend_from_env(runs_root)
 
 
-def job_manager() -> JobManager:
-    """The server-wide training registry (one per runs folder and set of limits in the environment)."""
-    return _job_manager(str(default_runs_root()), JobLimits.environment())
+def job_manager() -> JobBackend:
+    """The server-wide training backend: threads of this process, or a Ray cluster when GENLAB_RAY_ADDRESS is set
+    (one per runs folder, set of limits and address in the environment)."""
+    return _job_manager(str(default_runs_root()), JobLimits.environment(), os.environ.get(RAY_ADDRESS))
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ class SessionOwner:
     """Who started a job: one id per browser session, with the manager its jobs live in."""
 
     id: str
-    manager: JobManager
+    manager: JobBackend
 
 
 def _release_session(owner: SessionOwner) -> None:
@@ -42,7 +44,7 @@ def _release_session(owner: SessionOwner) -> None:
 
 
 @st.cache_resource(scope="session", on_release=_release_session, show_spinner=False)
-def _session_owner(_manager: JobManager) -> SessionOwner:
+def _session_owner(_manager: JobBackend) -> SessionOwner:
     return SessionOwner(uuid.uuid4().hex[:12], _manager)
 
 
@@ -51,7 +53,7 @@ def session_owner() -> SessionOwner:
     return _session_owner(job_manager())
 
 
-def _jobs_status(manager: JobManager, owner: SessionOwner) -> None:
+def _jobs_status(manager: JobBackend, owner: SessionOwner) -> None:
     """While this session trains, a small ticking status that also stamps its heartbeat."""
     if not any(job.active for job in manager.jobs(owner.id)):
         return
@@ -68,7 +70,7 @@ def _jobs_status(manager: JobManager, owner: SessionOwner) -> None:
     status()
 
 
-def current_job() -> Job | None:
+def current_job() -> JobHandle | None:
     """The job this session started last, if the server still knows it."""
     job_id = st.session_state.get("job_id")
     return job_manager().get(job_id) if job_id else None

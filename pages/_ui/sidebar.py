@@ -93,6 +93,8 @@ def sidebar() -> Selection:
                           help="Fixes every random choice of a run: initialisation, batch order, samples. "
                                "The train/test split stays fixed so runs compare.")
         _jobs_status(manager, owner)
+        if (capacity := manager.capacity()) is not None:
+            st.caption(f":material/hub: {capacity}")
         st.caption(f"Runs are saved under `{default_runs_root()}`.")
         share_box()
     if name == UPLOAD_CHOICE:
