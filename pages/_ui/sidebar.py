@@ -27,7 +27,8 @@ from pages._ui.datasets import (
 )
 from pages._ui.jobs import STALE_SECONDS, SessionOwner, _jobs_status, job_manager, session_owner
 from pages._ui.links import SHARE_BOX_KEY, drawn_link, persistent, share_box
-from pages._ui.routing import through_entrypoint
+from pages._ui.live import LIVE_PAGES
+from pages._ui.routing import PAGE_PATH_KEY, through_entrypoint
 
 __all__ = ["Selection", "sidebar"]
 
@@ -92,7 +93,7 @@ def sidebar() -> Selection:
         seed = persistent(st.number_input, "Seed", "seed", 0, min_value=0, max_value=2**31 - 1, step=1, link="seed",
                           help="Fixes every random choice of a run: initialisation, batch order, samples. "
                                "The train/test split stays fixed so runs compare.")
-        _jobs_status(manager, owner)
+        _jobs_status(manager, owner, page_ticks=st.session_state.get(PAGE_PATH_KEY) in LIVE_PAGES)
         st.caption(f"Runs are saved under `{default_runs_root()}`.")
         share_box()
     if name == UPLOAD_CHOICE:
