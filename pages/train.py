@@ -344,7 +344,7 @@ def training_charts(ds, view: JobView) -> None:
             latest_numbers(view, stick)
 
 
-selection, _ = open_page("Train · min_θ d(p_data, p_θ)", "train on it")
+selection, _ = open_page("Train · min_θ d(p_data, p_θ)", "train on it", live=True)
 ds = selection.ds
 
 all_families = genlab.families()

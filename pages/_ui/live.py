@@ -20,10 +20,9 @@ import streamlit as st
 
 from pages._ui.timing import timed_run
 
-__all__ = ["REFRESH_SECONDS", "LIVE_PAGES", "live_fragment"]
+__all__ = ["REFRESH_SECONDS", "live_fragment"]
 
 REFRESH_SECONDS = 1.0  # a live panel redraws this often, queued or training
-LIVE_PAGES = {"train"}  # URL paths of the pages whose own live panel ticks (and stamps the heartbeat)
 
 
 def live_fragment(panel, name: str, ticking: bool):

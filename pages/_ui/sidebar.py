@@ -27,8 +27,7 @@ from pages._ui.datasets import (
 )
 from pages._ui.jobs import STALE_SECONDS, SessionOwner, _jobs_status, job_manager, session_owner
 from pages._ui.links import SHARE_BOX_KEY, drawn_link, persistent, share_box
-from pages._ui.live import LIVE_PAGES
-from pages._ui.routing import PAGE_PATH_KEY, through_entrypoint
+from pages._ui.routing import through_entrypoint
 
 __all__ = ["Selection", "sidebar"]
 
@@ -65,8 +64,12 @@ def _your_images(owner: SessionOwner) -> str | None:
     return st.session_state.get("upload_spec")
 
 
-def sidebar() -> Selection:
-    """Draw the shared sidebar and return the selection, with the dataset loaded if possible."""
+def sidebar(page_ticks: bool = False) -> Selection:
+    """Draw the shared sidebar and return the selection, with the dataset loaded if possible.
+
+    `page_ticks`: the page has its own live panel that redraws this session's job, so the sidebar's
+    status does not tick too (one clock per page, pages/_ui/live.py).
+    """
     through_entrypoint()
     st.session_state[SHARE_BOX_KEY] = None  # drawn below, once this run's sidebar has it
     manager = job_manager()
@@ -93,7 +96,7 @@ def sidebar() -> Selection:
         seed = persistent(st.number_input, "Seed", "seed", 0, min_value=0, max_value=2**31 - 1, step=1, link="seed",
                           help="Fixes every random choice of a run: initialisation, batch order, samples. "
                                "The train/test split stays fixed so runs compare.")
-        _jobs_status(manager, owner, page_ticks=st.session_state.get(PAGE_PATH_KEY) in LIVE_PAGES)
+        _jobs_status(manager, owner, page_ticks)
         st.caption(f"Runs are saved under `{default_runs_root()}`.")
         share_box()
     if name == UPLOAD_CHOICE:
