@@ -274,8 +274,8 @@ async def last_words(page, session: Session, shots: Path | None) -> str:
 
 async def status_line(page) -> str | None:
     """The live panel's status line while its job is active ("… — running, 1.2 of 3 s"), else None."""
-    lines = page.locator('[data-testid="stMain"] p').filter(has_text=STATUS_LINE)
-    return (await lines.first.inner_text()) if await lines.count() else None
+    lines = await page.locator('[data-testid="stMain"] p').filter(has_text=STATUS_LINE).all_inner_texts()
+    return lines[0] if lines else None  # read without waiting: the line goes when the run ends
 
 
 async def wait_trained(page, session: Session, pressed: float, args) -> None:
