@@ -4,9 +4,9 @@ Why one and constant (Streamlit 1.67, measured with scripts/loadtest.py): each `
 fragment is a browser timer that sends a rerun request per tick. A request that finds the
 session's last ScriptRunner just ended starts a new ScriptRunner, and the events of the one
 that ended but whose output the server had not yet forwarded are dropped (AppSession ignores
-a non-current ScriptRunner): a finished fragment run is never drawn. Two timers on one page
-(the sidebar's status and the Train panel, 25 ms apart) collide on every shared tick, and on a
-loaded server nearly every redraw of a page could be lost while its timers kept running.
+a non-current ScriptRunner): a finished fragment run is never drawn (3 of 144 in one measurement,
+docs/BENCHMARKS.md). Two timers on one page (the sidebar's status and the Train panel, set 25 ms
+apart) collide on every shared tick.
 A pace that changes (queued, then training) needs a full rerun to re-arm the timer, and a
 full run that is cut short leaves the browser with none. So a live page has one timer, set
 in every full run at the same interval while its job is active; a slow server makes the
