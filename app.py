@@ -6,6 +6,7 @@ dataset, view and seed is the same on every page and survives switching between 
 import streamlit as st
 
 from pages._ui.routing import follow_deep_link, mark_entrypoint
+from pages._ui.timing import timed_run
 
 st.set_page_config(page_title="GenLab", page_icon=":material/science:", layout="wide")
 mark_entrypoint()
@@ -20,5 +21,6 @@ navigation = st.navigation([
     st.Page("pages/compare.py", title="Compare", icon=":material/leaderboard:"),
     st.Page("pages/concepts.py", title="Concepts", icon=":material/lightbulb:"),
 ])
-follow_deep_link(navigation.url_path)
-navigation.run()
+with timed_run("full", navigation.url_path or "home"):  # logged when GENLAB_TIMING_LOG is set
+    follow_deep_link(navigation.url_path)
+    navigation.run()

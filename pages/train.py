@@ -12,11 +12,10 @@ from genlab.models.base import ModelConfig
 from genlab.presets import dataset_kind, measured_note, presets_for
 from pages._ui.datasets import dataset_title
 from pages._ui.jobs import current_job, job_manager, session_owner
+from pages._ui.live import live_fragment
 from pages._ui.preamble import open_page
 from pages._ui.routing import PAGES
 
-REFRESH_SECONDS = 1.0  # a training job's page redraws this often
-QUEUED_REFRESH_SECONDS = 5.0  # a waiting one's, which only shows its place in the queue
 FULL_SPEED = "full speed"
 SPEEDS = {"1 step per redraw": 1, "10 steps per redraw": 10, "100 steps per redraw": 100, FULL_SPEED: None}
 CHANGE_KEYS = {"learning_rate": "change_lr", "batch_size": "change_batch"}  # widget keys of the mid-run changes
@@ -268,23 +267,16 @@ def ordinal(n: int) -> str:
     return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
-def tick_seconds(state: JobState) -> float | None:
-    """How often the live panel redraws: fast while training, slowly while queued, not once ended."""
-    if state is JobState.QUEUED:
-        return QUEUED_REFRESH_SECONDS
-    return REFRESH_SECONDS if state.training else None
-
-
-def live_panel(job_id: str, ticking: float | None) -> None:
-    """Redrawn every few seconds while the job trains or waits: status, controls, charts, numbers."""
+def live_panel(job_id: str, ticking: bool) -> None:
+    """Redrawn every second while the job trains or waits (pages/_ui/live.py): status, controls, charts, numbers."""
     job = job_manager().get(job_id)
     if job is None:
         st.info("That run is no longer on this server (it restarted); its saved copy is on the Compare page.")
         return
     job.touch()
     view = job.view()  # everything below reads this one view, so it agrees with itself
-    if ticking and tick_seconds(view.state) != ticking:
-        st.rerun()  # a full rerun sets the new pace (or stops ticking) and shows the final numbers
+    if ticking and not view.state.active:
+        st.rerun()  # it ended: a full rerun stops the clock, shows the final numbers and frees Start
     done = view.elapsed
     if view.summary.get("train", {}).get("status") == "fitted":
         progress = f"fitted in closed form in {done:.1f} s"
@@ -352,7 +344,7 @@ def training_charts(ds, view: JobView) -> None:
             latest_numbers(view, stick)
 
 
-selection, _ = open_page("Train · min_θ d(p_data, p_θ)", "train on it")
+selection, _ = open_page("Train · min_θ d(p_data, p_θ)", "train on it", live=True)
 ds = selection.ds
 
 all_families = genlab.families()
@@ -403,5 +395,5 @@ job = current_job()
 if job is None:
     st.info("Choose a family, press **Start**, and the held-out divergence is charted here as it trains.")
 else:
-    pace = tick_seconds(job.state)
-    st.fragment(run_every=pace)(live_panel)(job.id, pace)
+    ticking = job.state.active
+    live_fragment(live_panel, "train", ticking)(job.id, ticking)

@@ -1,6 +1,7 @@
 """Load test: many browser sessions train and sample on one GenLab server at once.
 
     python scripts/loadtest.py --sessions 20 --port 8599 --out loadtest.json
+    python scripts/loadtest.py --backend ray --sessions 20   # runs train on the Ray cluster at --ray-address
 
 Starts `streamlit run app.py` headless on a local port with runs written to a temporary
 folder, then drives N sessions concurrently with Playwright (one headless Chromium, one
@@ -12,6 +13,13 @@ show (tracebacks, error boxes) and the timeouts, while a sampler thread follows 
 process's resident memory and thread count. Leaked threads: the server's thread count once
 every session has closed and every job has ended, minus the count after one warm-up
 session (which loads the libraries and their thread pools once).
+
+Where the time goes: every browser shares the server's cores, so a latency seen by a page
+is an upper bound. The server itself logs each script run's duration (GENLAB_TIMING_LOG,
+pages/_ui/timing.py): full runs of app.py and runs of the ticking fragments, reported apart.
+While a run trains, each page's status line ("running, 1.2 of 3 s") must change at every
+redraw: a page whose line stands still for more than 3 redraw intervals was slow, and one
+that stands still for --stall seconds has stopped redrawing (it is then nudged by a click).
 
 A script, not a test: nothing here runs in CI. Local only, bounded by --timeout, and the
 server is killed at the end. Needs Chromium (GENLAB_CHROMIUM, default /usr/bin/chromium).
@@ -41,6 +49,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from genlab.health import free_port, wait_healthy  # noqa: E402 (after the path is set)
+from pages._ui.live import REFRESH_SECONDS  # noqa: E402
+
+SLOW_REDRAWS = 3  # a status line standing still for more than this many redraw intervals was slow
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -54,6 +65,7 @@ ACTION_TEXT = {
 }
 REFUSALS = ("the most it allows", "already have a job", "The server is busy")
 STATE = re.compile(r"^(running|queued|paused|finished|stopped|failed)$")
+STATUS_LINE = re.compile(r"— (running|queued|paused)")  # the live panel's line: "<family> on <data> — running, …"
 POLL = 0.25  # seconds between looks at a page
 
 
@@ -185,6 +197,7 @@ class Session:
     queued: bool = False
     done: bool = False
     stalls: list[str] = field(default_factory=list)  # what a page showed when it stopped updating
+    redraw_gaps: list[float] = field(default_factory=list)  # seconds between changes of the status line, training
     last_frame: float = field(default_factory=time.perf_counter)  # the last websocket message from the server
 
     def heard(self, *_) -> None:
@@ -259,16 +272,31 @@ async def last_words(page, session: Session, shots: Path | None) -> str:
     return " ".join(text.split())[-300:]
 
 
+async def status_line(page) -> str | None:
+    """The live panel's status line while its job is active ("… — running, 1.2 of 3 s"), else None."""
+    lines = await page.locator('[data-testid="stMain"] p').filter(has_text=STATUS_LINE).all_inner_texts()
+    return lines[0] if lines else None  # read without waiting: the line goes when the run ends
+
+
 async def wait_trained(page, session: Session, pressed: float, args) -> None:
-    """Wait for the run's test numbers. A page that ticks hears from the server every second; one that has
-    heard nothing for --stall seconds has stopped updating: that is recorded, and the page is nudged the way
-    a user would (clicking Train in the navigation: a full rerun of the same session)."""
+    """Wait for the run's test numbers, timing the redraws on the way. While the job trains, its status line
+    changes at every redraw (the elapsed seconds); the gaps between changes are recorded. A page whose line
+    (or, while queued, whose websocket) stood still for --stall seconds has stopped redrawing: that is
+    recorded, and the page is nudged the way a user would (clicking Train in the navigation: a full rerun)."""
     done = page.get_by_text("Test split (best validation weights)")
     session.heard()
+    line, changed = None, time.perf_counter()
     while time.perf_counter() - pressed < args.step_timeout:
         if await done.count():
             return
-        if time.perf_counter() - session.last_frame > args.stall:
+        now, shown = time.perf_counter(), await status_line(page)
+        training = shown is not None and "queued" not in shown
+        if shown != line:
+            if training and line is not None and "queued" not in line:
+                session.redraw_gaps.append(now - changed)
+            line, changed = shown, now
+        still = now - changed if training else now - session.last_frame
+        if still > args.stall:
             status = page.locator('[data-testid="stMain"] strong').filter(has_text=STATE)
             shown = (await status.first.inner_text()) if await status.count() else "no state"
             session.stalls.append(f"{shown} at {time.perf_counter() - pressed:.0f} s")
@@ -276,6 +304,7 @@ async def wait_trained(page, session: Session, pressed: float, args) -> None:
                 args.stall_stacks, args.on_first_stall = args.on_first_stall(), None
             await page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Train").click()
             session.heard()
+            line, changed = None, time.perf_counter()
         error = await shown_error(page)
         if error:
             raise RuntimeError(error)
@@ -362,6 +391,34 @@ def latency_table(sessions: list[Session]) -> dict:
     return table
 
 
+def spread(values: list[float]) -> dict:
+    """Count, p50, p95 and max of some seconds (zeros when there are none)."""
+    if not values:
+        return {"count": 0, "p50": 0.0, "p95": 0.0, "max": 0.0}
+    return {"count": len(values), "p50": round(percentile(values, 50), 3), "p95": round(percentile(values, 95), 3),
+            "max": round(max(values), 3)}
+
+
+def server_runs(log: Path, begun: float, ended: float) -> dict:
+    """The server's own script runs that ended during the load (its GENLAB_TIMING_LOG), by kind: full runs of
+    app.py and fragment runs; runs Streamlit ended early (a newer rerun, st.rerun, st.stop) counted apart."""
+    runs = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    runs = [r for r in runs if begun <= r["ended"] <= ended]
+    table = {}
+    for kind in ("full", "fragment"):
+        ours = [r for r in runs if r["kind"] == kind]
+        table[kind] = {**spread([r["seconds"] for r in ours if r["outcome"] == "ok"]),
+                       "ended_early": sum(r["outcome"] != "ok" for r in ours)}
+    return table
+
+
+def redraws(sessions: list[Session]) -> dict:
+    """Gaps between redraws of training pages, and the pages that had a gap over SLOW_REDRAWS intervals."""
+    slow = SLOW_REDRAWS * REFRESH_SECONDS
+    return {**spread([g for s in sessions for g in s.redraw_gaps]), "interval": REFRESH_SECONDS,
+            "slow_seconds": slow, "slow_pages": sum(any(g > slow for g in s.redraw_gaps) for s in sessions)}
+
+
 def wait_for_threads(sampler: Sampler, baseline: int, settle_seconds: float) -> int:
     """The server's thread count once it is back to `baseline`, or after `settle_seconds`."""
     end = time.time() + settle_seconds
@@ -379,8 +436,9 @@ def server_tracebacks(log: Path) -> list[str]:
 
 
 def print_summary(result: dict) -> None:
-    print(f"\nGenLab load test: {result['sessions']} concurrent sessions, family {result['family']!r}, "
-          f"{result['seconds']} s budget, GENLAB_MAX_JOBS={result['max_jobs']}, {result['cpus']} CPU cores")
+    print(f"\nGenLab load test: {result['sessions']} concurrent sessions, {result['backend']} backend, "
+          f"family {result['family']!r}, {result['seconds']} s budget, GENLAB_MAX_JOBS={result['max_jobs']}, "
+          f"{result['cpus']} CPU cores")
     print(f"machine 1-minute load average during the load: {result['load_during']:.1f} on {result['cpus']} cores"
           f"; the server used {result['server_cpu_seconds']:.0f} CPU s "
           f"({result['server_cpu_seconds'] / result['sessions']:.1f} per session), the browser "
@@ -392,8 +450,17 @@ def print_summary(result: dict) -> None:
         print(f"{action:<10} {row['count']:>4} {row['p50']:>7.2f} {row['p90']:>7.2f} {row['p99']:>7.2f} "
               f"{row['max']:>7.2f}  {ACTION_TEXT[action]}")
     print(f"runs saved: {result['runs_saved']}")
-    print(f"pages that stopped updating (no message from the server for {result['stall_seconds']:.0f} s while "
-          f"training or queued; nudged by clicking Train): {result['stalled_sessions']}"
+    print(f"\n{'server runs':<12} {'n':>5} {'p50 s':>7} {'p95 s':>7} {'max s':>7} {'ended early':>12}  "
+          "(measured inside the server, browsers excluded)")
+    for kind, row in result["server_runs"].items():
+        print(f"{kind:<12} {row['count']:>5} {row['p50']:>7.2f} {row['p95']:>7.2f} {row['max']:>7.2f} "
+              f"{row['ended_early']:>12}")
+    gaps = result["redraws"]
+    print(f"redraws of training pages (every {gaps['interval']:g} s asked): {gaps['count']} seen, gap p50 "
+          f"{gaps['p50']:.2f} s, p95 {gaps['p95']:.2f} s, max {gaps['max']:.1f} s; pages with a gap over "
+          f"{gaps['slow_seconds']:g} s: {gaps['slow_pages']}")
+    print(f"pages that stopped redrawing (status line still for {result['stall_seconds']:.0f} s while training, "
+          f"or no message while queued; nudged by clicking Train): {result['stalled_sessions']}"
           + "".join(f"\n  - {e}" for e in result["stalls"][:5]))
     print(f"\nerrors: {len(result['errors'])}" + "".join(f"\n  - {e}" for e in result["errors"][:5]))
     print(f"server tracebacks in its log: {len(result['server_tracebacks'])}"
@@ -427,7 +494,12 @@ def parse_args(argv=None):
     parser.add_argument("--settle", type=float, default=120.0,
                         help="seconds to wait, after the sessions close, for the server's threads to end")
     parser.add_argument("--stall", type=float, default=60.0,
-                        help="seconds without a message from the server after which a training page counts as stalled")
+                        help="seconds a training page's status line may stand still (a queued page: without a "
+                             "message from the server) before it counts as stopped and is nudged")
+    parser.add_argument("--backend", choices=("local", "ray"), default="local",
+                        help="where runs train: threads of the server, or the Ray cluster at --ray-address")
+    parser.add_argument("--ray-address", default=os.environ.get("GENLAB_RAY_ADDRESS") or "auto",
+                        help="GENLAB_RAY_ADDRESS for the server with --backend ray (a running cluster)")
     parser.add_argument("--shots", type=Path, default=None, help="save a screenshot of each failed session here")
     parser.add_argument("--chromium", default=os.environ.get("GENLAB_CHROMIUM", "/usr/bin/chromium"))
     args = parser.parse_args(argv)
@@ -443,7 +515,10 @@ def main(argv=None) -> int:
     folder = Path(tempfile.mkdtemp(prefix="genlab-load-"))
     port = args.port or free_port()
     url = f"http://127.0.0.1:{port}"
-    process = start_server(port, folder, {"GENLAB_MAX_JOBS": str(args.max_jobs)})
+    environment = {"GENLAB_MAX_JOBS": str(args.max_jobs), "GENLAB_TIMING_LOG": str(folder / "timing.jsonl")}
+    if args.backend == "ray":
+        environment["GENLAB_RAY_ADDRESS"] = args.ray_address
+    process = start_server(port, folder, environment)
     sampler = None
     try:
         wait_healthy(url, process)
@@ -474,7 +549,8 @@ def main(argv=None) -> int:
         sampler.halt()
         end_mb = sampler.read()[1]
         result = {
-            "stall_seconds": args.stall, "sessions": args.sessions, "family": args.family, "seconds": args.seconds,
+            "stall_seconds": args.stall, "sessions": args.sessions, "backend": args.backend, "family": args.family,
+            "seconds": args.seconds,
             "max_jobs": args.max_jobs,
             "cpus": os.cpu_count(), "wall_seconds": round(wall, 1), "server_cpu_seconds": round(cpu, 1),
             "browser_cpu_seconds": round(browser_cpu, 1),
@@ -486,6 +562,8 @@ def main(argv=None) -> int:
             "stalled_sessions": sum(bool(s.stalls) for s in sessions),
             "stalls": [f"session {s.index}: {', '.join(s.stalls)}" for s in sessions if s.stalls],
             "latency": latency_table(sessions),
+            "server_runs": server_runs(folder / "timing.jsonl", begun, begun + wall),
+            "redraws": redraws(sessions),
             "errors": [f"session {s.index}: {e}" for s in sessions for e in s.errors],
             "server_tracebacks": server_tracebacks(folder / "streamlit.log"),
             "runs_saved": sum(1 for run in (folder / "runs").glob("*/config.json")),

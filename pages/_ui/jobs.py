@@ -53,9 +53,10 @@ def session_owner() -> SessionOwner:
     return _session_owner(job_manager())
 
 
-def _jobs_status(manager: JobBackend, owner: SessionOwner) -> None:
-    """While this session trains, a small ticking status that also stamps its heartbeat."""
-    if not any(job.active for job in manager.jobs(owner.id)):
+def _jobs_status(manager: JobBackend, owner: SessionOwner, page_ticks: bool) -> None:
+    """While this session trains, a small ticking status that also stamps its heartbeat; none on a page
+    whose own live panel ticks (`page_ticks`), as one page has one clock (pages/_ui/live.py)."""
+    if page_ticks or not any(job.active for job in manager.jobs(owner.id)):
         return
 
     @st.fragment(run_every=HEARTBEAT_SECONDS)

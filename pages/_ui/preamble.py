@@ -9,7 +9,8 @@ from pages._ui.sidebar import Selection, sidebar
 __all__ = ["open_page"]
 
 
-def open_page(title: str, purpose: str, question: str | None = None) -> tuple[Selection, LoadedRun | None]:
+def open_page(title: str, purpose: str, question: str | None = None,
+              live: bool = False) -> tuple[Selection, LoadedRun | None]:
     """Draw the sidebar and the title; stop the page unless its data set loads.
 
     Arguments:
@@ -17,11 +18,13 @@ def open_page(title: str, purpose: str, question: str | None = None) -> tuple[Se
         purpose: what the page does with the data, ending "Pick a data set that loads (sidebar) to …".
         question: what the page asks a trained run ("for new samples"); with it, the run picker
             follows, and stops the page when no run on this data exists yet.
+        live: the page redraws this session's job itself (pages/_ui/live.py), so the sidebar's status
+            does not tick.
 
     Returns:
         The sidebar's selection (its data set loaded) and the picked run, or None without `question`.
     """
-    selection = sidebar()
+    selection = sidebar(page_ticks=live)
     st.title(title)
     if selection.ds is None:
         st.info(f"Pick a data set that loads (sidebar) to {purpose}.")

@@ -64,8 +64,12 @@ def _your_images(owner: SessionOwner) -> str | None:
     return st.session_state.get("upload_spec")
 
 
-def sidebar() -> Selection:
-    """Draw the shared sidebar and return the selection, with the dataset loaded if possible."""
+def sidebar(page_ticks: bool = False) -> Selection:
+    """Draw the shared sidebar and return the selection, with the dataset loaded if possible.
+
+    `page_ticks`: the page has its own live panel that redraws this session's job, so the sidebar's
+    status does not tick too (one clock per page, pages/_ui/live.py).
+    """
     through_entrypoint()
     st.session_state[SHARE_BOX_KEY] = None  # drawn below, once this run's sidebar has it
     manager = job_manager()
@@ -92,7 +96,7 @@ def sidebar() -> Selection:
         seed = persistent(st.number_input, "Seed", "seed", 0, min_value=0, max_value=2**31 - 1, step=1, link="seed",
                           help="Fixes every random choice of a run: initialisation, batch order, samples. "
                                "The train/test split stays fixed so runs compare.")
-        _jobs_status(manager, owner)
+        _jobs_status(manager, owner, page_ticks)
         if (capacity := manager.capacity()) is not None:
             st.caption(f":material/hub: {capacity}")
         st.caption(f"Runs are saved under `{default_runs_root()}`.")

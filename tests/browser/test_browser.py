@@ -4,11 +4,13 @@ Starts `streamlit run app.py` on a free port with runs written to a temporary fo
 drives Debian's Chromium through Playwright, so `run_every` fragments really tick.
 Skipped when no Chromium is installed, unless GENLAB_REQUIRE_BROWSER=1.
 """
+import itertools
 import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +26,19 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 PAGE_TITLES = {"Home": "GenLab", "Data": "Data", "Train": "Train", "Density": "Density", "Samples": "Samples",
                "Latent": "Latent", "Compare": "Compare", "Concepts": "Concepts"}
 SLOW = 90_000  # ms: the first visit to a page may fit baselines or start a run on a busy 2-core box
+WATCH_SECONDS = 20  # how long a training page is watched redrawing by itself
+STILL_SECONDS = 10.0  # a page standing still this long has stopped redrawing (it asks every second)
+# Installed in the watched page: the times (ms) at which its live panel's status line changed.
+REDRAW_RECORDER = """() => {
+    window.redraws = [performance.now()];
+    const line = () => [...document.querySelectorAll('[data-testid="stMain"] p')]
+        .map(p => p.innerText).find(text => text.includes("— running")) || "";
+    let last = line();
+    new MutationObserver(() => {
+        const now = line();
+        if (now !== last) { last = now; window.redraws.push(performance.now()); }
+    }).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
 
 
 def unavailable(reason: str):
@@ -163,6 +178,41 @@ def test_a_short_run_ticks_to_its_test_numbers(page, app_url):
     assert_no_exception(page)
     open_page(page, "Compare")
     page.locator('[data-testid="stDataFrame"]').wait_for()
+    assert_no_exception(page)
+
+
+def test_a_training_page_keeps_redrawing_while_another_session_reruns(page, browser, app_url):
+    """Nobody touches the training page: its status line ("running, 1.2 of 30 s") must change every few
+    seconds by itself, while another session reruns its own page again and again (pages/_ui/live.py)."""
+    page.goto(f"{app_url}/train")
+    heading(page, "Train").wait_for()
+    choose(page, "Model family", "Gaussian mixture")
+    set_number(page, "Seconds of training", "60")
+    page.get_by_role("button", name="Start").click()
+    status = page.locator('[data-testid="stMain"] p').filter(has_text=re.compile("— running"))
+    status.first.wait_for()
+    elsewhere = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        other = elsewhere.new_page()
+        other.set_default_timeout(SLOW)
+        other.goto(f"{app_url}/data")
+        heading(other, "Data").wait_for()
+        page.evaluate(REDRAW_RECORDER)  # the page itself notes each change of its status line
+        end = time.monotonic() + WATCH_SECONDS
+        for seed in itertools.count(1):
+            if time.monotonic() > end:
+                break
+            seed_box = other.get_by_role("spinbutton", name="Seed", exact=True)
+            seed_box.fill(str(seed))
+            seed_box.press("Enter")  # a full rerun of the other session
+            other.wait_for_timeout(500)
+        changes = page.evaluate("[...window.redraws, performance.now()]")
+        gaps = [(later - earlier) / 1000 for earlier, later in zip(changes, changes[1:])]
+    finally:
+        elsewhere.close()
+        page.locator('[data-testid="stMain"]').get_by_role("button", name="Stop").click()
+    assert len(gaps) - 1 >= WATCH_SECONDS / 4, f"the page redrew {len(gaps) - 1} times in {WATCH_SECONDS} s"
+    assert max(gaps) < STILL_SECONDS, f"the page stood still for {max(gaps):.1f} s"
     assert_no_exception(page)
 
 

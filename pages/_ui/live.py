@@ -1,0 +1,37 @@
+"""The clock of a live page: one ticking fragment per page, at one constant pace.
+
+Why one and constant (Streamlit 1.67, measured with scripts/loadtest.py): each `run_every`
+fragment is a browser timer that sends a rerun request per tick. A request that finds the
+session's last ScriptRunner just ended starts a new ScriptRunner, and the events of the one
+that ended but whose output the server had not yet forwarded are dropped (AppSession ignores
+a non-current ScriptRunner): a finished fragment run is never drawn (3 of 144 in one measurement,
+docs/BENCHMARKS.md). Two timers on one page (the sidebar's status and the Train panel, set 25 ms
+apart) collide on every shared tick.
+A pace that changes (queued, then training) needs a full rerun to re-arm the timer, and a
+full run that is cut short leaves the browser with none. So a live page has one timer, set
+in every full run at the same interval while its job is active; a slow server makes the
+redraws slower, never stops them.
+"""
+from __future__ import annotations
+
+import functools
+
+import streamlit as st
+
+from pages._ui.timing import timed_run
+
+__all__ = ["REFRESH_SECONDS", "live_fragment"]
+
+REFRESH_SECONDS = 1.0  # a live panel redraws this often, queued or training
+
+
+def live_fragment(panel, name: str, ticking: bool):
+    """`panel` as a fragment that redraws itself every REFRESH_SECONDS while `ticking`, each run timed
+    under `name` when GENLAB_TIMING_LOG is set."""
+
+    @functools.wraps(panel)
+    def timed(*args, **kwargs):
+        with timed_run("fragment", name):
+            return panel(*args, **kwargs)
+
+    return st.fragment(run_every=REFRESH_SECONDS if ticking else None)(timed)
