@@ -10,6 +10,7 @@ from genlab import figures
 from genlab.jobs import CapacityError, JobState, JobView
 from genlab.models.base import ModelConfig
 from genlab.presets import dataset_kind, measured_note, presets_for
+from pages._ui.capabilities import default_family, family_label
 from pages._ui.datasets import dataset_title
 from pages._ui.jobs import current_job, job_manager, session_owner
 from pages._ui.preamble import open_page
@@ -24,6 +25,8 @@ COLUMNS = 4  # hyper-parameter widgets per row
 HALF_WIDTH = 440  # pixels a figure may take in one of two columns of the wide layout
 OPTIMISER_FIELDS = {f.name for f in ModelConfig.fields()}
 DEFAULTS_CHOICE = "Defaults of the family"
+FAMILY_KEY = "train_family"
+KEPT_KEY = "_train_kept"  # (family, hyper-parameters) of the last visit: widgets' own keys vanish off the page
 KIND_TEXT = {
     "exact": "exact log-likelihood",
     "lower_bound": "log p is a lower bound, so this NLL is an upper bound",
@@ -135,6 +138,20 @@ def preset_picker(cls, kind: str) -> None:
     note = measured_note(preset)
     if note:
         st.caption(f":material/speed: {note[0].upper()}{note[1:]} (`python -m genlab bench --presets`).")
+
+
+def restore_settings(job, fitting: dict, default: str) -> None:
+    """Put back the family and hyper-parameters of the run the page shows (or of the last visit here)."""
+    family, hparams = st.session_state.get(KEPT_KEY, (default, {}))
+    if job is not None:
+        shown = job.view()
+        family, hparams = shown.family, shown.config.to_json()
+    if family not in fitting:
+        family, hparams = default, {}
+    st.session_state[FAMILY_KEY] = family
+    for field in shown_fields(fitting[family]):
+        if field.name in hparams:
+            st.session_state[hparam_key(family, field.name)] = hparams[field.name]
 
 
 def yardstick(metrics: list[dict]):
@@ -357,14 +374,17 @@ ds = selection.ds
 
 all_families = genlab.families()
 reasons = {name: genlab.fits(name, ds.spec) for name in all_families}
-fitting = [name for name, reason in reasons.items() if reason is None]
+fitting = {name: all_families[name] for name, reason in reasons.items() if reason is None}
 if not fitting:
     st.warning(f"No model family fits {dataset_title(selection.name)} in the {ds.view} view yet.")
     st.stop()
 
-choose, about = st.columns([1, 2])
-family = choose.selectbox("Model family M", fitting, format_func=lambda n: all_families[n].title,
-                          key="train_family")
+if FAMILY_KEY not in st.session_state:  # arriving on the page: the shown run's settings, else the last ones here
+    restore_settings(current_job(), fitting, default_family(fitting, ds.spec))
+choose, about = st.columns(2)
+family = choose.selectbox("Model family M", list(fitting), format_func=lambda n: family_label(fitting[n], ds.view),
+                          key=FAMILY_KEY, help="What each family answers: its density (exact, a bound, "
+                          "unnormalised or none), whether it draws samples, whether it has a latent space.")
 cls = all_families[family]
 about.markdown(f"{cls.summary}  \n**Objective d:** {cls.objective}")
 unfit = {name: reason for name, reason in reasons.items() if reason}
@@ -376,6 +396,7 @@ if unfit:
 st.markdown("**Hyper-parameters**" if cls.trainable else "**Settings of the closed-form fit**")
 preset_picker(cls, dataset_kind(ds))
 hparams = hparam_widgets(cls)
+st.session_state[KEPT_KEY] = (family, hparams)
 
 job = current_job()
 budget, start, note = st.columns([1, 1, 2], vertical_alignment="bottom")

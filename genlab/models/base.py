@@ -182,6 +182,11 @@ class GenerativeModel(nn.Module):
         self.spec = spec
 
     @classmethod
+    def log_prob_kind_on(cls, view: str) -> str | None:
+        """What `log_prob` returns on data in `view` ("exact", "lower_bound", ...), known without a model."""
+        return cls.log_prob_kind
+
+    @classmethod
     def check_spec(cls, spec: DataSpec) -> str | None:
         """None if the family can model data of this shape, else a sentence saying why not
         (the view is checked separately against `views`)."""
@@ -360,9 +365,15 @@ class DensityModel(GenerativeModel):
 
     views = ("continuous", "binary", "gray8")
 
+    @classmethod
+    def log_prob_kind_on(cls, view: str) -> str:
+        if not isinstance(cls.log_prob_kind, property):  # a subclass that fixed its kind (EBM, DDPM)
+            return cls.log_prob_kind
+        return "exact" if view == "continuous" else "lower_bound"
+
     @property
     def log_prob_kind(self) -> str:  # type: ignore[override]
-        return "exact" if self.spec.view == "continuous" else "lower_bound"
+        return self.log_prob_kind_on(self.spec.view)
 
     def flat_log_prob(self, y: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
