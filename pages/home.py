@@ -4,6 +4,7 @@ import streamlit as st
 from genlab import zoo
 from genlab.runs import default_runs_root
 from pages._ui.datasets import dataset_title
+from pages._ui.next_steps import question_buttons
 from pages._ui.routing import PAGES
 from pages._ui.sidebar import sidebar
 
@@ -42,6 +43,15 @@ def load_zoo() -> None:
 st.title("GenLab")
 st.markdown("A laboratory for **deep generative models**: pick data, pick a model family, "
             "train it and watch the divergence fall, then ask the model questions.")
+
+with st.container(border=True):
+    st.markdown("**Start from a question** — each button picks handwritten digits (MNIST 5k, 28×28, black and "
+                "white) and a model family that answers all three questions, then opens Train: press Start, and "
+                "the finished run leads on to your question.")
+    question_buttons()
+    st.caption("The image data sets: **Digits 8×8** are 1,797 tiny scanned digits (quickest to train), "
+               "**MNIST 5k** is 5,000 bundled 28×28 handwritten digits (the one to draw on), and "
+               "**MNIST (local folder)** is the full 70,000 if you put its files in the data folder.")
 
 with st.container(border=True):
     st.markdown(f"**Where to click first** — the current data set is {dataset_title(selection.name)}; "

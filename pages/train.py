@@ -10,9 +10,11 @@ from genlab import figures
 from genlab.jobs import CapacityError, JobState, JobView
 from genlab.models.base import ModelConfig
 from genlab.presets import dataset_kind, measured_note, presets_for
-from pages._ui.capabilities import default_family, family_label
+from pages._ui.capabilities import default_family, family_label, short_title
 from pages._ui.datasets import dataset_title
 from pages._ui.jobs import current_job, job_manager, session_owner
+from pages._ui.links import forget_unless, persistent
+from pages._ui.next_steps import next_links
 from pages._ui.preamble import open_page
 from pages._ui.routing import PAGES
 
@@ -26,7 +28,7 @@ HALF_WIDTH = 440  # pixels a figure may take in one of two columns of the wide l
 OPTIMISER_FIELDS = {f.name for f in ModelConfig.fields()}
 DEFAULTS_CHOICE = "Defaults of the family"
 FAMILY_KEY = "train_family"
-KEPT_KEY = "_train_kept"  # (family, hyper-parameters) of the last visit: widgets' own keys vanish off the page
+KEPT_KEY = "_train_kept"  # each family's hyper-parameters at the last visit: widgets' own keys vanish off the page
 KIND_TEXT = {
     "exact": "exact log-likelihood",
     "lower_bound": "log p is a lower bound, so this NLL is an upper bound",
@@ -140,18 +142,17 @@ def preset_picker(cls, kind: str) -> None:
         st.caption(f":material/speed: {note[0].upper()}{note[1:]} (`python -m genlab bench --presets`).")
 
 
-def restore_settings(job, fitting: dict, default: str) -> None:
-    """Put back the family and hyper-parameters of the run the page shows (or of the last visit here)."""
-    family, hparams = st.session_state.get(KEPT_KEY, (default, {}))
-    if job is not None:
-        shown = job.view()
-        family, hparams = shown.family, shown.config.to_json()
-    if family not in fitting:
-        family, hparams = default, {}
-    st.session_state[FAMILY_KEY] = family
-    for field in shown_fields(fitting[family]):
-        if field.name in hparams:
-            st.session_state[hparam_key(family, field.name)] = hparams[field.name]
+def keep_settings(family: str, hparams: dict) -> None:
+    """Remember each family's hyper-parameters, so coming back to Train shows them again."""
+    st.session_state.setdefault(KEPT_KEY, {})[family] = hparams
+
+
+def restore_settings(cls) -> None:
+    """The widgets of a family come back with the values of the last visit (their own keys vanish off the page)."""
+    kept = st.session_state.get(KEPT_KEY, {}).get(cls.name, {})
+    for field in shown_fields(cls):
+        if field.name in kept:
+            st.session_state.setdefault(hparam_key(cls.name, field.name), kept[field.name])
 
 
 def yardstick(metrics: list[dict]):
@@ -209,6 +210,8 @@ def final_numbers(view: JobView) -> None:
     train = summary.get("train", {})
     st.caption(f"{summary.get('num_parameters', 0):,} parameters · {summary.get('train_seconds', 0):.1f} s · "
                f"{train.get('steps', 0):,} steps, best at step {train.get('best_step', 0):,}")
+    if view.state in (JobState.FINISHED, JobState.STOPPED) and view.folder:
+        next_links(view.folder, short_title(genlab.families()[view.family]))
     st.page_link(PAGES["compare"], label="Compare with other runs", icon=":material/leaderboard:")
 
 
@@ -379,12 +382,12 @@ if not fitting:
     st.warning(f"No model family fits {dataset_title(selection.name)} in the {ds.view} view yet.")
     st.stop()
 
-if FAMILY_KEY not in st.session_state:  # arriving on the page: the shown run's settings, else the last ones here
-    restore_settings(current_job(), fitting, default_family(fitting, ds.spec))
+forget_unless(FAMILY_KEY, fitting)
 choose, about = st.columns(2)
-family = choose.selectbox("Model family M", list(fitting), format_func=lambda n: family_label(fitting[n], ds.view),
-                          key=FAMILY_KEY, help="What each family answers: its density (exact, a bound, "
-                          "unnormalised or none), whether it draws samples, whether it has a latent space.")
+family = persistent(choose.selectbox, "Model family M", FAMILY_KEY, default_family(fitting, ds.spec),
+                    options=list(fitting), format_func=lambda n: family_label(fitting[n], ds.view), link="family",
+                    help="What each family answers: its density (exact, a bound, unnormalised or none), whether "
+                         "it draws samples, whether it has a latent space.")
 cls = all_families[family]
 about.markdown(f"{cls.summary}  \n**Objective d:** {cls.objective}")
 unfit = {name: reason for name, reason in reasons.items() if reason}
@@ -395,8 +398,9 @@ if unfit:
 
 st.markdown("**Hyper-parameters**" if cls.trainable else "**Settings of the closed-form fit**")
 preset_picker(cls, dataset_kind(ds))
+restore_settings(cls)
 hparams = hparam_widgets(cls)
-st.session_state[KEPT_KEY] = (family, hparams)
+keep_settings(family, hparams)
 
 job = current_job()
 budget, start, note = st.columns([1, 1, 2], vertical_alignment="bottom")
