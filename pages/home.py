@@ -30,15 +30,25 @@ IDEAS = (  # (idea, one sentence, the Concepts tab that shows it, the section wi
 selection = sidebar()
 
 
+def where_pretrained(name: str, view: str) -> str:
+    return dataset_title(name) + ("" if view == "continuous" else f" ({view})")
+
+
 def load_zoo() -> None:
     try:
         installed = zoo.install(default_runs_root())
+        on = zoo.datasets_with_models()
     except (FileNotFoundError, ValueError) as exc:
         st.session_state["zoo_message"] = ("error", str(exc))
         return
     total = len(zoo.manifest()["entries"])
-    st.session_state["zoo_message"] = ("success", f"{total} pretrained models are ready ({len(installed)} new): "
-                                       "every page now has a trained model to question.")
+    st.session_state["zoo_message"] = ("success", f"{total} pretrained models are ready ({len(installed)} new), on "
+                                       + ", ".join(where_pretrained(*pair) for pair in on) + ". On these data "
+                                       "sets every page has a trained model to question; on the others, train one.")
+
+
+def switch_data(name: str, view: str) -> None:
+    st.session_state.update({"dataset": name, "view": view if view != "continuous" else st.session_state.get("view")})
 
 st.title("GenLab")
 st.markdown("A laboratory for **deep generative models**: pick data, pick a model family, "
@@ -68,6 +78,12 @@ with st.container(border=True):
     if "zoo_message" in st.session_state:
         kind, text = st.session_state["zoo_message"]
         (st.success if kind == "success" else st.error)(text)
+        pretrained = zoo.datasets_with_models() if kind == "success" else []
+        if pretrained and (selection.name, selection.view) not in pretrained:
+            st.markdown(f"{dataset_title(selection.name)} has no pretrained model; switch to a data set that has:")
+            for column, (name, view) in zip(st.columns(len(pretrained)), pretrained):
+                column.button(where_pretrained(name, view), key=f"zoo_switch:{name}:{view}", on_click=switch_data,
+                              args=(name, view), width="stretch")
 
 st.markdown("#### The field in one line")
 st.markdown("We observe a data set $D = \\{x^{(1)}, \\dots, x^{(n)}\\}$, a finite sample from an unknown "

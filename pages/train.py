@@ -28,6 +28,7 @@ HALF_WIDTH = 440  # pixels a figure may take in one of two columns of the wide l
 OPTIMISER_FIELDS = {f.name for f in ModelConfig.fields()}
 DEFAULTS_CHOICE = "Defaults of the family"
 FAMILY_KEY = "train_family"
+SECONDS_KEY, KEPT_SECONDS_KEY = "train_seconds", "_train_kept_seconds"  # the budget's widget, its copy off the page
 KEPT_KEY = "_train_kept"  # each family's hyper-parameters at the last visit: widgets' own keys vanish off the page
 KIND_TEXT = {
     "exact": "exact log-likelihood",
@@ -38,9 +39,9 @@ KIND_TEXT = {
 }
 # The common yardstick while training, first one reported wins: (metric key, what it is).
 YARDSTICKS = (
-    ("valid_kl_nats", "KL(p_data‖p_θ) in nats, held out"),
+    ("valid_kl_nats", "KL(p_data‖p_θ), nats, held out"),
     ("valid_bits_per_dim", "bits per dim, held out"),
-    ("valid_nll_nats", "NLL in nats, held out"),
+    ("valid_nll_nats", "NLL, nats per example, held out"),
 )
 # The test numbers a finished run may report: (summary key, label, help).
 TEST_NUMBERS = (
@@ -334,11 +335,6 @@ def live_panel(job_id: str, ticking: float | None) -> None:
         st.info("Every training slot of this server is taken: your run waits its turn and starts by itself. "
                 "Meanwhile the other pages work with the saved runs.", icon=":material/hourglass_top:")
         return
-    if view.active and view.trainable:
-        step_controls(job, view.state)
-        change_controls(job, view)
-        if view.players:
-            player_control(job, view.players)
     if view.state is JobState.FAILED:
         st.error(f"Training failed: {view.error}")
         with st.expander("Details for a bug report"):
@@ -347,21 +343,34 @@ def live_panel(job_id: str, ticking: float | None) -> None:
     if view.error:
         st.warning(view.error)
     training_charts(job.dataset, view)
+    if view.active and view.trainable:
+        st.markdown("**Steer the run**")
+        step_controls(job, view.state)
+        change_controls(job, view)
+        if view.players:
+            player_control(job, view.players)
 
 
 def training_charts(ds, view: JobView) -> None:
     """The objective, the yardstick and other signals over time; the live picture and the numbers beside it."""
     stick = yardstick(view.metrics)
-    keys, titles = [["train_loss", "valid_loss"]], ["objective d"]
+    objective = figures.objective_name(view.objective, "image" if view.view != "continuous" else "point")
+    keys, titles, units = [["train_loss", "valid_loss"]], [f"objective d: {objective}"], [objective]
     if stick:
         keys.append([stick[0]])
         titles.append(f"yardstick: {stick[1]}")
+        units.append(stick[1].split(", ")[1] if ", " in stick[1] else stick[1])
     signals = other_signals(view.metrics)
     if signals:
         keys.append(signals)
         titles.append("other training signals")
-    st.caption(f"Objective d of {view.title}: {view.objective}")
-    st.plotly_chart(figures.training_curves(view.metrics, keys, titles, events=True))
+        units.append("each in its own unit")
+    about, zoom = st.columns([4, 1])
+    about.caption(f"Objective d of {view.title}: {view.objective}")
+    zoomed = zoom.toggle("Zoom on late progress", value=True, key="train_zoom",
+                         help="Scale each chart to the points after the first, so a high start does not flatten "
+                              "the last seconds of progress.")
+    st.plotly_chart(figures.training_curves(view.metrics, keys, titles, events=True, units=units, zoom=zoomed))
     picture, numbers = st.columns(2)
     with picture:
         live_picture(ds, view)
@@ -390,22 +399,22 @@ family = persistent(choose.selectbox, "Model family M", FAMILY_KEY, default_fami
                          "it draws samples, whether it has a latent space.")
 cls = all_families[family]
 about.markdown(f"{cls.summary}  \n**Objective d:** {cls.objective}")
-unfit = {name: reason for name, reason in reasons.items() if reason}
-if unfit:
-    with st.expander(f"{len(unfit)} families don't fit this data"):
-        for name, reason in unfit.items():
-            st.markdown(f"- **{all_families[name].title}**: {reason}")
-
-st.markdown("**Hyper-parameters**" if cls.trainable else "**Settings of the closed-form fit**")
-preset_picker(cls, dataset_kind(ds))
-restore_settings(cls)
-hparams = hparam_widgets(cls)
-keep_settings(family, hparams)
 
 job = current_job()
+watching = job is not None and job.active  # then the settings fold away, so the live chart is in view
+with st.expander("Hyper-parameters" if cls.trainable else "Settings of the closed-form fit", expanded=not watching,
+                 icon=":material/tune:"):
+    preset_picker(cls, dataset_kind(ds))
+    restore_settings(cls)
+    hparams = hparam_widgets(cls)
+keep_settings(family, hparams)
+unfit = {name: reason for name, reason in reasons.items() if reason}
+
 budget, start, note = st.columns([1, 1, 2], vertical_alignment="bottom")
-seconds = budget.number_input("Seconds of training", min_value=1, max_value=600, value=20, step=1, key="train_seconds",
+st.session_state.setdefault(SECONDS_KEY, st.session_state.get(KEPT_SECONDS_KEY, 20))
+seconds = budget.number_input("Seconds of training", min_value=1, max_value=600, step=1, key=SECONDS_KEY,
                               help="Wall-clock budget; time spent paused does not count.")
+st.session_state[KEPT_SECONDS_KEY] = seconds
 started = start.button("Start", type="primary", width="stretch", disabled=job is not None and job.active,
                        help="Stop the current run to start another." if job is not None and job.active else None)
 note.caption(f"Seed {selection.seed} (sidebar) · on {dataset_title(selection.name)}"
@@ -430,3 +439,7 @@ if job is None:
 else:
     pace = tick_seconds(job.state)
     st.fragment(run_every=pace)(live_panel)(job.id, pace)
+if unfit:
+    with st.expander(f"{len(unfit)} families don't fit this data"):
+        for name, reason in unfit.items():
+            st.markdown(f"- **{all_families[name].title}**: {reason}")

@@ -53,7 +53,7 @@ def run_label(run: dict) -> str:
                   if isinstance(summary.get(key), (int, float))), None)
     created = config.get("created", "").replace("T", " ")
     parts = [title, ", ".join(changed) or "defaults", f"{seconds:.0f} s" if seconds is not None else None, stick,
-             f"seed {config.get('seed', 0)}", created]
+             f"seed {config.get('seed', 0)}", created, run["name"]]
     return " · ".join(part for part in parts if part)
 
 
