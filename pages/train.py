@@ -75,7 +75,7 @@ def config_widget(field, key: str, initial):
     fill it before it renders.
     """
     meta = field.metadata
-    label = field.name.replace("_", " ").capitalize()
+    label = meta.get("label") or field.name.replace("_", " ").capitalize()
     st.session_state.setdefault(key, initial)
     low, high = meta.get("low"), meta.get("high")
     help_text = meta.get("help", "")
@@ -95,14 +95,16 @@ def config_widget(field, key: str, initial):
                            help=help_text)
 
 
-def shown_fields(cls) -> list:
-    """The config fields the page offers: all of them, less the optimiser's for closed-form families."""
-    return [f for f in cls.config_class.fields() if cls.trainable or f.name not in OPTIMISER_FIELDS]
+def shown_fields(cls, view: str) -> list:
+    """The config fields the page offers on data in `view`: those that matter there, less the optimiser's for
+    closed-form families."""
+    return [f for f in cls.config_class.fields() if (cls.trainable or f.name not in OPTIMISER_FIELDS)
+            and view in (f.metadata.get("views") or (view,))]
 
 
-def hparam_widgets(cls) -> dict:
+def hparam_widgets(cls, view: str) -> dict:
     """Widgets for every hyper-parameter the family's config declares (optimiser ones only if it trains)."""
-    fields = shown_fields(cls)
+    fields = shown_fields(cls, view)
     values = {}
     for row in range(0, len(fields), COLUMNS):
         for column, field in zip(st.columns(COLUMNS), fields[row:row + COLUMNS]):
@@ -111,22 +113,22 @@ def hparam_widgets(cls) -> dict:
     return values
 
 
-def fill_from_preset(cls, choice_key: str, offered: dict) -> None:
+def fill_from_preset(cls, view: str, choice_key: str, offered: dict) -> None:
     """Set every hyper-parameter widget of the family: the preset's values, the config's defaults elsewhere."""
     preset = offered.get(st.session_state[choice_key])
     chosen = preset.hparams if preset else {}
-    for field in shown_fields(cls):
+    for field in shown_fields(cls, view):
         st.session_state[hparam_key(cls.name, field.name)] = chosen.get(field.name, field.default)
 
 
-def preset_picker(cls, kind: str) -> None:
+def preset_picker(cls, kind: str, view: str) -> None:
     """A preset select that fills the hyper-parameter widgets below it, and says why (or what to look for)."""
     offered = {p.name: p for p in presets_for(cls.name, kind)}
     if not offered:
         return
     key = f"preset:{cls.name}:{kind}"
     choice = st.selectbox("Preset", [DEFAULTS_CHOICE, *offered], key=key, on_change=fill_from_preset,
-                          args=(cls, key, offered),
+                          args=(cls, view, key, offered),
                           help="Settings known to work (or broken on purpose, to show a failure); "
                                "they fill the hyper-parameters below, which you can still change.")
     preset = offered.get(choice)
@@ -148,10 +150,10 @@ def keep_settings(family: str, hparams: dict) -> None:
     st.session_state.setdefault(KEPT_KEY, {})[family] = hparams
 
 
-def restore_settings(cls) -> None:
+def restore_settings(cls, view: str) -> None:
     """The widgets of a family come back with the values of the last visit (their own keys vanish off the page)."""
     kept = st.session_state.get(KEPT_KEY, {}).get(cls.name, {})
-    for field in shown_fields(cls):
+    for field in shown_fields(cls, view):
         if field.name in kept:
             st.session_state.setdefault(hparam_key(cls.name, field.name), kept[field.name])
 
@@ -206,7 +208,8 @@ def final_numbers(view: JobView) -> None:
         for key, label, help_text in reported[i::2]:
             column.metric(label, figures.format_number(summary[key]), help=help_text)
     kind = summary.get("log_prob_kind")
-    st.caption(f"log p: {KIND_TEXT.get(kind, kind)}"
+    text = KIND_TEXT.get(kind, str(kind))
+    st.caption(text[0].upper() + text[1:]
                + (f" · KL by {summary['kl_method']}" if summary.get("kl_method") else ""))
     train = summary.get("train", {})
     st.caption(f"{summary.get('num_parameters', 0):,} parameters · {summary.get('train_seconds', 0):.1f} s · "
@@ -404,9 +407,9 @@ job = current_job()
 watching = job is not None and job.active  # then the settings fold away, so the live chart is in view
 with st.expander("Hyper-parameters" if cls.trainable else "Settings of the closed-form fit", expanded=not watching,
                  icon=":material/tune:"):
-    preset_picker(cls, dataset_kind(ds))
-    restore_settings(cls)
-    hparams = hparam_widgets(cls)
+    preset_picker(cls, dataset_kind(ds), ds.view)
+    restore_settings(cls, ds.view)
+    hparams = hparam_widgets(cls, ds.view)
 keep_settings(family, hparams)
 unfit = {name: reason for name, reason in reasons.items() if reason}
 

@@ -20,9 +20,15 @@ __all__ = ["GenerativeModel", "DensityModel", "ModelConfig", "hparam", "Capabili
            "check_count", "thin_frames"]
 
 
-def hparam(default, low=None, high=None, help: str = "", choices=None, log: bool = False):
-    """A config field with the bounds and help text the CLI and the Train page show."""
-    return field(default=default, metadata={"low": low, "high": high, "help": help, "choices": choices, "log": log})
+def hparam(default, low=None, high=None, help: str = "", choices=None, log: bool = False, label: str = "",
+           views: tuple[str, ...] = ()):
+    """A config field with the bounds and help text the CLI and the Train page show.
+
+    `label` names it on the page (its field name otherwise); `views` lists the data views it
+    matters in (all of them when empty), so a page can leave it out elsewhere.
+    """
+    return field(default=default, metadata={"low": low, "high": high, "help": help, "choices": choices, "log": log,
+                                            "label": label, "views": tuple(views)})
 
 
 @dataclass
