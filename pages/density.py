@@ -20,6 +20,7 @@ MARKS = 8  # inputs marked one by one on the histogram
 CANVAS_PIXELS = 280
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "zip"]
 SOURCES = {"upload": "Upload images", "draw": "Draw", "test": "A test image, perturbed"}
+NO_OTHER = "none"  # the comparison-set choice of no other data set
 DRAWING_LINK = "drawing"  # the query parameter a drawing travels in, packed (genlab.data.packed)
 LINKED_DRAWING_KEY = "density_linked_drawing"  # the drawing a link brought, until one is drawn or cleared
 CANVAS_ROUND_KEY = "density_canvas_round"  # a new canvas each time the drawing is cleared
@@ -223,11 +224,11 @@ def image_results(run, ds, inputs) -> None:
 def ood_panel(run, ds, selection) -> None:
     st.subheader("Out of distribution")
     others = [name for name in genlab.dataset_names() if is_image_set(name) and name != ds.name]
-    forget_unless("density_other", [None, *others])
-    other = persistent(st.selectbox, "Another data set, resized into this view", "density_other",
-                       others[0] if others else None, options=[None, *others], link="other",
-                       format_func=lambda n: "none" if n is None else dataset_title(n),
-                       link_format=lambda n: "none" if n is None else n)
+    forget_unless("density_other", [NO_OTHER, *others])
+    choice = persistent(st.selectbox, "Another data set, resized into this view", "density_other",
+                        others[0] if others else NO_OTHER, options=[NO_OTHER, *others], link="other",
+                        format_func=lambda n: n if n == NO_OTHER else dataset_title(n))
+    other = None if choice == NO_OTHER else choice
     try:
         scores = ood_log_probs(run.folder, run.stamp, ds.name, ds.view, other, selection.seed)
     except (FileNotFoundError, ValueError, ImportError) as exc:

@@ -13,7 +13,7 @@ from genlab.presets import dataset_kind, measured_note, presets_for
 from pages._ui.capabilities import default_family, family_label, short_title
 from pages._ui.datasets import dataset_title
 from pages._ui.jobs import current_job, job_manager, session_owner
-from pages._ui.links import forget_unless, persistent
+from pages._ui.links import forget_unless, link_on_first_sight, persistent, share
 from pages._ui.next_steps import next_links
 from pages._ui.preamble import open_page
 from pages._ui.routing import PAGES
@@ -29,6 +29,7 @@ OPTIMISER_FIELDS = {f.name for f in ModelConfig.fields()}
 DEFAULTS_CHOICE = "Defaults of the family"
 FAMILY_KEY = "train_family"
 SECONDS_KEY, KEPT_SECONDS_KEY = "train_seconds", "_train_kept_seconds"  # the budget's widget, its copy off the page
+SECONDS_LINK, MAX_SECONDS = "seconds", 600
 KEPT_KEY = "_train_kept"  # each family's hyper-parameters at the last visit: widgets' own keys vanish off the page
 KIND_TEXT = {
     "exact": "exact log-likelihood",
@@ -156,6 +157,34 @@ def restore_settings(cls, view: str) -> None:
     for field in shown_fields(cls, view):
         if field.name in kept:
             st.session_state.setdefault(hparam_key(cls.name, field.name), kept[field.name])
+
+
+def follow_link(cls, view: str) -> None:
+    """Take the hyper-parameters and the budget of a shared link (each read once), checked by the family's config."""
+    for field in shown_fields(cls, view):
+        raw = link_on_first_sight(field.name)
+        if raw is None:
+            continue
+        try:
+            st.session_state[hparam_key(cls.name, field.name)] = getattr(cls.config_class.build(**{field.name: raw}),
+                                                                          field.name)
+        except ValueError as exc:
+            st.warning(f"The link's {field.name} = {raw!r} cannot be used: {exc}")
+    raw = link_on_first_sight(SECONDS_LINK)
+    if raw is not None:
+        if raw.isdigit() and 1 <= int(raw) <= MAX_SECONDS:
+            st.session_state[SECONDS_KEY] = int(raw)
+        else:
+            st.warning(f"The link's {SECONDS_LINK} = {raw!r} is not a whole number of seconds from 1 to {MAX_SECONDS}.")
+
+
+def share_settings(hparams: dict, seconds: int, every_field: set[str]) -> None:
+    """Put the shown family's hyper-parameters and the budget in the link, and no other family's."""
+    for name in every_field - set(hparams):
+        st.query_params.pop(name, None)
+    for name, value in hparams.items():
+        share(name, f"{value:g}" if isinstance(value, float) else str(value))
+    share(SECONDS_LINK, str(int(seconds)))
 
 
 def yardstick(metrics: list[dict]):
@@ -409,15 +438,17 @@ with st.expander("Hyper-parameters" if cls.trainable else "Settings of the close
                  icon=":material/tune:"):
     preset_picker(cls, dataset_kind(ds), ds.view)
     restore_settings(cls, ds.view)
+    follow_link(cls, ds.view)
     hparams = hparam_widgets(cls, ds.view)
 keep_settings(family, hparams)
 unfit = {name: reason for name, reason in reasons.items() if reason}
 
 budget, start, note = st.columns([1, 1, 2], vertical_alignment="bottom")
 st.session_state.setdefault(SECONDS_KEY, st.session_state.get(KEPT_SECONDS_KEY, 20))
-seconds = budget.number_input("Seconds of training", min_value=1, max_value=600, step=1, key=SECONDS_KEY,
+seconds = budget.number_input("Seconds of training", min_value=1, max_value=MAX_SECONDS, step=1, key=SECONDS_KEY,
                               help="Wall-clock budget; time spent paused does not count.")
 st.session_state[KEPT_SECONDS_KEY] = seconds
+share_settings(hparams, seconds, {f.name for c in all_families.values() for f in c.config_class.fields()})
 started = start.button("Start", type="primary", width="stretch", disabled=job is not None and job.active,
                        help="Stop the current run to start another." if job is not None and job.active else None)
 note.caption(f"Seed {selection.seed} (sidebar) · on {dataset_title(selection.name)}"

@@ -67,3 +67,16 @@ def test_a_finished_run_leads_on_to_its_three_questions_and_the_query_pages_open
     app.switch_page("pages/train.py").run()  # back on Train: the family and settings of the run it shows
     assert app.selectbox(key="_widget_train_family").value == "vae"
     assert app.number_input(key="hparam:vae:hidden_units").value == 16
+
+
+def test_workshop_mode_names_the_data_sets_with_pretrained_models_and_switches_to_one(app: AppTest, runs_in_tmp):
+    app.sidebar.selectbox(key="_widget_dataset").set_value("toy:rings").run()
+    (load,) = [b for b in app.button if b.label == "Load the pretrained models"]
+    load.click().run()
+    assert not app.exception
+    message = app.success[0].value
+    assert "MNIST 5k (bundled) (binary)" in message and "Digits 8×8" in message and "rings" not in message
+    (switch,) = [b for b in app.button if b.label == "MNIST 5k (bundled) (binary)"]
+    switch.click().run()
+    assert app.sidebar.selectbox(key="_widget_dataset").value == "mnist5k"
+    assert app.sidebar.radio(key="_widget_view").value == "binary"

@@ -174,7 +174,7 @@ def test_samples_interpolate_through_a_decoder(app):
 def test_latent_map_traversal_and_decoded_grid(app):
     at = open_run(app, "pages/latent.py", "vae-digits")
     assert len(at.get("plotly_chart")) == 3  # the map, the traversal, the decoded plane
-    assert not at.radio  # a 2-D latent is its own map: no projection to choose
+    assert not at.main.radio  # a 2-D latent is its own map: no projection to choose
     assert any("no projection needed" in c.value for c in at.caption)
     at.selectbox(key="_widget_latent_direction").set_value("latent coordinate z2").run()
     assert not at.exception

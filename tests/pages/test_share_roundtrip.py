@@ -114,7 +114,7 @@ def test_a_density_link_carries_the_perturbed_test_image_and_the_comparison_set(
     at.number_input(key="_widget_density_test_index").set_value(4).run()
     at.selectbox(key="_widget_density_perturbation").set_value("noise").run()
     at.slider(key="_widget_density_amount_noise").set_value(0.3).run()
-    at.selectbox(key="_widget_density_other").set_value(None).run()
+    at.selectbox(key="_widget_density_other").set_value("none").run()
     reopened_same(at, "pages/density.py", [
         ("segmented_control", "density_source"), ("number_input", "density_test_index"),
         ("selectbox", "density_perturbation"), ("slider", "density_amount_noise"), ("selectbox", "density_other")])
@@ -148,8 +148,15 @@ def test_the_share_box_names_what_cannot_travel():
     assert any("Not in the link: the uploaded images" in c.value for c in at.sidebar.caption)
 
 
-def test_a_train_link_carries_the_family():
+def test_a_train_link_carries_the_family_its_settings_and_the_budget():
     at = on_page("pages/train.py", {"dataset": "digits", "view": "binary"})
     at.selectbox(key="_widget_train_family").set_value("made").run()
+    at.number_input(key="hparam:made:hidden_units").set_value(48).run()
+    at.number_input(key="hparam:made:learning_rate").set_value(0.003).run()
+    at.number_input(key="train_seconds").set_value(7).run()
     other = on_page("pages/train.py", link_of(at))
     assert widget(other, "selectbox", "train_family") == "made"
+    for key in ("hparam:made:hidden_units", "hparam:made:learning_rate", "train_seconds"):
+        assert other.number_input(key=key).value == at.number_input(key=key).value, key
+    bad = on_page("pages/train.py", {**link_of(at), "hidden_units": "-3"})
+    assert any("hidden_units" in w.value for w in bad.warning)
