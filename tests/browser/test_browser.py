@@ -176,7 +176,7 @@ def png_bytes(pixels) -> bytes:
     return buffer.getvalue()
 
 
-def test_density_scores_an_upload_and_a_drawing(page, app_url, browser_folder):
+def test_density_scores_an_upload_and_a_drawing(page, browser, app_url, browser_folder):
     import genlab
 
     ds = genlab.load_dataset("digits")
@@ -208,6 +208,20 @@ def test_density_scores_an_upload_and_a_drawing(page, app_url, browser_folder):
     page.get_by_text("drawing — 280×280").wait_for()  # the drawing, as the model sees it, was scored
     page.get_by_text("Percentile among test images").wait_for()
     assert_no_exception(page)
+    page.get_by_text("Share this view").click()
+    link = page.locator('[data-testid="stSidebar"] [data-testid="stCode"]').first.inner_text().strip()
+    assert "drawing=" in link and "input=draw" in link
+    fresh = browser.new_context(viewport={"width": 1400, "height": 1000})  # another browser: only the link
+    try:
+        other = fresh.new_page()
+        other.set_default_timeout(SLOW)
+        other.goto(link)
+        other.get_by_text("This is the drawing the link carries").wait_for()
+        other.get_by_text("Percentile among test images").wait_for()
+        other.screenshot(path=artefacts_folder() / "density-shared-drawing.png", full_page=True)
+        assert_no_exception(other)
+    finally:
+        fresh.close()
 
 
 def artefacts_folder() -> Path:
