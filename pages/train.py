@@ -237,8 +237,7 @@ def final_numbers(view: JobView) -> None:
         for key, label, help_text in reported[i::2]:
             column.metric(label, figures.format_number(summary[key]), help=help_text)
     kind = summary.get("log_prob_kind")
-    text = KIND_TEXT.get(kind, str(kind))
-    st.caption(text[0].upper() + text[1:]
+    st.caption(f"Density: {KIND_TEXT.get(kind, kind)}"
                + (f" · KL by {summary['kl_method']}" if summary.get("kl_method") else ""))
     train = summary.get("train", {})
     st.caption(f"{summary.get('num_parameters', 0):,} parameters · {summary.get('train_seconds', 0):.1f} s · "

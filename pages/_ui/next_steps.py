@@ -7,10 +7,14 @@ from pathlib import Path
 import streamlit as st
 
 import genlab
+from genlab.jobs import JobState
+from genlab.runs import WEIGHTS
 from pages._ui.capabilities import default_family
+from pages._ui.jobs import current_job
 from pages._ui.routing import PAGES
 
-__all__ = ["QUESTIONS", "Question", "question_buttons", "next_links", "newer_run_note", "JUST_TRAINED_KEY"]
+__all__ = ["QUESTIONS", "Question", "question_buttons", "next_links", "follow_just_trained", "newer_run_note",
+           "JUST_TRAINED_KEY"]
 
 JUST_TRAINED_KEY = "_just_trained"  # the folder of the run this visitor trained last, once it finished
 ASKED_KEY = "_asked"  # the page of the question a student started from on Home
@@ -52,10 +56,19 @@ def question_buttons() -> None:
             _start_from(question)
 
 
+def follow_just_trained() -> None:
+    """Once this visitor's run has ended and is saved, the query pages open it (once: a later choice stands)."""
+    job = current_job()
+    if job is None or job.state not in (JobState.FINISHED, JobState.STOPPED):
+        return
+    folder = str(job.view().folder)
+    if st.session_state.get(JUST_TRAINED_KEY) != folder and Path(folder, WEIGHTS).exists():
+        st.session_state[JUST_TRAINED_KEY] = st.session_state["run"] = folder
+
+
 def next_links(folder: str, title: str) -> None:
     """After a finished run: "Next: Density · Samples · Latent", each opening this run."""
-    if st.session_state.get(JUST_TRAINED_KEY) != folder:  # the query pages open a run the moment it is trained
-        st.session_state[JUST_TRAINED_KEY] = st.session_state["run"] = folder
+    follow_just_trained()
     st.markdown(f"**Next: ask your {title} a question**")
     asked = st.session_state.get(ASKED_KEY)
     order = sorted(QUESTIONS, key=lambda q: q.page != asked)  # the question the student started from first

@@ -15,7 +15,7 @@ from genlab.runs import WEIGHTS, default_runs_root
 from pages._ui.capabilities import short_title
 from pages._ui.datasets import dataset_title
 from pages._ui.links import persistent
-from pages._ui.next_steps import newer_run_note
+from pages._ui.next_steps import follow_just_trained, newer_run_note
 from pages._ui.routing import PAGES
 from pages._ui.sidebar import Selection
 
@@ -73,6 +73,7 @@ def pick_run(selection: Selection, question: str) -> LoadedRun:
         st.page_link(PAGES["train"], label="Train a model", icon=":material/model_training:")
         st.stop()
     labels = {run["folder"]: run_label(run) for run in runs}
+    follow_just_trained()
     if st.session_state.get("run") not in labels:
         st.session_state["run"] = runs[0]["folder"]
     folder = persistent(st.selectbox, "Trained run", "run", runs[0]["folder"], options=list(labels), link="run",
