@@ -396,7 +396,7 @@ def training_charts(ds, view: JobView) -> None:
         keys.append(signals)
         titles.append("other training signals")
         units.append("each in its own unit")
-    about, zoom = st.columns([4, 1])
+    about, zoom = st.columns([3, 1])
     about.caption(f"Objective d of {view.title}: {view.objective}")
     zoomed = zoom.toggle("Zoom on late progress", value=True, key="train_zoom",
                          help="Scale each chart to the points after the first, so a high start does not flatten "

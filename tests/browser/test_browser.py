@@ -318,6 +318,11 @@ def test_the_workshop_walk_from_home_to_a_shared_link(page, browser, app_url):
         fresh.close()
 
 
+def selectbox_text(box) -> str:
+    """What a select box shows: its text and its input's value (where the chosen option is written)."""
+    return box.inner_text() + " " + " ".join(box.locator("input").evaluate_all("nodes => nodes.map(n => n.value)"))
+
+
 def test_the_newcomer_path_by_on_page_links_only(page, app_url):
     """Home → a question → Train (data and family set up) → Start → Next: Density, Samples, Latent, each on that
     run; the live chart is in view without scrolling. Screenshots go to artifacts/browser-walk/newcomer-*."""
@@ -326,7 +331,9 @@ def test_the_newcomer_path_by_on_page_links_only(page, app_url):
     heading(page, "Home").wait_for()
     page.get_by_role("button", name="See the map").click()
     heading(page, "Train").first.wait_for()
-    page.get_by_text("VAE — density: bound · samples · latent").first.wait_for()
+    family = page.locator('[data-testid="stMain"] [data-testid="stSelectbox"]').first
+    family.wait_for()
+    assert "VAE — density: bound · samples · latent" in selectbox_text(family)
     page.screenshot(path=shots / "newcomer-1-train-set-up.png")
     set_number(page, "Hidden units", "32")
     set_number(page, "Seconds of training", "6")
@@ -344,7 +351,7 @@ def test_the_newcomer_path_by_on_page_links_only(page, app_url):
         page.locator('[data-testid="stMain"]').get_by_role("link", name=question).click()
         heading(page, question).first.wait_for()
         picker = page.locator('[data-testid="stMain"] [data-testid="stSelectbox"]').filter(has_text="Trained run")
-        assert "VAE · " in picker.first.inner_text(), f"{question} did not open the run just trained"
+        assert "VAE · " in selectbox_text(picker.first), f"{question} did not open the run just trained"
         settle(page)
         page.screenshot(path=shots / f"newcomer-4-{question.lower()}.png", full_page=True)
         assert_no_exception(page)
