@@ -197,13 +197,20 @@ def cmd_bench(args) -> dict:
     return result
 
 
+def dataset_and_view(text: str) -> tuple[str, str | None]:
+    """ "mnist5k:binary" -> ("mnist5k", "binary"); "toy:moons" -> ("toy:moons", None): a view only if named one."""
+    name, _, view = text.rpartition(":")
+    return (name, view) if view in ("binary", "gray8", "continuous") else (text, None)
+
+
 def cmd_zoo(args) -> dict:
     from genlab import zoo
     from genlab.runtime import set_threads
 
     set_threads(args.threads)
     if args.action == "build":
-        return zoo.build(seconds=args.seconds, seed=args.seed, families=args.models)
+        datasets = [dataset_and_view(text) for text in args.datasets]
+        return zoo.build(seconds=args.seconds, seed=args.seed, families=args.models, datasets=datasets or None)
     return {"installed": [str(p) for p in zoo.install(args.runs)]}
 
 
@@ -280,6 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=20.0, help="training budget per checkpoint")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--models", nargs="*", default=None)
+    p.add_argument("--datasets", nargs="*", default=[],
+                   help="data sets to build, as name:view (mnist5k:binary, toy:moons); the zoo's own by default")
     p.add_argument("--runs", default="runs", help="runs folder to install into")
     common(p)
     p.set_defaults(func=cmd_zoo)

@@ -18,7 +18,7 @@ from pathlib import Path
 from genlab.data import source_of
 from genlab.runs import CONFIG, WEIGHTS, json_safe
 
-__all__ = ["ZOO_DIR", "ZOO_DATASETS", "build", "install", "manifest", "YARDSTICKS"]
+__all__ = ["ZOO_DIR", "ZOO_DATASETS", "build", "install", "manifest", "datasets_with_models", "YARDSTICKS"]
 
 ZOO_DIR = Path(__file__).resolve().parent.parent / "zoo"
 ZOO_DATASETS = (("toy:8gaussians", None), ("toy:moons", None), ("digits", "binary"), ("digits", "gray8"))
@@ -35,12 +35,17 @@ def entry_name(family: str, dataset: str, view: str) -> str:
 
 
 def build(seconds: float = 20.0, seed: int = 0, families=None, datasets=None, out: Path | None = None) -> dict:
-    """Train the zoo and write its manifest; returns the manifest."""
+    """Train the zoo and write its manifest; returns the manifest.
+
+    `datasets` is a list of (name, view or None), ZOO_DATASETS by default. The checkpoints built
+    now replace those of the same folder; the manifest keeps the other entries already in it.
+    """
     import genlab
     from genlab.models import fits
 
     out = Path(out) if out is not None else ZOO_DIR
     out.mkdir(parents=True, exist_ok=True)
+    kept = manifest(out)["entries"] if (out / "manifest.json").exists() else []
     entries = []
     for name, view in datasets or ZOO_DATASETS:
         ds = genlab.load_dataset(name, view=view)
@@ -57,6 +62,8 @@ def build(seconds: float = 20.0, seed: int = 0, families=None, datasets=None, ou
                 "yardsticks": {k: summary.get(k) for k in YARDSTICKS},
                 "sha256": _sha256(folder / WEIGHTS),
             })
+    built = {entry["folder"] for entry in entries}
+    entries = [entry for entry in kept if entry["folder"] not in built] + entries
     result = json_safe({"built": time.strftime("%Y-%m-%dT%H:%M:%S"), "entries": entries})
     (out / "manifest.json").write_text(json.dumps(result, indent=2))
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
@@ -71,6 +78,12 @@ def manifest(zoo_dir: Path | None = None) -> dict:
     if not path.exists():
         raise FileNotFoundError(f"No zoo at {path.parent}; build it with `python -m genlab zoo build`.")
     return json.loads(path.read_text())
+
+
+def datasets_with_models(zoo_dir: Path | None = None) -> list[tuple[str, str]]:
+    """(data set, view) pairs the zoo has checkpoints for, in the manifest's order."""
+    found = [(entry["dataset"], entry["view"]) for entry in manifest(zoo_dir)["entries"]]
+    return list(dict.fromkeys(found))
 
 
 def install(runs_root, zoo_dir: Path | None = None) -> list[Path]:

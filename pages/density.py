@@ -6,9 +6,10 @@ import torch
 import genlab
 from genlab import figures, queries
 from genlab.data.imagefiles import MAX_FILE_BYTES, UploadError, read_images, to_view
+from genlab.data.packed import pack_pixels, unpack_pixels
 from genlab.snapshots import density_grid, to_unit_images
 from pages._ui.datasets import dataset_title, is_image_set, load_dataset
-from pages._ui.links import clamp, forget_unless, persistent
+from pages._ui.links import clamp, forget_unless, link_on_first_sight, not_in_link, persistent, share
 from pages._ui.preamble import open_page
 from pages._ui.routing import PAGES
 from pages._ui.runs import load_model
@@ -19,6 +20,10 @@ MARKS = 8  # inputs marked one by one on the histogram
 CANVAS_PIXELS = 280
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "zip"]
 SOURCES = {"upload": "Upload images", "draw": "Draw", "test": "A test image, perturbed"}
+NO_OTHER = "none"  # the comparison-set choice of no other data set
+DRAWING_LINK = "drawing"  # the query parameter a drawing travels in, packed (genlab.data.packed)
+LINKED_DRAWING_KEY = "density_linked_drawing"  # the drawing a link brought, until one is drawn or cleared
+CANVAS_ROUND_KEY = "density_canvas_round"  # a new canvas each time the drawing is cleared
 INVERT = {"auto": "auto (invert dark-on-light)", "yes": "always invert", "no": "never invert"}
 
 
@@ -54,7 +59,8 @@ def uploaded_inputs(ds) -> list[tuple[str, torch.Tensor, str]]:
                              help="A photo of a handwritten digit works: it is turned grey, fitted into the "
                                   "model's size and quantised like the training data.")
     invert = persistent(st.radio, "Colours", "density_invert", "auto", options=list(INVERT), format_func=INVERT.get,
-                        horizontal=True, help="The training digits are light on dark; ink on paper is inverted.")
+                        horizontal=True, link="invert",
+                        help="The training digits are light on dark; ink on paper is inverted.")
     inputs = []
     for upload in files or []:
         try:
@@ -79,27 +85,53 @@ def uploaded_inputs(ds) -> list[tuple[str, torch.Tensor, str]]:
     return inputs
 
 
+def linked_drawing(ds) -> torch.Tensor | None:
+    """The drawing a shared link carries (read once per session), or None."""
+    raw = link_on_first_sight(DRAWING_LINK)
+    if raw:
+        try:
+            st.session_state[LINKED_DRAWING_KEY] = unpack_pixels(raw, ds.shape, ds.levels)
+        except ValueError as exc:
+            st.warning(f"The link's drawing cannot be shown here ({exc}); draw one instead.")
+    linked = st.session_state.get(LINKED_DRAWING_KEY)
+    return linked if linked is not None and tuple(linked.shape) == tuple(ds.shape) else None
+
+
+def clear_canvas() -> None:
+    st.session_state[CANVAS_ROUND_KEY] = st.session_state.get(CANVAS_ROUND_KEY, 0) + 1
+    st.session_state.pop(LINKED_DRAWING_KEY, None)
+
+
 def drawn_inputs(ds) -> list[tuple[str, torch.Tensor, str]]:
     from streamlit_drawable_canvas import st_canvas
 
+    linked = linked_drawing(ds)
     stroke = int(np.clip(2.2 * CANVAS_PIXELS / ds.shape[2], 12, 40))
     canvas, about = st.columns([0.35, 0.65])
     with canvas:
-        st.write("")  # room for the canvas's toolbar, which floats above it
         result = st_canvas(stroke_width=stroke, stroke_color="#FFFFFF", background_color="#000000",
                            height=CANVAS_PIXELS, width=CANVAS_PIXELS, drawing_mode="freedraw",
-                           return_image_data=True, key="density_canvas")
+                           return_image_data=True, key=f"density_canvas:{st.session_state.get(CANVAS_ROUND_KEY, 0)}")
+        st.button("Clear the drawing", icon=":material/ink_eraser:", on_click=clear_canvas)
     about.caption("Draw a digit large and centred, light on dark like the training data; it is scored when you "
-                  "lift the pen. The toolbar above the canvas undoes a stroke or clears it.")
+                  "lift the pen. **Clear the drawing** starts again; the canvas's own undo and redo arrows "
+                  "show when the pointer is over it.")
+    x = None
     pixels = result.image_data if result is not None else None
-    if pixels is None:
-        return []
     try:
-        image = queries.canvas_image(pixels)
+        if pixels is not None:
+            x = to_view(queries.canvas_image(pixels), ds.shape, ds.view, ds.levels, invert="no")
     except UploadError as exc:
-        st.info(str(exc))
+        if linked is None:
+            st.info(str(exc))
+    if x is None and linked is not None:
+        x = linked
+        about.info("This is the drawing the link carries; draw on the canvas to score your own instead.")
+    if x is None:
+        st.query_params.pop(DRAWING_LINK, None)
         return []
-    return [("drawing", to_view(image, ds.shape, ds.view, ds.levels, invert="no"), f"{CANVAS_PIXELS}×{CANVAS_PIXELS}")]
+    share(DRAWING_LINK, pack_pixels(x, ds.levels))
+    return [("drawing", x, f"{CANVAS_PIXELS}×{CANVAS_PIXELS}")]
 
 
 def perturbed_inputs(ds, seed: int) -> list[tuple[str, torch.Tensor, str]]:
@@ -114,8 +146,9 @@ def perturbed_inputs(ds, seed: int) -> list[tuple[str, torch.Tensor, str]]:
     if kind == "shift":  # at most the image's width either way
         low, high, default = 1.0 - ds.shape[2], ds.shape[2] - 1.0, min(default, ds.shape[2] - 1.0)
     if meaning:
-        amount = much.slider(meaning.capitalize(), min_value=float(low), max_value=float(high), value=float(default),
-                             step=1.0 if kind != "noise" else 0.05, key=f"density_amount_{kind}")
+        amount = persistent(much.slider, meaning.capitalize(), f"density_amount_{kind}", float(default),
+                            min_value=float(low), max_value=float(high), step=1.0 if kind != "noise" else 0.05,
+                            link="amount")
     try:
         x = queries.perturb(ds.test[index], kind, amount, ds.spec, seed=seed)
     except ValueError as exc:
@@ -153,8 +186,9 @@ def image_results(run, ds, inputs) -> None:
                 row["bits/dim"] = float(bpd[i])
             rows.append(row | {"percentile": float(ranks[i])})
         st.dataframe(rows, hide_index=True, width="stretch")
-        chosen = st.selectbox("Look closer at", range(len(inputs)), format_func=lambda i: names[i],
-                              key="density_closer")
+        forget_unless("density_closer", range(len(inputs)))
+        chosen = persistent(st.selectbox, "Look closer at", "density_closer", 0, options=range(len(inputs)),
+                            format_func=lambda i: names[i], link="closer")
     seen, numbers = st.columns([1, 2])
     with seen:
         st.plotly_chart(figures.one_image(to_unit_images(x[chosen:chosen + 1], ds.view, ds.levels)[0],
@@ -190,10 +224,11 @@ def image_results(run, ds, inputs) -> None:
 def ood_panel(run, ds, selection) -> None:
     st.subheader("Out of distribution")
     others = [name for name in genlab.dataset_names() if is_image_set(name) and name != ds.name]
-    forget_unless("density_other", [None, *others])
-    other = st.selectbox("Another data set, resized into this view", [None, *others],
-                         format_func=lambda n: "none" if n is None else dataset_title(n), index=1 if others else 0,
-                         key="density_other")
+    forget_unless("density_other", [NO_OTHER, *others])
+    choice = persistent(st.selectbox, "Another data set, resized into this view", "density_other",
+                        others[0] if others else NO_OTHER, options=[NO_OTHER, *others], link="other",
+                        format_func=lambda n: n if n == NO_OTHER else dataset_title(n))
+    other = None if choice == NO_OTHER else choice
     try:
         scores = ood_log_probs(run.folder, run.stamp, ds.name, ds.view, other, selection.seed)
     except (FileNotFoundError, ValueError, ImportError) as exc:
@@ -232,8 +267,10 @@ def toy_panel(run, ds) -> None:
 
     st.markdown("Click on the map, or type a point.")
     first, second = st.columns(2)
-    px = persistent(first.number_input, "x", "density_x", 0.0, min_value=-1e4, max_value=1e4, step=0.1, format="%.3f")
-    py = persistent(second.number_input, "y", "density_y", 0.0, min_value=-1e4, max_value=1e4, step=0.1, format="%.3f")
+    px = persistent(first.number_input, "x", "density_x", 0.0, min_value=-1e4, max_value=1e4, step=0.1, format="%.3f",
+                    link="x")
+    py = persistent(second.number_input, "y", "density_y", 0.0, min_value=-1e4, max_value=1e4, step=0.1, format="%.3f",
+                    link="y")
     try:
         point = queries.check_point((px, py))
     except ValueError as exc:
@@ -284,6 +321,10 @@ if ds.view == "continuous":
 source = persistent(st.segmented_control, "Input", "density_source", "upload", options=list(SOURCES),
                     format_func=SOURCES.get, link="input")
 source = source or "upload"
+if source != "draw":
+    st.query_params.pop(DRAWING_LINK, None)
+if source == "upload":
+    not_in_link("the uploaded images (upload them again after opening the link)")
 readers = {"upload": uploaded_inputs, "draw": drawn_inputs, "test": lambda d: perturbed_inputs(d, selection.seed)}
 inputs = readers[source](ds)
 if inputs:

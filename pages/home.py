@@ -4,6 +4,7 @@ import streamlit as st
 from genlab import zoo
 from genlab.runs import default_runs_root
 from pages._ui.datasets import dataset_title
+from pages._ui.next_steps import question_buttons
 from pages._ui.rooms import show_room_view
 from pages._ui.routing import PAGES
 from pages._ui.sidebar import sidebar
@@ -30,19 +31,38 @@ IDEAS = (  # (idea, one sentence, the Concepts tab that shows it, the section wi
 selection = sidebar()
 
 
+def where_pretrained(name: str, view: str) -> str:
+    return dataset_title(name) + ("" if view == "continuous" else f" ({view})")
+
+
 def load_zoo() -> None:
     try:
         installed = zoo.install(default_runs_root())
+        on = zoo.datasets_with_models()
     except (FileNotFoundError, ValueError) as exc:
         st.session_state["zoo_message"] = ("error", str(exc))
         return
     total = len(zoo.manifest()["entries"])
-    st.session_state["zoo_message"] = ("success", f"{total} pretrained models are ready ({len(installed)} new): "
-                                       "every page now has a trained model to question.")
+    st.session_state["zoo_message"] = ("success", f"{total} pretrained models are ready ({len(installed)} new), on "
+                                       + ", ".join(where_pretrained(*pair) for pair in on) + ". On these data "
+                                       "sets every page has a trained model to question; on the others, train one.")
+
+
+def switch_data(name: str, view: str) -> None:
+    st.session_state.update({"dataset": name, "view": view if view != "continuous" else st.session_state.get("view")})
 
 st.title("GenLab")
 st.markdown("A laboratory for **deep generative models**: pick data, pick a model family, "
             "train it and watch the divergence fall, then ask the model questions.")
+
+with st.container(border=True):
+    st.markdown("**Start from a question** — each button picks handwritten digits (MNIST 5k, 28×28, black and "
+                "white) and a model family that answers all three questions, then opens Train: press Start, and "
+                "the finished run leads on to your question.")
+    question_buttons()
+    st.caption("The image data sets: **Digits 8×8** are 1,797 tiny scanned digits (quickest to train), "
+               "**MNIST 5k** is 5,000 bundled 28×28 handwritten digits (the one to draw on), and "
+               "**MNIST (local folder)** is the full 70,000 if you put its files in the data folder.")
 
 with st.container(border=True):
     st.markdown(f"**Where to click first** — the current data set is {dataset_title(selection.name)}; "
@@ -59,6 +79,12 @@ with st.container(border=True):
     if "zoo_message" in st.session_state:
         kind, text = st.session_state["zoo_message"]
         (st.success if kind == "success" else st.error)(text)
+        pretrained = zoo.datasets_with_models() if kind == "success" else []
+        if pretrained and (selection.name, selection.view) not in pretrained:
+            st.markdown(f"{dataset_title(selection.name)} has no pretrained model; switch to a data set that has:")
+            for column, (name, view) in zip(st.columns(len(pretrained)), pretrained):
+                column.button(where_pretrained(name, view), key=f"zoo_switch:{name}:{view}", on_click=switch_data,
+                              args=(name, view), width="stretch")
     if st.button("Teaching? Open a room", icon=":material/co_present:",
                  help="Compare's room board: the class publishes runs to one board that ranks them live."):
         show_room_view()

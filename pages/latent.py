@@ -79,12 +79,13 @@ def traversal(model, ds, codes: np.ndarray, keep: np.ndarray) -> None:
         directions[f"latent coordinate z{j + 1}"] = (unit, float(codes[:, j].std()))
     choose, start = st.columns(2)
     forget_unless("latent_direction", directions)
-    name = choose.selectbox("Direction", list(directions), key="latent_direction")
+    name = persistent(choose.selectbox, "Direction", "latent_direction", next(iter(directions)),
+                      options=list(directions), link="direction")
     direction, scale = directions[name]
     if queries.decodes(model):
         clamp("latent_base", 0, len(keep) - 1, low=-1)
-        base = start.number_input("Start from item # on the map (−1: the mean code)", min_value=-1,
-                                  max_value=len(keep) - 1, key="latent_base")
+        base = persistent(start.number_input, "Start from item # on the map (−1: the mean code)", "latent_base", 0,
+                          min_value=-1, max_value=len(keep) - 1, link="start")
         z0 = mean if base < 0 else codes[base]
         images = queries.traverse(model, z0, direction, scale, steps=TRAVERSAL_STEPS, span=TRAVERSAL_SPAN)
         steps = np.linspace(-TRAVERSAL_SPAN, TRAVERSAL_SPAN, TRAVERSAL_STEPS)
@@ -129,15 +130,19 @@ most = min(2000, len(ds.test))
 clamp("latent_items", min(500, most), most, low=min(50, most))
 n = persistent(count.slider, "Held-out items", "latent_items", min(500, most), min_value=min(50, most),
                max_value=most, step=50, link="items")
-forget_unless("latent_method", methods)
-method = how.radio("Projection to 2-D", methods, horizontal=True, key="latent_method",
-                   help="PCA: a linear view that keeps the most variance. t-SNE and UMAP: non-linear maps that keep "
-                        "neighbours together (slower, a few seconds; UMAP's first use on a fresh server also "
-                        "compiles itself for about half a minute).")
-if "UMAP" not in methods:
-    how.caption("UMAP is not installed here (`pip install umap-learn`).")
-
 codes = codes_of(run.folder, run.stamp, ds.name, ds.view, int(n))
+forget_unless("latent_method", methods)
+if codes.shape[1] == 2:  # the codes are the map: nothing to project
+    method = methods[0]
+    how.caption("The latent space is 2-D, so the map shows the codes as they are: no projection needed.")
+else:
+    method = persistent(how.radio, "Projection to 2-D", "latent_method", methods[0], options=methods,
+                        horizontal=True, link="projection",
+                        help="PCA: a linear view that keeps the most variance. t-SNE and UMAP: non-linear maps that "
+                             "keep neighbours together (slower, a few seconds; UMAP's first use on a fresh server "
+                             "also compiles itself for about half a minute).")
+    if "UMAP" not in methods:
+        how.caption("UMAP is not installed here (`pip install umap-learn`).")
 keep = np.flatnonzero(queries.finite_rows(codes))
 if len(keep) < len(codes):
     st.warning(f"{len(codes) - len(keep)} item(s) got non-finite codes (far from what the model knows); "

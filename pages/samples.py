@@ -75,6 +75,10 @@ if images:
     title = f"{len(unit)} samples · seed {seed} · temperature {temperature:g}"
     labels = [f"#{i + 1}" for i in range(len(unit))] if numbered else None
     st.plotly_chart(figures.image_grid(unit, labels=labels, columns=8, title=title), width="content")
+    if ds.view == "binary":
+        st.caption("Each pixel of a binary sample is drawn as 0 or 1, so samples look speckled; the decoded "
+                   "images further down (interpolations, a latent grid) show the decoder's mean instead, the "
+                   "probability of each pixel, which is smooth. Neither is wrong: they are different pictures.")
     st.download_button("Download as PNG", data=queries.grid_png(unit, columns=8), file_name=f"samples-seed{seed}.png",
                        mime="image/png", icon=":material/download:", on_click="ignore")
 else:
@@ -89,8 +93,10 @@ if model.can("steps"):
     frames = steps(run.folder, run.stamp, STEP_SAMPLES[images], int(seed), float(temperature))
     frame = 1
     if len(frames) > 1:
-        frame = st.slider("Frame", min_value=1, max_value=len(frames), value=len(frames),
-                          key=f"sample_frame:{run.folder}", help="Move back to watch the samples being made.")
+        clamp(f"sample_frame:{run.folder}", len(frames), len(frames))
+        frame = persistent(st.slider, "Frame", f"sample_frame:{run.folder}", len(frames), min_value=1,
+                           max_value=len(frames),
+                           link="frame", help="Move back to watch the samples being made.")
     caption, x = frames[frame - 1]
     st.caption(f"Frame {frame} of {len(frames)}: {caption}")
     if images:
@@ -108,8 +114,10 @@ if images:
         first, second = st.columns(2)
         clamp("sample_from", 1, len(unit))
         clamp("sample_to", 2, len(unit))
-        a = first.number_input("From sample #", min_value=1, max_value=len(unit), key="sample_from")
-        b = second.number_input("To sample #", min_value=1, max_value=len(unit), key="sample_to")
+        a = persistent(first.number_input, "From sample #", "sample_from", 1, min_value=1, max_value=len(unit),
+                       link="from")
+        b = persistent(second.number_input, "To sample #", "sample_to", 2, min_value=1, max_value=len(unit),
+                       link="to")
         x = torch.as_tensor(samples)
         path = queries.interpolate(model, x[a - 1], x[b - 1], steps=INTERPOLATION_STEPS)
         st.plotly_chart(figures.image_grid(path, columns=INTERPOLATION_STEPS, tile_pixels=72), width="content")

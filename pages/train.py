@@ -10,9 +10,12 @@ from genlab import figures
 from genlab.jobs import CapacityError, JobState, JobView
 from genlab.models.base import ModelConfig
 from genlab.presets import dataset_kind, measured_note, presets_for
+from pages._ui.capabilities import default_family, family_label, short_title
 from pages._ui.datasets import dataset_title
 from pages._ui.jobs import current_job, job_manager, session_owner
+from pages._ui.links import forget_unless, link_on_first_sight, persistent, share
 from pages._ui.live import live_fragment
+from pages._ui.next_steps import next_links
 from pages._ui.preamble import open_page
 from pages._ui.routing import PAGES
 
@@ -23,6 +26,10 @@ COLUMNS = 4  # hyper-parameter widgets per row
 HALF_WIDTH = 440  # pixels a figure may take in one of two columns of the wide layout
 OPTIMISER_FIELDS = {f.name for f in ModelConfig.fields()}
 DEFAULTS_CHOICE = "Defaults of the family"
+FAMILY_KEY = "train_family"
+SECONDS_KEY, KEPT_SECONDS_KEY = "train_seconds", "_train_kept_seconds"  # the budget's widget, its copy off the page
+SECONDS_LINK, MAX_SECONDS = "seconds", 600
+KEPT_KEY = "_train_kept"  # each family's hyper-parameters at the last visit: widgets' own keys vanish off the page
 KIND_TEXT = {
     "exact": "exact log-likelihood",
     "lower_bound": "log p is a lower bound, so this NLL is an upper bound",
@@ -32,9 +39,9 @@ KIND_TEXT = {
 }
 # The common yardstick while training, first one reported wins: (metric key, what it is).
 YARDSTICKS = (
-    ("valid_kl_nats", "KL(p_data‖p_θ) in nats, held out"),
+    ("valid_kl_nats", "KL(p_data‖p_θ), nats, held out"),
     ("valid_bits_per_dim", "bits per dim, held out"),
-    ("valid_nll_nats", "NLL in nats, held out"),
+    ("valid_nll_nats", "NLL, nats per example, held out"),
 )
 # The test numbers a finished run may report: (summary key, label, help).
 TEST_NUMBERS = (
@@ -68,7 +75,7 @@ def config_widget(field, key: str, initial):
     fill it before it renders.
     """
     meta = field.metadata
-    label = field.name.replace("_", " ").capitalize()
+    label = meta.get("label") or field.name.replace("_", " ").capitalize()
     st.session_state.setdefault(key, initial)
     low, high = meta.get("low"), meta.get("high")
     help_text = meta.get("help", "")
@@ -88,14 +95,16 @@ def config_widget(field, key: str, initial):
                            help=help_text)
 
 
-def shown_fields(cls) -> list:
-    """The config fields the page offers: all of them, less the optimiser's for closed-form families."""
-    return [f for f in cls.config_class.fields() if cls.trainable or f.name not in OPTIMISER_FIELDS]
+def shown_fields(cls, view: str) -> list:
+    """The config fields the page offers on data in `view`: those that matter there, less the optimiser's for
+    closed-form families."""
+    return [f for f in cls.config_class.fields() if (cls.trainable or f.name not in OPTIMISER_FIELDS)
+            and view in (f.metadata.get("views") or (view,))]
 
 
-def hparam_widgets(cls) -> dict:
+def hparam_widgets(cls, view: str) -> dict:
     """Widgets for every hyper-parameter the family's config declares (optimiser ones only if it trains)."""
-    fields = shown_fields(cls)
+    fields = shown_fields(cls, view)
     values = {}
     for row in range(0, len(fields), COLUMNS):
         for column, field in zip(st.columns(COLUMNS), fields[row:row + COLUMNS]):
@@ -104,22 +113,22 @@ def hparam_widgets(cls) -> dict:
     return values
 
 
-def fill_from_preset(cls, choice_key: str, offered: dict) -> None:
+def fill_from_preset(cls, view: str, choice_key: str, offered: dict) -> None:
     """Set every hyper-parameter widget of the family: the preset's values, the config's defaults elsewhere."""
     preset = offered.get(st.session_state[choice_key])
     chosen = preset.hparams if preset else {}
-    for field in shown_fields(cls):
+    for field in shown_fields(cls, view):
         st.session_state[hparam_key(cls.name, field.name)] = chosen.get(field.name, field.default)
 
 
-def preset_picker(cls, kind: str) -> None:
+def preset_picker(cls, kind: str, view: str) -> None:
     """A preset select that fills the hyper-parameter widgets below it, and says why (or what to look for)."""
     offered = {p.name: p for p in presets_for(cls.name, kind)}
     if not offered:
         return
     key = f"preset:{cls.name}:{kind}"
     choice = st.selectbox("Preset", [DEFAULTS_CHOICE, *offered], key=key, on_change=fill_from_preset,
-                          args=(cls, key, offered),
+                          args=(cls, view, key, offered),
                           help="Settings known to work (or broken on purpose, to show a failure); "
                                "they fill the hyper-parameters below, which you can still change.")
     preset = offered.get(choice)
@@ -134,6 +143,47 @@ def preset_picker(cls, kind: str) -> None:
     note = measured_note(preset)
     if note:
         st.caption(f":material/speed: {note[0].upper()}{note[1:]} (`python -m genlab bench --presets`).")
+
+
+def keep_settings(family: str, hparams: dict) -> None:
+    """Remember each family's hyper-parameters, so coming back to Train shows them again."""
+    st.session_state.setdefault(KEPT_KEY, {})[family] = hparams
+
+
+def restore_settings(cls, view: str) -> None:
+    """The widgets of a family come back with the values of the last visit (their own keys vanish off the page)."""
+    kept = st.session_state.get(KEPT_KEY, {}).get(cls.name, {})
+    for field in shown_fields(cls, view):
+        if field.name in kept:
+            st.session_state.setdefault(hparam_key(cls.name, field.name), kept[field.name])
+
+
+def follow_link(cls, view: str) -> None:
+    """Take the hyper-parameters and the budget of a shared link (each read once), checked by the family's config."""
+    for field in shown_fields(cls, view):
+        raw = link_on_first_sight(field.name)
+        if raw is None:
+            continue
+        try:
+            st.session_state[hparam_key(cls.name, field.name)] = getattr(cls.config_class.build(**{field.name: raw}),
+                                                                          field.name)
+        except ValueError as exc:
+            st.warning(f"The link's {field.name} = {raw!r} cannot be used: {exc}")
+    raw = link_on_first_sight(SECONDS_LINK)
+    if raw is not None:
+        if raw.isdigit() and 1 <= int(raw) <= MAX_SECONDS:
+            st.session_state[SECONDS_KEY] = int(raw)
+        else:
+            st.warning(f"The link's {SECONDS_LINK} = {raw!r} is not a whole number of seconds from 1 to {MAX_SECONDS}.")
+
+
+def share_settings(hparams: dict, seconds: int, every_field: set[str]) -> None:
+    """Put the shown family's hyper-parameters and the budget in the link, and no other family's."""
+    for name in every_field - set(hparams):
+        st.query_params.pop(name, None)
+    for name, value in hparams.items():
+        share(name, f"{value:g}" if isinstance(value, float) else str(value))
+    share(SECONDS_LINK, str(int(seconds)))
 
 
 def yardstick(metrics: list[dict]):
@@ -186,11 +236,13 @@ def final_numbers(view: JobView) -> None:
         for key, label, help_text in reported[i::2]:
             column.metric(label, figures.format_number(summary[key]), help=help_text)
     kind = summary.get("log_prob_kind")
-    st.caption(f"log p: {KIND_TEXT.get(kind, kind)}"
+    st.caption(f"Density: {KIND_TEXT.get(kind, kind)}"
                + (f" · KL by {summary['kl_method']}" if summary.get("kl_method") else ""))
     train = summary.get("train", {})
     st.caption(f"{summary.get('num_parameters', 0):,} parameters · {summary.get('train_seconds', 0):.1f} s · "
                f"{train.get('steps', 0):,} steps, best at step {train.get('best_step', 0):,}")
+    if view.state in (JobState.FINISHED, JobState.STOPPED) and view.folder:
+        next_links(view.folder, short_title(genlab.families()[view.family]))
     st.page_link(PAGES["compare"], label="Compare with other runs", icon=":material/leaderboard:")
 
 
@@ -306,11 +358,6 @@ def live_panel(job_id: str, ticking: bool) -> None:
         st.info("Every training slot of this server is taken: your run waits its turn and starts by itself. "
                 "Meanwhile the other pages work with the saved runs.", icon=":material/hourglass_top:")
         return
-    if view.active and view.trainable:
-        step_controls(job, view.state)
-        change_controls(job, view)
-        if view.players:
-            player_control(job, view.players)
     if view.state is JobState.FAILED:
         st.error(f"Training failed: {view.error}")
         with st.expander("Details for a bug report"):
@@ -319,21 +366,34 @@ def live_panel(job_id: str, ticking: bool) -> None:
     if view.error:
         st.warning(view.error)
     training_charts(job.dataset, view)
+    if view.active and view.trainable:
+        st.markdown("**Steer the run**")
+        step_controls(job, view.state)
+        change_controls(job, view)
+        if view.players:
+            player_control(job, view.players)
 
 
 def training_charts(ds, view: JobView) -> None:
     """The objective, the yardstick and other signals over time; the live picture and the numbers beside it."""
     stick = yardstick(view.metrics)
-    keys, titles = [["train_loss", "valid_loss"]], ["objective d"]
+    objective = figures.objective_name(view.objective, "image" if view.view != "continuous" else "point")
+    keys, titles, units = [["train_loss", "valid_loss"]], [f"objective d: {objective}"], [objective]
     if stick:
         keys.append([stick[0]])
         titles.append(f"yardstick: {stick[1]}")
+        units.append(stick[1].split(", ")[1] if ", " in stick[1] else stick[1])
     signals = other_signals(view.metrics)
     if signals:
         keys.append(signals)
         titles.append("other training signals")
-    st.caption(f"Objective d of {view.title}: {view.objective}")
-    st.plotly_chart(figures.training_curves(view.metrics, keys, titles, events=True))
+        units.append("each in its own unit")
+    about, zoom = st.columns([3, 1])
+    about.caption(f"Objective d of {view.title}: {view.objective}")
+    zoomed = zoom.toggle("Zoom on late progress", value=True, key="train_zoom",
+                         help="Scale each chart to the points after the first, so a high start does not flatten "
+                              "the last seconds of progress.")
+    st.plotly_chart(figures.training_curves(view.metrics, keys, titles, events=True, units=units, zoom=zoomed))
     picture, numbers = st.columns(2)
     with picture:
         live_picture(ds, view)
@@ -349,30 +409,37 @@ ds = selection.ds
 
 all_families = genlab.families()
 reasons = {name: genlab.fits(name, ds.spec) for name in all_families}
-fitting = [name for name, reason in reasons.items() if reason is None]
+fitting = {name: all_families[name] for name, reason in reasons.items() if reason is None}
 if not fitting:
     st.warning(f"No model family fits {dataset_title(selection.name)} in the {ds.view} view yet.")
     st.stop()
 
-choose, about = st.columns([1, 2])
-family = choose.selectbox("Model family M", fitting, format_func=lambda n: all_families[n].title,
-                          key="train_family")
+forget_unless(FAMILY_KEY, fitting)
+choose, about = st.columns(2)
+family = persistent(choose.selectbox, "Model family M", FAMILY_KEY, default_family(fitting, ds.spec),
+                    options=list(fitting), format_func=lambda n: family_label(fitting[n], ds.view), link="family",
+                    help="What each family answers: its density (exact, a bound, unnormalised or none), whether "
+                         "it draws samples, whether it has a latent space.")
 cls = all_families[family]
 about.markdown(f"{cls.summary}  \n**Objective d:** {cls.objective}")
-unfit = {name: reason for name, reason in reasons.items() if reason}
-if unfit:
-    with st.expander(f"{len(unfit)} families don't fit this data"):
-        for name, reason in unfit.items():
-            st.markdown(f"- **{all_families[name].title}**: {reason}")
-
-st.markdown("**Hyper-parameters**" if cls.trainable else "**Settings of the closed-form fit**")
-preset_picker(cls, dataset_kind(ds))
-hparams = hparam_widgets(cls)
 
 job = current_job()
+watching = job is not None and job.active  # then the settings fold away, so the live chart is in view
+with st.expander("Hyper-parameters" if cls.trainable else "Settings of the closed-form fit", expanded=not watching,
+                 icon=":material/tune:"):
+    preset_picker(cls, dataset_kind(ds), ds.view)
+    restore_settings(cls, ds.view)
+    follow_link(cls, ds.view)
+    hparams = hparam_widgets(cls, ds.view)
+keep_settings(family, hparams)
+unfit = {name: reason for name, reason in reasons.items() if reason}
+
 budget, start, note = st.columns([1, 1, 2], vertical_alignment="bottom")
-seconds = budget.number_input("Seconds of training", min_value=1, max_value=600, value=20, step=1, key="train_seconds",
+st.session_state.setdefault(SECONDS_KEY, st.session_state.get(KEPT_SECONDS_KEY, 20))
+seconds = budget.number_input("Seconds of training", min_value=1, max_value=MAX_SECONDS, step=1, key=SECONDS_KEY,
                               help="Wall-clock budget; time spent paused does not count.")
+st.session_state[KEPT_SECONDS_KEY] = seconds
+share_settings(hparams, seconds, {f.name for c in all_families.values() for f in c.config_class.fields()})
 started = start.button("Start", type="primary", width="stretch", disabled=job is not None and job.active,
                        help="Stop the current run to start another." if job is not None and job.active else None)
 note.caption(f"Seed {selection.seed} (sidebar) · on {dataset_title(selection.name)}"
@@ -397,3 +464,7 @@ if job is None:
 else:
     ticking = job.state.active
     live_fragment(live_panel, "train", ticking)(job.id, ticking)
+if unfit:
+    with st.expander(f"{len(unfit)} families don't fit this data"):
+        for name, reason in unfit.items():
+            st.markdown(f"- **{all_families[name].title}**: {reason}")

@@ -11,7 +11,7 @@ from plotly.subplots import make_subplots
 from genlab.figures.base import COLORS, MARGIN, format_number, metric_label
 from genlab.queries import histogram
 
-__all__ = ["training_curves", "compare_bars", "histograms"]
+__all__ = ["training_curves", "objective_name", "compare_bars", "histograms"]
 
 
 def _series(metrics: Sequence[dict], x: str, key: str) -> tuple[list, list]:
@@ -25,40 +25,78 @@ def _series(metrics: Sequence[dict], x: str, key: str) -> tuple[list, list]:
 
 
 def training_curves(metrics: Sequence[dict], keys: Sequence[str | Sequence[str]], titles: Sequence[str],
-                    x: str = "seconds", height: int = 340, events: bool = False) -> go.Figure:
+                    x: str = "seconds", height: int = 340, events: bool = False,
+                    units: Sequence[str] | None = None, zoom: bool = False) -> go.Figure:
     """One panel per entry of `keys` (a metric key or a list of keys), titled by `titles`.
 
     A panel with no finite value yet says so instead of drawing empty axes. With `events`,
     each record carrying an "event" (a mid-run hyper-parameter change) draws a dotted
-    vertical line at its x in every panel, labelled in the first.
+    vertical line at its x in every panel, labelled in the first. `units` titles each
+    panel's y axis; each panel with several curves has its own legend beneath it. With
+    `zoom`, each y axis spans the values after every curve's first point, so the late
+    progress is not flattened by a high start (the first point then sits off the chart).
     """
     panels = [[k] if isinstance(k, str) else list(k) for k in keys]
-    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=list(titles), horizontal_spacing=0.08)
+    spacing = 0.08
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=list(titles), horizontal_spacing=spacing)
     colors = iter(COLORS * (1 + sum(map(len, panels)) // len(COLORS)))  # one colour per curve, all panels
+    width = (1 - spacing * (len(panels) - 1)) / len(panels)
     for col, panel in enumerate(panels, start=1):
-        drawn = False
+        legend = "legend" if col == 1 else f"legend{col}"
+        later: list[float] = []  # the values after each curve's first point
         for key in panel:
             xs, ys = _series(metrics, x, key)
             if not xs:
                 continue
-            drawn = True
-            fig.add_trace(go.Scatter(x=xs, y=ys, name=metric_label(key), legendgroup=key,
+            later += ys[1:]
+            fig.add_trace(go.Scatter(x=xs, y=ys, name=metric_label(key), legendgroup=key, legend=legend,
                                      mode="lines+markers" if len(xs) < 20 else "lines",
                                      line=dict(color=next(colors), width=2),
                                      showlegend=len(panel) > 1),
                           row=1, col=col)
-        if not drawn:
+        if not any(trace.legend == legend for trace in fig.data):
             fig.add_annotation(text="no values yet", showarrow=False, font=dict(color="gray"),
                                xref=f"x{col if col > 1 else ''} domain", yref=f"y{col if col > 1 else ''} domain",
                                x=0.5, y=0.5)
+        fig.update_layout({legend: dict(orientation="h", yanchor="top", y=-0.22, x=(col - 1) * (width + spacing),
+                                        xanchor="left")})
         fig.update_xaxes(title_text="seconds of training" if x == "seconds" else x, rangemode="nonnegative",
                          row=1, col=col)
+        if units:
+            fig.update_yaxes(title_text=units[col - 1], row=1, col=col)
+        if zoom and len(later) > 1:
+            low, high = min(later), max(later)
+            pad = 0.05 * (high - low) or 0.05 * abs(high) or 0.05
+            fig.update_yaxes(range=[low - pad, high + pad], row=1, col=col)
     fig.update_annotations(font_size=13)
     if events:
         _mark_events(fig, metrics, x, len(panels))
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=50, b=10),
-                      legend=dict(orientation="h", yanchor="bottom", y=-0.35, x=0))
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=50, b=70))
     return fig
+
+
+def objective_name(objective: str, per: str = "example") -> str:
+    """A chart title from a family's objective sentence: its name up to the first top-level
+    " = ", ", ", ": ", "; " or parenthesised aside, with nats written as a unit per `per`.
+
+    Example:
+        >>> objective_name("−ELBO (nats) = KL(p_data‖p_θ) + H(p_data) + E KL(q‖p(z|x)) ≥ NLL", "image")
+        '−ELBO, nats per image'
+    """
+    depth, end = 0, len(objective)
+    for i, char in enumerate(objective):
+        depth += char in "([{"
+        depth -= char in ")]}"
+        if depth == 0 and objective.startswith((" = ", ", ", ": ", "; "), i):
+            end = i
+            break
+        if depth == 0 and char == " " and objective.startswith(" (", i) and not objective.startswith(" (nats)", i):
+            end = i
+            break
+    name = objective[:end].strip()
+    if " (nats)" in name:
+        name = name.replace(" (nats)", "") + f", nats per {per}"
+    return name
 
 
 def _mark_events(fig: go.Figure, metrics: Sequence[dict], x: str, columns: int) -> None:

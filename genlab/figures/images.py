@@ -12,6 +12,9 @@ from genlab.figures.base import MARGIN, as_numpy
 __all__ = ["image_grid", "one_image", "pixel_map", "text_thumbnail"]
 
 
+GAP_RGB = (176, 186, 201)  # the gaps between the tiles of a grid: a light slate
+
+
 def image_grid(images, labels: Sequence | None = None, columns: int = 8, title: str = "",
                tile_pixels: int = 64, max_width: int = 880) -> go.Figure:
     """Images (N, C, H, W) with values in [0, 1] tiled into one figure, a label above each.
@@ -26,7 +29,8 @@ def image_grid(images, labels: Sequence | None = None, columns: int = 8, title: 
     rows = math.ceil(n / columns)
     gap = 1 if labels is None else max(2, h // 3)  # pixels between tiles (room for a label)
     cell_h, cell_w = h + gap, w + 1
-    canvas = np.full((rows * cell_h, columns * cell_w, 3), 255.0)  # white gaps
+    canvas = np.empty((rows * cell_h, columns * cell_w, 3))
+    canvas[:] = GAP_RGB  # neither white nor black, so no tile runs into its neighbour
     for i in range(n):
         r, col = divmod(i, columns)
         top, left = r * cell_h + gap, col * cell_w

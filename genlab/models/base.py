@@ -20,9 +20,15 @@ __all__ = ["GenerativeModel", "DensityModel", "ModelConfig", "hparam", "Capabili
            "check_count", "thin_frames"]
 
 
-def hparam(default, low=None, high=None, help: str = "", choices=None, log: bool = False):
-    """A config field with the bounds and help text the CLI and the Train page show."""
-    return field(default=default, metadata={"low": low, "high": high, "help": help, "choices": choices, "log": log})
+def hparam(default, low=None, high=None, help: str = "", choices=None, log: bool = False, label: str = "",
+           views: tuple[str, ...] = ()):
+    """A config field with the bounds and help text the CLI and the Train page show.
+
+    `label` names it on the page (its field name otherwise); `views` lists the data views it
+    matters in (all of them when empty), so a page can leave it out elsewhere.
+    """
+    return field(default=default, metadata={"low": low, "high": high, "help": help, "choices": choices, "log": log,
+                                            "label": label, "views": tuple(views)})
 
 
 @dataclass
@@ -180,6 +186,11 @@ class GenerativeModel(nn.Module):
         super().__init__()
         self.config = config
         self.spec = spec
+
+    @classmethod
+    def log_prob_kind_on(cls, view: str) -> str | None:
+        """What `log_prob` returns on data in `view` ("exact", "lower_bound", ...), known without a model."""
+        return cls.log_prob_kind
 
     @classmethod
     def check_spec(cls, spec: DataSpec) -> str | None:
@@ -360,9 +371,15 @@ class DensityModel(GenerativeModel):
 
     views = ("continuous", "binary", "gray8")
 
+    @classmethod
+    def log_prob_kind_on(cls, view: str) -> str:
+        if not isinstance(cls.log_prob_kind, property):  # a subclass that fixed its kind (EBM, DDPM)
+            return cls.log_prob_kind
+        return "exact" if view == "continuous" else "lower_bound"
+
     @property
     def log_prob_kind(self) -> str:  # type: ignore[override]
-        return "exact" if self.spec.view == "continuous" else "lower_bound"
+        return self.log_prob_kind_on(self.spec.view)
 
     def flat_log_prob(self, y: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

@@ -69,11 +69,12 @@ class VAEConfig(ModelConfig):
     hidden_layers: int = hparam(2, 1, 6, "Hidden layers in the encoder and in the decoder.")
     gray_decoder: str = hparam(
         "logistic", help="Decoder on gray8 data: a discretised logistic or a categorical per pixel.",
-        choices=("logistic", "categorical"),
+        choices=("logistic", "categorical"), views=("gray8",),
     )
     iw_samples: int = hparam(
         64, 1, 5000,
         "Importance samples k behind log p(x): a larger k gives a tighter bound and costs k decoder passes.",
+        label="Importance samples k (for log p)",
     )
 
 

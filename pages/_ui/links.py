@@ -15,10 +15,12 @@ from genlab.data import drawn
 from pages._ui.datasets import DRAWN_KEY, drawn_blobs
 from pages._ui.routing import PAGE_PATH_KEY
 
-__all__ = ["SHARE_BOX_KEY", "persistent", "share", "share_url", "share_box", "drawn_link", "clamp", "forget_unless"]
+__all__ = ["SHARE_BOX_KEY", "persistent", "share", "share_url", "share_box", "drawn_link", "clamp", "forget_unless",
+           "link_on_first_sight", "not_in_link"]
 
 LINKS_READ_KEY = "_links_read"  # query parameters this session has already taken its values from
 SHARE_BOX_KEY = "_share_box"  # the sidebar's "share this view" placeholder of this run
+NOT_IN_LINK_KEY = "_not_in_link"  # what this run's view holds that its link cannot carry
 
 
 def _remember(key: str) -> None:
@@ -59,7 +61,7 @@ def _from_link(raw: str, default, link_format: Callable[[object], str], kwargs: 
     return value
 
 
-def _link_on_first_sight(link: str) -> str | None:
+def link_on_first_sight(link: str) -> str | None:
     """The URL's query parameter `link` the first time this session shows what it sets, else None.
 
     Later the URL only follows the widget: the query a session was opened with is read once.
@@ -73,7 +75,7 @@ def _link_on_first_sight(link: str) -> str | None:
 
 def _follow_link(link: str, key: str, default, link_format: Callable[[object], str], kwargs: dict) -> None:
     """Take a widget's first value from the URL's query parameter `link`, if the session was opened with one."""
-    raw = _link_on_first_sight(link)
+    raw = link_on_first_sight(link)
     if raw is None:
         return
     value = _from_link(raw, default, link_format, kwargs)
@@ -86,7 +88,7 @@ def _follow_link(link: str, key: str, default, link_format: Callable[[object], s
 
 def drawn_link() -> None:
     """A drawn density travels in the link as its blobs, "x,y,weight,std;…"."""
-    raw = _link_on_first_sight("blobs")
+    raw = link_on_first_sight("blobs")
     if raw:
         try:
             st.session_state[DRAWN_KEY] = drawn.check_blobs([row.split(",") for row in raw.split(";")])
@@ -99,9 +101,23 @@ def share(link: str, text: str) -> None:
     """Put one piece of view state into the URL (and the sidebar's share box)."""
     if st.query_params.get(link) != text:
         st.query_params[link] = text
+    _redraw_box()
+
+
+def not_in_link(what: str) -> None:
+    """Name in the share box a part of the view that cannot travel in a link (an upload)."""
+    st.session_state.setdefault(NOT_IN_LINK_KEY, []).append(what)
+    _redraw_box()
+
+
+def _redraw_box() -> None:
     box = st.session_state.get(SHARE_BOX_KEY)
-    if box is not None:
-        box.code(share_url(), language=None, wrap_lines=True)
+    if box is None:
+        return
+    with box.container():
+        st.code(share_url(), language=None, wrap_lines=True)
+        for what in st.session_state.get(NOT_IN_LINK_KEY, []):
+            st.caption(f"Not in the link: {what}.")
 
 
 def share_url() -> str:
@@ -118,7 +134,8 @@ def share_box() -> None:
         st.caption("This link opens the same page, data, run and settings (the same samples for the same "
                    "seed) in any browser that reaches this server.")
         st.session_state[SHARE_BOX_KEY] = st.empty()
-        st.session_state[SHARE_BOX_KEY].code(share_url(), language=None, wrap_lines=True)
+        st.session_state[NOT_IN_LINK_KEY] = []
+        _redraw_box()
 
 
 def clamp(key: str, default: int, high: int, low: int = 1) -> None:

@@ -9,10 +9,13 @@ from pathlib import Path
 import streamlit as st
 
 import genlab
+from genlab import figures, leaderboard
 from genlab.models.base import GenerativeModel
 from genlab.runs import WEIGHTS, default_runs_root
+from pages._ui.capabilities import short_title
 from pages._ui.datasets import dataset_title
 from pages._ui.links import persistent
+from pages._ui.next_steps import follow_just_trained, newer_run_note
 from pages._ui.routing import PAGES
 from pages._ui.sidebar import Selection
 
@@ -37,9 +40,21 @@ def load_model(folder: str, stamp: float) -> tuple[GenerativeModel, dict]:
 
 
 def run_label(run: dict) -> str:
-    config = run["config"]
+    """What tells runs apart: family, settings changed from its defaults, seconds, a yardstick, seed, time."""
+    config, summary = run["config"], run.get("summary", {})
+    families = genlab.families()
+    cls = families.get(config["family"])
+    title = short_title(cls) if cls else config.get("title", config["family"])
+    defaults = {f.name: f.default for f in cls.config_class.fields()} if cls else {}
+    changed = [f"{name.replace('_', ' ')} {value:{'g' if isinstance(value, float) else ''}}"
+               for name, value in config.get("hparams", {}).items() if name in defaults and value != defaults[name]]
+    seconds = summary.get("train_seconds")
+    stick = next((f"{label} {figures.format_number(summary[key])}" for key, (label, _) in leaderboard.YARDSTICKS.items()
+                  if isinstance(summary.get(key), (int, float))), None)
     created = config.get("created", "").replace("T", " ")
-    return f"{config.get('title', config['family'])} · seed {config.get('seed', 0)} · {created} · {run['name']}"
+    parts = [title, ", ".join(changed) or "defaults", f"{seconds:.0f} s" if seconds is not None else None, stick,
+             f"seed {config.get('seed', 0)}", created, run["name"]]
+    return " · ".join(part for part in parts if part)
 
 
 def pick_run(selection: Selection, question: str) -> LoadedRun:
@@ -58,11 +73,13 @@ def pick_run(selection: Selection, question: str) -> LoadedRun:
         st.page_link(PAGES["train"], label="Train a model", icon=":material/model_training:")
         st.stop()
     labels = {run["folder"]: run_label(run) for run in runs}
+    follow_just_trained()
     if st.session_state.get("run") not in labels:
         st.session_state["run"] = runs[0]["folder"]
     folder = persistent(st.selectbox, "Trained run", "run", runs[0]["folder"], options=list(labels), link="run",
                         link_format=lambda f: Path(f).name, format_func=labels.get,
                         help=f"Saved runs on {where}, newest first.")
+    newer_run_note(folder, list(labels))
     try:
         stamp = os.path.getmtime(os.path.join(folder, WEIGHTS))
         model, info = load_model(folder, stamp)

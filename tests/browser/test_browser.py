@@ -226,7 +226,7 @@ def png_bytes(pixels) -> bytes:
     return buffer.getvalue()
 
 
-def test_density_scores_an_upload_and_a_drawing(page, app_url, browser_folder):
+def test_density_scores_an_upload_and_a_drawing(page, browser, app_url, browser_folder):
     import genlab
 
     ds = genlab.load_dataset("digits")
@@ -258,6 +258,20 @@ def test_density_scores_an_upload_and_a_drawing(page, app_url, browser_folder):
     page.get_by_text("drawing — 280×280").wait_for()  # the drawing, as the model sees it, was scored
     page.get_by_text("Percentile among test images").wait_for()
     assert_no_exception(page)
+    page.get_by_text("Share this view").click()
+    link = page.locator('[data-testid="stSidebar"] [data-testid="stCode"]').first.inner_text().strip()
+    assert "drawing=" in link and "input=draw" in link
+    fresh = browser.new_context(viewport={"width": 1400, "height": 1000})  # another browser: only the link
+    try:
+        other = fresh.new_page()
+        other.set_default_timeout(SLOW)
+        other.goto(link)
+        other.get_by_text("This is the drawing the link carries").wait_for()
+        other.get_by_text("Percentile among test images").wait_for()
+        other.screenshot(path=artefacts_folder() / "density-shared-drawing.png", full_page=True)
+        assert_no_exception(other)
+    finally:
+        fresh.close()
 
 
 def artefacts_folder() -> Path:
@@ -295,7 +309,7 @@ def test_the_workshop_walk_from_home_to_a_shared_link(page, browser, app_url):
     page.screenshot(path=shots / "2-data.png", full_page=True)
 
     open_page(page, "Train")
-    choose(page, "Model family", "VAE (variational autoencoder)")
+    choose(page, "Model family", "VAE — density: bound · samples · latent")
     set_number(page, "Latent dim", "2")
     set_number(page, "Hidden units", "32")
     set_number(page, "Seconds of training", "6")
@@ -352,3 +366,44 @@ def test_the_workshop_walk_from_home_to_a_shared_link(page, browser, app_url):
         assert_no_exception(other)
     finally:
         fresh.close()
+
+
+def selectbox_text(box) -> str:
+    """What a select box shows: its text and its input's value (where the chosen option is written)."""
+    return box.inner_text() + " " + " ".join(box.locator("input").evaluate_all("nodes => nodes.map(n => n.value)"))
+
+
+def test_the_newcomer_path_by_on_page_links_only(page, app_url):
+    """Home → a question → Train (data and family set up) → Start → Next: Density, Samples, Latent, each on that
+    run; the live chart is in view without scrolling. Screenshots go to artifacts/browser-walk/newcomer-*."""
+    shots = artefacts_folder()
+    page.goto(app_url)
+    heading(page, "Home").wait_for()
+    page.get_by_role("button", name="See the map").click()
+    heading(page, "Train").first.wait_for()
+    family = page.locator('[data-testid="stMain"] [data-testid="stSelectbox"]').first
+    family.wait_for()
+    assert "VAE — density: bound · samples · latent" in selectbox_text(family)
+    page.screenshot(path=shots / "newcomer-1-train-set-up.png")
+    set_number(page, "Hidden units", "32")
+    set_number(page, "Seconds of training", "6")
+    page.get_by_role("button", name="Start").click()
+    chart = page.locator('[data-testid="stMain"] .js-plotly-plot').first
+    chart.wait_for()
+    settle(page)
+    box = chart.bounding_box()
+    page.screenshot(path=shots / "newcomer-2-train-running.png")
+    assert box is not None and box["y"] + box["height"] / 2 < 1000, f"the live chart is below the fold: {box}"
+    page.get_by_text("Next: ask your VAE a question").wait_for()
+    page.screenshot(path=shots / "newcomer-3-train-finished.png", full_page=True)
+    assert_no_exception(page)
+    for question in ("Latent", "Density", "Samples"):
+        page.locator('[data-testid="stMain"]').get_by_role("link", name=question).click()
+        heading(page, question).first.wait_for()
+        picker = page.locator('[data-testid="stMain"] [data-testid="stSelectbox"]').filter(has_text="Trained run")
+        assert "VAE · " in selectbox_text(picker.first), f"{question} did not open the run just trained"
+        settle(page)
+        page.screenshot(path=shots / f"newcomer-4-{question.lower()}.png", full_page=True)
+        assert_no_exception(page)
+        open_page(page, "Train")
+        page.get_by_text("Next: ask your VAE a question").wait_for()

@@ -16,6 +16,27 @@ def test_training_curves_skip_missing_and_infinite_values():
     assert list(by_name[figures.metric_label("valid_kl_nats")].x) == [1.0]
 
 
+def test_each_panel_has_its_own_legend_unit_and_a_zoom_past_the_first_point():
+    metrics = [{"seconds": float(t), "train_loss": 540.0 if t == 0 else 100.0 - t, "valid_loss": 99.0 - t,
+                "train_a": 1.0 + t, "train_b": 2.0} for t in range(5)]
+    fig = figures.training_curves(metrics, [["train_loss", "valid_loss"], ["train_a", "train_b"]], ["d", "others"],
+                                  units=["−ELBO, nats per image", "each in its own unit"], zoom=True)
+    legends = {trace.legend for trace in fig.data}
+    assert legends == {"legend", "legend2"}
+    assert fig.layout.legend.x < fig.layout.legend2.x
+    assert fig.layout.yaxis.title.text == "−ELBO, nats per image"
+    low, high = fig.layout.yaxis.range
+    assert high < 540.0 and low < 95.0 < high  # the late values fill the panel, the first point is off it
+
+
+def test_a_chart_title_is_the_objectives_name_with_its_unit():
+    assert figures.objective_name("−ELBO (nats) = KL(p_data‖p_θ) + H(p_data) ≥ NLL", "image") == \
+        "−ELBO, nats per image"
+    assert figures.objective_name("NLL (nats), minimised in closed form", "point") == "NLL, nats per point"
+    assert figures.objective_name("loss ‖ε − ε_θ(z_t, t)‖², mean per coordinate") == "loss ‖ε − ε_θ(z_t, t)‖²"
+    assert figures.objective_name("MMD² between samples (unbiased): picks the best") == "MMD² between samples"
+
+
 def test_compare_bars_leave_out_missing_values():
     fig = figures.compare_bars(["#1 a", "#2 b", "#3 a"], [1.0, None, 2.0], groups=["a", "b", "a"])
     assert [trace.x[0] for trace in fig.data] == ["#1 a", "#3 a"]

@@ -15,6 +15,8 @@ def test_image_grid_tiles_every_image_with_its_label():
     top = 1 * (4 + gap) + gap  # image 2 sits in row 1, column 0
     assert (canvas[top:top + 4, 0:3] == 255).all()
     assert [a.text for a in fig.layout.annotations] == list("abcde")
+    gap_colour = canvas[top - 1, 0]
+    assert 0 < gap_colour.min() and gap_colour.max() < 255  # the gaps show against white and black tiles
 
 
 def test_one_image_and_pixel_map_keep_pixels_square_and_rows_in_order():

@@ -29,7 +29,7 @@ def paused_gmm_job(at: AppTest):
     from pages._ui.jobs import job_manager
 
     at.switch_page("pages/train.py").run()
-    at.selectbox(key="train_family").set_value("gmm").run()
+    at.selectbox(key="_widget_train_family").set_value("gmm").run()
     at.number_input(key="hparam:gmm:num_components").set_value(2)
     at.number_input(key="train_seconds").set_value(120)
     button(at, "Start").click().run()
@@ -104,7 +104,7 @@ def test_a_preset_fills_the_widgets_and_says_why(app):
     from genlab.presets import presets_for
 
     at = app.switch_page("pages/train.py").run()
-    at.selectbox(key="train_family").set_value("realnvp").run()
+    at.selectbox(key="_widget_train_family").set_value("realnvp").run()
     (working, broken) = presets_for("realnvp", "toy")
     at.selectbox(key="preset:realnvp:toy").set_value(broken.name).run()
     assert not at.exception
@@ -137,7 +137,7 @@ def test_use_a_drawn_density_then_train_on_it(app):
     values = {m.label: m.value for m in at.metric}
     assert values["Training items"] == "20,000"
     at.switch_page("pages/train.py").run()
-    at.selectbox(key="train_family").set_value("gmm").run()
+    at.selectbox(key="_widget_train_family").set_value("gmm").run()
     at.number_input(key="train_seconds").set_value(1)
     button(at, "Start").click().run()
     assert not at.exception
@@ -198,7 +198,7 @@ def test_your_zip_becomes_the_data_set_with_a_preview_and_trains(app, runs_in_tm
     at.sidebar.radio(key="_widget_upload_size").set_value(16).run()
     assert {m.label: m.value for m in at.metric}["Shape of one item"] == "1 × 16 × 16"
     at.switch_page("pages/train.py").run()
-    at.selectbox(key="train_family").set_value("bernoulli").run()
+    at.selectbox(key="_widget_train_family").set_value("bernoulli").run()
     button(at, "Start").click().run()
     assert not at.exception
     from pages._ui.jobs import job_manager

@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import genlab
+from pages._ui.capabilities import family_label
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGES = ("pages/home.py", "pages/data.py", "pages/train.py", "pages/density.py", "pages/samples.py", "pages/latent.py",
@@ -45,7 +46,7 @@ def is_number(text: str) -> bool:
 
 def start_run(at: AppTest, family: str, seconds: int = 1, **hparams) -> AppTest:
     at.switch_page("pages/train.py").run()
-    at.selectbox(key="train_family").set_value(family).run()
+    at.selectbox(key="_widget_train_family").set_value(family).run()
     for name, value in hparams.items():
         at.number_input(key=f"hparam:{family}:{name}").set_value(value)
     at.number_input(key="train_seconds").set_value(seconds)
@@ -138,14 +139,17 @@ def test_train_page_offers_fitting_families_with_widgets_from_their_config(app, 
     at = choose_dataset(app, dataset, page="pages/train.py")
     spec = genlab.load_dataset(dataset).spec
     fitting = [name for name in genlab.families() if genlab.fits(name, spec) is None]
-    assert at.selectbox(key="train_family").options == [genlab.families()[n].title for n in fitting]
+    view = genlab.load_dataset(dataset).view
+    assert at.selectbox(key="_widget_train_family").options == [family_label(genlab.families()[n], view)
+                                                                 for n in fitting]
     for name in fitting:
         cls = genlab.families()[name]
-        at.selectbox(key="train_family").set_value(name).run()
+        at.selectbox(key="_widget_train_family").set_value(name).run()
         assert not at.exception, name
         shown = {w.key for w in at.number_input} | {w.key for w in at.selectbox} | {w.key for w in at.checkbox}
         for field in cls.config_class.fields():
-            if cls.trainable or field.name not in ("learning_rate", "batch_size"):
+            if (cls.trainable or field.name not in ("learning_rate", "batch_size")) \
+                    and view in (field.metadata["views"] or (view,)):
                 assert f"hparam:{name}:{field.name}" in shown, (name, field.name)
                 if field.name in {w.key.split(":")[-1] for w in at.number_input if w.key.startswith("hparam:")}:
                     widget = at.number_input(key=f"hparam:{name}:{field.name}")

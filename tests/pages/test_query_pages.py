@@ -124,7 +124,7 @@ def test_density_uploads_score_good_files_and_name_bad_ones(app):
     assert not at.exception
     assert len(at.dataframe[0].value) == 10  # one row per image in the zip
     assert any("Skipped 1 file(s)" in w.value for w in at.warning)
-    at.selectbox(key="density_closer").set_value(3).run()
+    at.selectbox(key="_widget_density_closer").set_value(3).run()
     assert not at.exception
     assert any("factorises over pixels" in m.value for m in at.markdown)  # MADE has a per-pixel map
     assert at.selectbox(key="_widget_run").value.endswith("made-digits")  # nothing lost
@@ -165,7 +165,7 @@ def test_samples_grid_downloads_steps_and_regenerates(app):
 
 def test_samples_interpolate_through_a_decoder(app):
     at = open_run(app, "pages/samples.py", "vae-digits")
-    at.number_input(key="sample_to").set_value(5).run()
+    at.number_input(key="_widget_sample_to").set_value(5).run()
     assert not at.exception
     assert any("decoded" in c.value for c in at.caption)
     assert len(at.get("plotly_chart")) == 2  # the grid and the interpolation
@@ -174,8 +174,9 @@ def test_samples_interpolate_through_a_decoder(app):
 def test_latent_map_traversal_and_decoded_grid(app):
     at = open_run(app, "pages/latent.py", "vae-digits")
     assert len(at.get("plotly_chart")) == 3  # the map, the traversal, the decoded plane
-    at.radio(key="latent_method").set_value("t-SNE").run()
-    at.selectbox(key="latent_direction").set_value("latent coordinate z2").run()
+    assert not at.main.radio  # a 2-D latent is its own map: no projection to choose
+    assert any("no projection needed" in c.value for c in at.caption)
+    at.selectbox(key="_widget_latent_direction").set_value("latent coordinate z2").run()
     assert not at.exception
 
 

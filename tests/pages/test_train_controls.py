@@ -11,7 +11,7 @@ def started(at: AppTest, family: str, hparams: dict | None = None, seconds: int 
     from pages._ui.jobs import job_manager
 
     at.switch_page("pages/train.py").run()
-    at.selectbox(key="train_family").set_value(family).run()
+    at.selectbox(key="_widget_train_family").set_value(family).run()
     for name, value in (hparams or {}).items():
         at.number_input(key=f"hparam:{family}:{name}").set_value(value)
     at.number_input(key="train_seconds").set_value(seconds)

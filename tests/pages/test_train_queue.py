@@ -32,7 +32,7 @@ def test_a_run_waits_in_the_queue_while_another_session_trains_then_starts_by_it
     elsewhere = manager.start(genlab.create_model("gmm", ds, num_components=2), ds, seconds=120, owner="another-tab")
     try:
         at.switch_page("pages/train.py").run()
-        at.selectbox(key="train_family").set_value("gmm").run()
+        at.selectbox(key="_widget_train_family").set_value("gmm").run()
         at.number_input(key="hparam:gmm:num_components").set_value(2)
         at.number_input(key="train_seconds").set_value(1)
         button(at, "Start").click().run()
