@@ -12,12 +12,11 @@ from genlab.runs import default_runs_root
 from genlab.runtime import set_threads
 from pages._ui.datasets import dataset_title
 
-__all__ = ["STALE_SECONDS", "HEARTBEAT_SECONDS", "job_manager", "SessionOwner", "session_owner",
+__all__ = ["STALE_SECONDS", "STATUS_SECONDS", "job_manager", "SessionOwner", "session_owner",
            "current_job"]
 
 STALE_SECONDS = 90.0  # a job nobody has watched for this long is stopped (closed-tab fallback)
-HEARTBEAT_SECONDS = 5.0  # how often an open tab stamps its jobs as watched
-STATUS_SECONDS = 1.0  # how often the sidebar's progress redraws while this session trains (as fast as Train)
+STATUS_SECONDS = 1.0  # how often the sidebar's progress redraws (and stamps its jobs as watched) while training
 
 
 @st.cache_resource(show_spinner=False)

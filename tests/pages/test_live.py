@@ -12,7 +12,7 @@ import streamlit
 from streamlit.testing.v1 import AppTest
 
 import genlab
-from pages._ui.jobs import HEARTBEAT_SECONDS
+from pages._ui.jobs import STATUS_SECONDS
 from pages._ui.live import REFRESH_SECONDS
 from pages._ui.timing import TIMING_LOG_ENV, timed_run
 from tests.pages.test_learner_controls import button, wait_until
@@ -54,7 +54,7 @@ def test_one_clock_at_one_pace_while_queued_then_training_and_none_once_ended(cl
     elsewhere = manager.start(genlab.create_model("gmm", ds, num_components=2), ds, seconds=120, owner="another-tab")
     try:
         at.switch_page("pages/train.py").run()
-        at.selectbox(key="train_family").set_value("gmm").run()
+        at.selectbox(key="_widget_train_family").set_value("gmm").run()
         at.number_input(key="hparam:gmm:num_components").set_value(2)
         at.number_input(key="train_seconds").set_value(120)
         button(at, "Start").click().run()
@@ -67,7 +67,7 @@ def test_one_clock_at_one_pace_while_queued_then_training_and_none_once_ended(cl
         assert ticking(clocks, at) == [REFRESH_SECONDS]  # training: no new pace, so no full rerun was needed
 
         at.switch_page("pages/data.py")
-        assert ticking(clocks, at) == [HEARTBEAT_SECONDS]  # elsewhere the sidebar's status is the one clock
+        assert ticking(clocks, at) == [STATUS_SECONDS]  # elsewhere the sidebar's status is the one clock
         at.switch_page("pages/train.py")
         assert ticking(clocks, at) == [REFRESH_SECONDS]
 
