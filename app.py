@@ -5,6 +5,7 @@ dataset, view and seed is the same on every page and survives switching between 
 """
 import streamlit as st
 
+from pages._ui.errors import run_page
 from pages._ui.routing import follow_deep_link, mark_entrypoint
 
 st.set_page_config(page_title="GenLab", page_icon=":material/science:", layout="wide")
@@ -21,4 +22,4 @@ navigation = st.navigation([
     st.Page("pages/concepts.py", title="Concepts", icon=":material/lightbulb:"),
 ])
 follow_deep_link(navigation.url_path)
-navigation.run()
+run_page(navigation)  # GENLAB_HOSTED=1: an error shows a short reference, the log keeps the traceback

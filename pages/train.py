@@ -11,7 +11,7 @@ from genlab.jobs import CapacityError, JobState, JobView
 from genlab.models.base import ModelConfig
 from genlab.presets import dataset_kind, measured_note, presets_for
 from pages._ui.datasets import dataset_title
-from pages._ui.jobs import current_job, job_manager, session_owner
+from pages._ui.jobs import current_job, job_manager, start_job
 from pages._ui.preamble import open_page
 from pages._ui.routing import PAGES
 
@@ -388,8 +388,7 @@ note.caption(f"Seed {selection.seed} (sidebar) · on {dataset_title(selection.na
 if started:
     try:
         model = genlab.create_model(family, ds, **hparams)
-        job = job_manager().start(model, ds, seconds=seconds, seed=selection.seed, owner=session_owner().id,
-                                  name=run_folder_name(family, ds))
+        job = start_job(model, ds, seconds=seconds, seed=selection.seed, name=run_folder_name(family, ds))
     except ValueError as exc:
         st.error(f"Those hyper-parameters don't work: {exc}")
     except CapacityError as exc:

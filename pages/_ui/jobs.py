@@ -1,4 +1,8 @@
-"""The server-wide job manager, its limits from the environment, and this session's owner id."""
+"""The server-wide job manager, its limits from the environment, this session's id, and starting a job.
+
+Limits count per workspace (every tab of a visitor together) and per client address; a tab
+that closes stops only the jobs it started.
+"""
 from __future__ import annotations
 
 import uuid
@@ -6,13 +10,17 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from genlab.data.base import Dataset
+from genlab.hosting import AddressBook
 from genlab.jobs import Job, JobLimits, JobManager
+from genlab.models.base import GenerativeModel
 from genlab.runs import default_runs_root
 from genlab.runtime import set_threads
 from pages._ui.datasets import dataset_title
+from pages._ui.workspace import current_workspace, host_limits, visitor_address
 
 __all__ = ["STALE_SECONDS", "HEARTBEAT_SECONDS", "job_manager", "SessionOwner", "session_owner",
-           "current_job"]
+           "current_job", "start_job"]
 
 STALE_SECONDS = 90.0  # a job nobody has watched for this long is stopped (closed-tab fallback)
 HEARTBEAT_SECONDS = 5.0  # how often an open tab stamps its jobs as watched
@@ -31,34 +39,51 @@ def job_manager() -> JobManager:
 
 @dataclass(frozen=True)
 class SessionOwner:
-    """Who started a job: one id per browser session, with the manager its jobs live in."""
+    """One browser session (a tab): its id, the manager its jobs live in, the server's address book."""
 
     id: str
     manager: JobManager
+    addresses: AddressBook
+
+
+@st.cache_resource(show_spinner=False)
+def _address_book() -> AddressBook:
+    return AddressBook()
 
 
 def _release_session(owner: SessionOwner) -> None:
-    owner.manager.release_owner(owner.id)  # stop its jobs, forget them and its usage
+    owner.manager.release_session(owner.id)  # stop the jobs this tab started, not its workspace's others
+    owner.addresses.forget(owner.id)
 
 
 @st.cache_resource(scope="session", on_release=_release_session, show_spinner=False)
 def _session_owner(_manager: JobManager) -> SessionOwner:
-    return SessionOwner(uuid.uuid4().hex[:12], _manager)
+    return SessionOwner(uuid.uuid4().hex[:12], _manager, _address_book())
 
 
 def session_owner() -> SessionOwner:
-    """This session's owner id; when the session ends, its jobs are stopped."""
+    """This session's id; when the session ends, the jobs it started are stopped."""
     return _session_owner(job_manager())
 
 
-def _jobs_status(manager: JobManager, owner: SessionOwner) -> None:
-    """While this session trains, a small ticking status that also stamps its heartbeat."""
-    if not any(job.active for job in manager.jobs(owner.id)):
+def start_job(model: GenerativeModel, ds: Dataset, seconds: float, seed: int, name: str | None = None) -> Job:
+    """Start training into this visitor's workspace, within the budgets (CapacityError says which one is spent)."""
+    owner, space, limits = session_owner(), current_workspace(), host_limits()
+    limits.check_disk(space)
+    limits.check_address(owner.manager, owner.addresses.add(visitor_address(), owner.id))
+    return owner.manager.start(model, ds, seconds=seconds, seed=seed, owner=space.id, session=owner.id, name=name,
+                               runs_root=space.runs)
+
+
+def _jobs_status(manager: JobManager) -> None:
+    """While this visitor trains, a small ticking status that also stamps its jobs' heartbeat."""
+    space = current_workspace()
+    if not any(job.active for job in manager.jobs(space.id)):
         return
 
     @st.fragment(run_every=HEARTBEAT_SECONDS)
     def status():
-        for job in manager.jobs(owner.id):
+        for job in manager.jobs(space.id):
             if job.active:
                 job.touch()
                 view = job.view()
