@@ -8,7 +8,8 @@ What a visitor may cost is capped three ways, each from the environment:
 
 A client address is the connection's own, or the first X-Forwarded-For hop when
 GENLAB_TRUST_PROXY=1 (only behind a proxy that sets that header itself: a visitor can
-write any X-Forwarded-For they like). The server-wide share of training is the job
+write any X-Forwarded-For they like). Behind a proxy without it, every visitor has the
+proxy's address and shares one cap. The server-wide share of training is the job
 backend's (GENLAB_MAX_JOBS, GENLAB_MAX_QUEUE; see genlab.jobs.JobLimits).
 
 `Housekeeper` cleans up: half-written runs at start-up, idle workspaces and rooms at
@@ -100,10 +101,12 @@ class AddressBook:
                     del self._sessions[address]
 
 
-def client_address(ip_address: str | None, forwarded_for: str | None, trust_proxy: bool | None = None) -> str:
+def client_address(ip_address: str | None, forwarded_for: str | None,
+                   trust_proxy: bool | None = None) -> str | None:
     """The visitor's address: the first X-Forwarded-For hop behind a trusted proxy, else the connection's own.
 
-    `trust_proxy` defaults to GENLAB_TRUST_PROXY=1.
+    None when there is none (Streamlit gives none for a browser on the server's own machine),
+    which no per-address cap applies to. `trust_proxy` defaults to GENLAB_TRUST_PROXY=1.
     """
     if trust_proxy is None:
         trust_proxy = os.environ.get("GENLAB_TRUST_PROXY") == "1"
@@ -111,7 +114,7 @@ def client_address(ip_address: str | None, forwarded_for: str | None, trust_prox
         first = forwarded_for.split(",")[0].strip()
         if first:
             return first
-    return ip_address or "unknown"
+    return ip_address or None
 
 
 class Housekeeper:

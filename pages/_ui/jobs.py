@@ -68,10 +68,12 @@ def session_owner() -> SessionOwner:
 
 def start_job(model: GenerativeModel, ds: Dataset, seconds: float, seed: int, name: str | None = None) -> Job:
     """Start training into this visitor's workspace, within the budgets (CapacityError says which one is spent)."""
-    owner, space, limits = session_owner(), current_workspace(), host_limits()
+    manager, owner, space, limits = job_manager(), session_owner(), current_workspace(), host_limits()
     limits.check_disk(space)
-    limits.check_address(owner.manager, owner.addresses.add(visitor_address(), owner.id))
-    return owner.manager.start(model, ds, seconds=seconds, seed=seed, owner=space.id, session=owner.id, name=name,
+    address = visitor_address()
+    if address is not None:
+        limits.check_address(manager, owner.addresses.add(address, owner.id))
+    return manager.start(model, ds, seconds=seconds, seed=seed, owner=space.id, session=owner.id, name=name,
                                runs_root=space.runs)
 
 

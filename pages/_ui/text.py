@@ -2,8 +2,9 @@
 
 Streamlit renders st.error, st.warning, st.info, st.caption and st.markdown as markdown: a
 value from a link could otherwise show a clickable link, load an image from another host or
-typeset as LaTeX. `plain` escapes every ASCII punctuation mark (CommonMark lets each be
-escaped), so no markdown construct, autolink or formula can start inside the value.
+typeset as LaTeX. `plain` puts the value on one line (so it never starts a heading, list or
+quote) and backslash-escapes every mark that opens a construct inside a line: links and
+images, emphasis, code, HTML, formulas, tables, and the "http:", "www." and "a@b" autolinks.
 """
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ import re
 
 __all__ = ["plain"]
 
-_PUNCTUATION = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
+_OPENERS = re.compile(r"([\\`*_~\[\]()!<>&$|{}:@.])")
 
 
 def plain(value: object) -> str:
-    """`value` as text markdown shows literally (line breaks kept)."""
-    return _PUNCTUATION.sub(r"\\\1", str(value)).replace("\n", "  \n")
+    """`value` as text markdown shows literally, on one line."""
+    return _OPENERS.sub(r"\\\1", " ".join(str(value).split()))

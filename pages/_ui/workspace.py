@@ -77,6 +77,6 @@ def current_workspace() -> Workspace:
     return space
 
 
-def visitor_address() -> str:
-    """The client's address, the first X-Forwarded-For hop only when GENLAB_TRUST_PROXY=1."""
+def visitor_address() -> str | None:
+    """The client's address, the first X-Forwarded-For hop only when GENLAB_TRUST_PROXY=1 (None on localhost)."""
     return client_address(st.context.ip_address, st.context.headers.get("X-Forwarded-For"))
