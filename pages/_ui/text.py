@@ -12,7 +12,7 @@ import re
 
 __all__ = ["plain"]
 
-_OPENERS = re.compile(r"([\\`*_~\[\]()!<>&$|{}:@.])")
+_OPENERS = re.compile(r"([\\`*_~\[\]()!<>&$|{}:@]|(?<=www)\.)", re.IGNORECASE)
 
 
 def plain(value: object) -> str:
