@@ -328,3 +328,15 @@ def test_limits_come_from_the_environment(runs_in_tmp, monkeypatch):
     with pytest.raises(ValueError, match=r"^GENLAB_MAX_QUEUE must be a whole number of waiting jobs, "
                                          r"or 'none' for no limit; got 'many'\.$"):
         JobManager.from_env(runs_in_tmp)
+
+
+def test_a_closed_tab_stops_only_the_jobs_it_started(points_ds, runs_in_tmp):
+    manager = JobManager(runs_in_tmp, max_concurrent=2)
+    try:
+        mine = manager.start(*gmm(points_ds), owner="workspace-a", session="tab-1")
+        other = manager.start(*gmm(points_ds), owner="workspace-b", session="tab-2", runs_root=runs_in_tmp / "b")
+        assert manager.release_session("tab-1") == 1
+        assert mine.join(10) and mine.view().state == "stopped" and other.active
+        assert other.folder.parent == runs_in_tmp / "b"
+    finally:
+        manager.shutdown()
