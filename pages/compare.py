@@ -45,7 +45,7 @@ def script_download(folder: str, config: dict, name: str) -> None:
         try:
             data = run_file("script", folder)
         except (ValueError, OSError) as exc:
-            reason = f"This run cannot be exported as a script: {exc}"
+            reason = f"This run cannot be exported as a script: {plain(exc)}"
     if reason:
         st.caption(reason)
         return
