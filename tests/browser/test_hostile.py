@@ -49,6 +49,7 @@ def test_a_stranger_sees_none_of_another_visitors_work(browser, app_url, browser
         # A trains a short run on the default toy and uploads a zip of images.
         a.goto(f"{app_url}/train")
         heading(a, "Train").wait_for()
+        choose(a, "Model family", "Gaussian mixture")
         set_number(a, "Seconds of training", "2")
         a.get_by_role("button", name="Start").click()
         a.get_by_text("Test split (best validation weights)").wait_for()
@@ -63,7 +64,7 @@ def test_a_stranger_sees_none_of_another_visitors_work(browser, app_url, browser
         assert_no_exception(a)
         a.goto(f"{app_url}/samples?run=%5Bclick%5D(https://evil.example)")  # a crafted link
         heading(a, "Samples").wait_for()
-        a.get_by_text("[click](https://evil.example)").first.wait_for()  # shown as text
+        a.get_by_text("[click](https:").first.wait_for()  # shown as text
         assert a.locator('a[href="https://evil.example"]').count() == 0
         assert_no_exception(a)
 
