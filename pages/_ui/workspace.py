@@ -29,7 +29,8 @@ SPACE_KEY = "_workspace"
 
 
 @st.cache_resource(show_spinner=False)
-def _stores(runs_root: str, idle_days: str | None) -> tuple[WorkspaceStore, RoomStore, Housekeeper]:
+def _stores(runs_root: str, idle_days_setting: str | None) -> tuple[WorkspaceStore, RoomStore, Housekeeper]:
+    """One set of stores per runs root and GENLAB_WORKSPACE_IDLE_DAYS (`idle_days_setting` keys the cache)."""
     workspaces = WorkspaceStore.from_env(runs_root)
     rooms = RoomStore(runs_root, workspaces, idle_days=workspaces.idle_days)
     keeper = Housekeeper(runs_root, workspaces, rooms)
