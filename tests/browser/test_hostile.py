@@ -6,9 +6,10 @@ import zipfile
 
 import numpy as np
 import pytest
-from conftest import SLOW
-from test_browser import (
+
+from tests.browser.test_browser import (
     PAGE_TITLES,
+    SLOW,
     assert_no_exception,
     choose,
     heading,
