@@ -5,6 +5,7 @@ dataset, view and seed is the same on every page and survives switching between 
 """
 import streamlit as st
 
+from pages._ui.errors import run_page
 from pages._ui.routing import follow_deep_link, mark_entrypoint
 from pages._ui.timing import timed_run
 
@@ -23,4 +24,4 @@ navigation = st.navigation([
 ])
 with timed_run("full", navigation.url_path or "home"):  # logged when GENLAB_TIMING_LOG is set
     follow_deep_link(navigation.url_path)
-    navigation.run()
+    run_page(navigation)  # GENLAB_HOSTED=1: an error shows a short reference, the log keeps the traceback

@@ -171,7 +171,7 @@ def export_run(folder, ds: Dataset | None = None) -> bytes:
     """
     folder = Path(folder)
     if not (folder / CONFIG).exists() or not (folder / WEIGHTS).exists():
-        raise FileNotFoundError(f"{folder} is not a GenLab run: it needs {CONFIG} and {WEIGHTS}.")
+        raise FileNotFoundError(f"{folder.name} is not a GenLab run: it needs {CONFIG} and {WEIGHTS}.")
     config = json.loads((folder / CONFIG).read_text())
     reason = unsupported_reason(config)
     if reason:

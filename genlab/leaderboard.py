@@ -10,7 +10,11 @@ import csv
 import io
 import math
 
-__all__ = ["YARDSTICKS", "yardstick_keys", "yardstick_label", "better", "runs_table", "to_csv", "headline", "ranked"]
+from genlab.data import dataset_title
+from genlab.data.registry import source_of
+
+__all__ = ["YARDSTICKS", "yardstick_keys", "yardstick_label", "better", "runs_table", "to_csv", "headline",
+           "ranked"]
 
 # The yardsticks every page knows, in the order they are shown: summary key -> (label, which way is better).
 YARDSTICKS = {
@@ -60,6 +64,11 @@ def better(key: str) -> str | None:
     return None
 
 
+def _public_name(dataset: str) -> str:
+    """A data set's name as a table may show it: a set of your own images by its title, never its server path."""
+    return dataset if source_of(dataset).prefix is None else dataset_title(dataset)
+
+
 def runs_table(runs) -> list[dict]:
     """One row per run (as `list_runs` returns them): what it is, then every yardstick any run reports."""
     keys = yardstick_keys(run["summary"] for run in runs)
@@ -68,7 +77,7 @@ def runs_table(runs) -> list[dict]:
         config, summary = run["config"], run["summary"]
         row = {
             "run": run["name"],
-            "dataset": config["dataset"],
+            "dataset": _public_name(config["dataset"]),
             "view": config["view"],
             "family": config.get("title", config["family"]),
             "family name": config["family"],
@@ -83,7 +92,6 @@ def runs_table(runs) -> list[dict]:
             "seed": config.get("seed"),
             "created": config.get("created", "").replace("T", " "),
             "status": summary.get("train", {}).get("status", ""),
-            "folder": run["folder"],
         })
         rows.append(row)
     return rows

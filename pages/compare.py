@@ -4,15 +4,18 @@ from pathlib import Path
 
 import streamlit as st
 
-import genlab
 from genlab import figures, leaderboard
 from genlab.checkpoints import MAX_CHECKPOINT_BYTES, CheckpointError, pack_run, unpack_run
 from genlab.export import export_run, script_name, unsupported_reason
-from genlab.runs import WEIGHTS, default_runs_root
+from genlab.jobs import CapacityError
+from genlab.runs import WEIGHTS, RunError, delete_run
 from pages._ui.datasets import data_title
 from pages._ui.rooms import ROOM, compare_view, room_section
 from pages._ui.routing import PAGES
+from pages._ui.runs import visible_runs
 from pages._ui.sidebar import sidebar
+from pages._ui.text import plain
+from pages._ui.workspace import current_workspace, host_limits
 
 # Columns of the table that say what a run is, shown before its numbers. (The data filter is keyed by the
 # sidebar's data set, so it starts from the sidebar's choice whenever that changes.)
@@ -40,7 +43,7 @@ def script_download(folder: str, config: dict, name: str) -> None:
         try:
             data = run_file("script", folder)
         except (ValueError, OSError) as exc:
-            reason = f"This run cannot be exported as a script: {exc}"
+            reason = f"This run cannot be exported as a script: {plain(exc)}"
     if reason:
         st.caption(reason)
         return
@@ -70,16 +73,34 @@ def checkpoints(runs: list[dict]) -> None:
             return
         done = st.session_state.setdefault("checkpoints_loaded", {})  # each upload is imported once
         if upload.file_id not in done:
+            space = current_workspace()
             try:
-                done[upload.file_id] = ("success", unpack_run(upload.getvalue(), default_runs_root(),
+                host_limits().check_disk(space, adding_bytes=upload.size)
+                done[upload.file_id] = ("success", unpack_run(upload.getvalue(), space.runs,
                                                                name=upload.name.removesuffix(".zip")).name)
-            except CheckpointError as exc:
+            except (CheckpointError, CapacityError) as exc:
                 done[upload.file_id] = ("error", str(exc))
         kind, text = done[upload.file_id]
         if kind == "success":
-            st.success(f"Loaded as {text}; it is in the table below and on every page.")
+            st.success(f"Loaded as {plain(text)}; it is in the table below and on every page.")
         else:
-            st.error(f"{upload.name} was not loaded: {text}")
+            st.error(f"{plain(upload.name)} was not loaded: {plain(text)}")
+
+
+def delete_yours(runs: list[dict]) -> None:
+    """Delete one of this visitor's own runs (the public and shared ones are not theirs to delete)."""
+    yours = {run["folder"]: run["name"] for run in runs if run["whose"] == "yours"}
+    if not yours:
+        return
+    with st.expander("Delete one of your runs", icon=":material/delete:"):
+        folder = st.selectbox("Your run", list(yours), format_func=yours.get, key="delete_run")
+        if st.button("Delete it for good", key="delete_run_button"):
+            try:
+                delete_run(folder)
+            except (OSError, RunError):
+                st.error(f"{plain(yours[folder])} could not be deleted; reload the page and try again.")
+            else:
+                st.rerun()
 
 
 selection = sidebar()
@@ -87,8 +108,9 @@ st.title("Compare")
 if compare_view() == ROOM:
     room_section()
     st.stop()
-checkpoints(genlab.list_runs(default_runs_root()))
-runs = genlab.list_runs(default_runs_root())
+checkpoints(visible_runs())
+runs = visible_runs()
+delete_yours(runs)
 if not runs:
     st.info("No saved runs yet. Every run started on the Train page is saved when it ends and appears here, "
             "so families can be compared on the same held-out data.")

@@ -13,6 +13,7 @@ from genlab.snapshots import live_snapshot, to_unit_images
 from pages._ui.datasets import DRAWN_KEY, dataset_title, dataset_variant, drawn_blobs, load_dataset
 from pages._ui.preamble import open_page
 from pages._ui.routing import PAGES
+from pages._ui.text import plain
 
 # family -> (kind, hyper-parameters); the KDE keeps 2,000 kernels so the page answers in seconds.
 BASELINES = {"gaussian": ("parametric", {}), "kde": ("non-parametric", {"max_points": 2000, "num_bandwidths": 16})}
@@ -90,7 +91,7 @@ def draw_density(name: str) -> None:
         try:
             drawn.check_blobs(rows)
         except ValueError as exc:
-            st.error(str(exc))
+            st.error(plain(exc))
             return
         st.session_state[DRAWN_KEY] = rows
         st.session_state["dataset"] = drawn.NAME

@@ -13,6 +13,7 @@ from pages._ui.links import clamp, forget_unless, link_on_first_sight, not_in_li
 from pages._ui.preamble import open_page
 from pages._ui.routing import PAGES
 from pages._ui.runs import load_model
+from pages._ui.text import plain
 
 REFERENCE_ITEMS = 1000  # test items behind the histogram and the percentiles
 OOD_ITEMS = 300  # items per out-of-distribution comparison set
@@ -66,7 +67,7 @@ def uploaded_inputs(ds) -> list[tuple[str, torch.Tensor, str]]:
         try:
             images, notes = read_images(upload.name, upload.getvalue())
         except UploadError as exc:
-            st.error(str(exc))
+            st.error(plain(exc))
             continue
         for note in notes:
             st.warning(note)
@@ -79,7 +80,7 @@ def uploaded_inputs(ds) -> list[tuple[str, torch.Tensor, str]]:
                 inputs.append((image.name, to_view(image, ds.shape, ds.view, ds.levels, invert=invert),
                                f"{width}×{height}"))
             except UploadError as exc:
-                st.error(str(exc))
+                st.error(plain(exc))
     if not files:
         st.caption("Upload one image or many; each is scored on its own.")
     return inputs
@@ -123,7 +124,7 @@ def drawn_inputs(ds) -> list[tuple[str, torch.Tensor, str]]:
             x = to_view(queries.canvas_image(pixels), ds.shape, ds.view, ds.levels, invert="no")
     except UploadError as exc:
         if linked is None:
-            st.info(str(exc))
+            st.info(plain(exc))
     if x is None and linked is not None:
         x = linked
         about.info("This is the drawing the link carries; draw on the canvas to score your own instead.")
@@ -152,7 +153,7 @@ def perturbed_inputs(ds, seed: int) -> list[tuple[str, torch.Tensor, str]]:
     try:
         x = queries.perturb(ds.test[index], kind, amount, ds.spec, seed=seed)
     except ValueError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         return []
     label = "" if ds.labels_test is None else f" (label {int(ds.labels_test[index])})"
     detail = "" if kind == "none" else f", {kind}" + (f" {amount:g}" if meaning else "")
@@ -193,7 +194,7 @@ def image_results(run, ds, inputs) -> None:
     with seen:
         st.plotly_chart(figures.one_image(to_unit_images(x[chosen:chosen + 1], ds.view, ds.levels)[0],
                                           title="What the model sees"), width="content")
-        st.caption(f"{names[chosen]} — {inputs[chosen][2]} → {ds.shape[1]}×{ds.shape[2]}, {ds.view} view")
+        st.caption(f"{plain(names[chosen])} — {inputs[chosen][2]} → {ds.shape[1]}×{ds.shape[2]}, {ds.view} view")
     with numbers:
         value = float(log_p[chosen])
         shown = figures.format_number(value) if np.isfinite(value) else "−∞"
@@ -232,7 +233,7 @@ def ood_panel(run, ds, selection) -> None:
     try:
         scores = ood_log_probs(run.folder, run.stamp, ds.name, ds.view, other, selection.seed)
     except (FileNotFoundError, ValueError, ImportError) as exc:
-        st.warning(f"{dataset_title(other)} is not available here ({exc}); comparing with noise only.")
+        st.warning(f"{dataset_title(other)} is not available here ({plain(exc)}); comparing with noise only.")
         scores = ood_log_probs(run.folder, run.stamp, ds.name, ds.view, None, selection.seed)
     comparable = queries.has_comparable_log_prob(run.model)
     held_out = next(iter(scores["sets"].values()))
@@ -274,7 +275,7 @@ def toy_panel(run, ds) -> None:
     try:
         point = queries.check_point((px, py))
     except ValueError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         return
     log_p = float(queries.log_likelihoods(model, point)[0])
     reference = reference_log_probs(run.folder, run.stamp, ds.name, ds.view)

@@ -10,6 +10,7 @@ from pages._ui.links import clamp, forget_unless, persistent
 from pages._ui.preamble import open_page
 from pages._ui.routing import PAGES
 from pages._ui.runs import load_model
+from pages._ui.text import plain
 
 SHOWN_SELECTED = 32  # selected items drawn in the panel beside the map
 TRAVERSAL_STEPS = 9
@@ -151,7 +152,7 @@ codes = codes[keep]
 try:
     projection = projected(run.folder, run.stamp, ds.name, ds.view, int(n), method, selection.seed)
 except ValueError as exc:
-    st.error(f"Could not project the codes: {exc}")
+    st.error(f"Could not project the codes: {plain(exc)}")
     st.stop()
 
 labels = label_names(ds, ds.labels_test[keep]) if ds.labels_test is not None else None

@@ -9,6 +9,7 @@ from pages._ui.links import clamp, persistent
 from pages._ui.preamble import open_page
 from pages._ui.routing import PAGES
 from pages._ui.runs import load_model
+from pages._ui.text import plain
 
 STEP_SAMPLES = {True: 8, False: 500}  # samples followed step by step: images / 2-D points
 MAX_FRAMES = 32
@@ -67,7 +68,7 @@ again.button("New samples", on_click=new_seed, width="stretch", help="Draw again
 try:
     samples = draw(run.folder, run.stamp, int(n), int(seed), float(temperature))
 except (ValueError, RuntimeError) as exc:
-    st.error(f"Sampling failed: {exc}")
+    st.error(f"Sampling failed: {plain(exc)}")
     st.stop()
 if images:
     unit = as_images(samples, ds)

@@ -12,7 +12,7 @@ from genlab.models.base import ModelConfig
 from genlab.presets import dataset_kind, measured_note, presets_for
 from pages._ui.capabilities import default_family, family_label, short_title
 from pages._ui.datasets import dataset_title
-from pages._ui.jobs import current_job, job_manager, session_owner
+from pages._ui.jobs import current_job, job_manager, start_job
 from pages._ui.links import forget_unless, link_on_first_sight, persistent, share
 from pages._ui.live import live_fragment
 from pages._ui.next_steps import next_links
@@ -447,8 +447,7 @@ note.caption(f"Seed {selection.seed} (sidebar) · on {dataset_title(selection.na
 if started:
     try:
         model = genlab.create_model(family, ds, **hparams)
-        job = job_manager().start(model, ds, seconds=seconds, seed=selection.seed, owner=session_owner().id,
-                                  name=run_folder_name(family, ds))
+        job = start_job(model, ds, seconds=seconds, seed=selection.seed, name=run_folder_name(family, ds))
     except ValueError as exc:
         st.error(f"Those hyper-parameters don't work: {exc}")
     except CapacityError as exc:

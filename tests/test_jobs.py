@@ -191,7 +191,7 @@ def test_a_session_may_keep_so_many_runs_and_megabytes(points_ds, runs_in_tmp):
         assert job.join(20) and job.view().state == "finished"
         return job
 
-    with pytest.raises(CapacityError, match=r"runs take 0 MB on disk.*\(0.0001 MB\).*Compare page.*new tab"):
+    with pytest.raises(CapacityError, match=r"runs take 0 MB on disk.*\(0.0001 MB\).*Compare page"):
         fit("a"), fit("a")
     manager.max_session_disk_mb = None
     first = manager.jobs("a")[0]
@@ -335,3 +335,15 @@ def test_without_a_ray_address_the_backend_is_local(runs_in_tmp, monkeypatch):
 
     monkeypatch.delenv("GENLAB_RAY_ADDRESS", raising=False)
     assert isinstance(backend_from_env(runs_in_tmp), LocalBackend)
+
+
+def test_a_closed_tab_stops_only_the_jobs_it_started(points_ds, runs_in_tmp):
+    manager = JobManager(runs_in_tmp, max_concurrent=2)
+    try:
+        mine = manager.start(*gmm(points_ds), owner="workspace-a", session="tab-1")
+        other = manager.start(*gmm(points_ds), owner="workspace-b", session="tab-2", runs_root=runs_in_tmp / "b")
+        assert manager.release_session("tab-1") == 1
+        assert mine.join(10) and mine.view().state == "stopped" and other.active
+        assert other.folder.parent == runs_in_tmp / "b"
+    finally:
+        manager.shutdown()

@@ -92,7 +92,7 @@ def _collect(path: Path, files: list[tuple[str, bytes]]) -> tuple[list, list[str
 def _decode(path: Path, files: list[tuple[str, bytes]], size: int, view: str) -> Decoded:
     images, classes, notes = _collect(path, files)
     if not images:
-        raise ValueError(f"No readable images under {path}. " + " ".join(notes))
+        raise ValueError(f"No readable images in {path.name}. " + " ".join(notes))
     levels = 2 if view == "binary" else GRAY_LEVELS
     x = torch.stack([to_view(image, (1, size, size), view, levels) for image in images])  # (N, 1, size, size)
     names = sorted(set(classes))
@@ -120,7 +120,7 @@ def load_folder(spec: str, view: str = "binary", size: int = 28, seed: int = 0, 
     """Load "folder:PATH" (a folder or a .zip of images) as a Dataset in the binary or gray8 view."""
     path = Path(spec.removeprefix(PREFIX)).expanduser()
     if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist: point folder: at a folder or a .zip of images "
+        raise FileNotFoundError(f"{path.name} does not exist: point folder: at a folder or a .zip of images "
                                 "(PNG, JPEG, WebP, BMP or GIF; one sub-folder per class for labels).")
     if size not in SIZES:
         raise ValueError(f"Image size must be one of {', '.join(map(str, SIZES))}; got {size}.")
@@ -128,7 +128,7 @@ def load_folder(spec: str, view: str = "binary", size: int = 28, seed: int = 0, 
         raise ValueError(f"Your images can be used in the binary or gray8 view; got {view!r}.")
     x, labels, names, notes = _load(path, size, view)
     if len(x) < MIN_IMAGES:
-        raise ValueError(f"{path} holds {len(x)} usable image(s); GenLab needs at least {MIN_IMAGES} to split "
+        raise ValueError(f"{path.name} holds {len(x)} usable image(s); GenLab needs at least {MIN_IMAGES} to split "
                          "into train, validation and test.")
     train_idx, test_idx = split_indices(len(x), test_fraction, seed)
     description = f"{len(x)} of your images from {path.name}, {size}×{size}" + (

@@ -12,11 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
-from genlab.data.imagefiles import IMAGE_SUFFIXES, UploadError, read_images
+from genlab.data.imagefiles import IMAGE_SUFFIXES, PixelBudget, UploadError, read_images
 
-__all__ = ["UploadedFile", "save_uploads", "UPLOADS_FOLDER"]
-
-UPLOADS_FOLDER = "_uploads"  # under the runs root: one folder per session, one per set of files
+__all__ = ["UploadedFile", "save_uploads"]
 
 
 class UploadedFile(Protocol):
@@ -79,8 +77,9 @@ def save_uploads(files: Sequence[UploadedFile], session_folder: Path) -> str:
     contents = [f.getvalue() for f in files]
     zipped = names[0].lower().endswith(".zip")
     if not zipped:
+        budget = PixelBudget()  # one budget for all the files of this upload
         for name, data in zip(names, contents):
-            read_images(name, data)
+            read_images(name, data, budget=budget)
     folder = session_folder / _contents_digest(names, contents)
     if not folder.exists():
         _write_whole(folder, names, contents)

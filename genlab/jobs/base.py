@@ -192,14 +192,14 @@ def check_session_room(folders: list[Path], max_runs: int | None, max_mb: float 
     """Raise CapacityError, with what to do, if a session's saved runs reach its limits."""
     if max_runs is not None and len(folders) >= max_runs:
         raise CapacityError(
-            f"This session has {len(folders)} saved runs, the most one session may keep ({max_runs}). Delete "
-            "some on the Compare page, or open GenLab in a new tab to start a new session.")
+            f"Your workspace has {len(folders)} saved runs, the most one workspace may keep ({max_runs}). Delete "
+            "some on the Compare page, then press Start again.")
     if max_mb is not None:
         used = sum(map(_bytes_on_disk, folders)) / 2**20
         if used >= max_mb:
             raise CapacityError(
-                f"This session's runs take {used:.0f} MB on disk, the most one session may use ({max_mb:g} MB). "
-                "Delete some on the Compare page, or open GenLab in a new tab to start a new session.")
+                f"Your runs take {used:.0f} MB on disk, the most one workspace may use ({max_mb:g} MB). "
+                "Delete some on the Compare page, then press Start again.")
 
 
 def check_open(closed: bool, max_concurrent: int) -> None:
@@ -281,7 +281,8 @@ class Capacity:
 class JobHandle(abc.ABC):
     """One run as a page holds it: its controls (safe from any thread) and its `view()`.
 
-    Attributes every backend sets: `id`, `owner` (a session id or None), `folder` (where the
+    Attributes every backend sets: `id`, `owner` (who the limits count it against: a workspace
+    id, or None), `session` (the browser session that started it, or None), `folder` (where the
     run is saved on this server), `dataset` (the Dataset it trains on, read-only), `created`
     and `heartbeat` (time.time() of the last `touch`), and `state`, a JobState read without
     a copy (what a page's redraw pace depends on); read everything else through `view()`.
@@ -289,6 +290,7 @@ class JobHandle(abc.ABC):
 
     id: str
     owner: str | None
+    session: str | None
     folder: Path
     dataset: Dataset
     created: float
@@ -356,8 +358,14 @@ class JobBackend(abc.ABC):
 
     @abc.abstractmethod
     def start(self, model: GenerativeModel, ds: Dataset, seconds: float = 30.0, seed: int = 0,
-              owner: str | None = None, name: str | None = None) -> JobHandle:
-        """Train `model` on `ds` now, or queue it until there is room; raises CapacityError when it may not."""
+              owner: str | None = None, name: str | None = None, session: str | None = None,
+              runs_root=None) -> JobHandle:
+        """Train `model` on `ds` now, or queue it until there is room; raises CapacityError when it may not.
+
+        `owner` is who the limits count the job against (a workspace: all its tabs together),
+        `session` the tab that started it (`release_session` stops it), `runs_root` the folder
+        its run is saved in (the backend's own by default).
+        """
 
     @abc.abstractmethod
     def get(self, job_id: str) -> JobHandle | None:
@@ -390,6 +398,13 @@ class JobBackend(abc.ABC):
     def stop_owner(self, owner: str) -> int:
         """Stop every job of one owner, queued ones included; returns how many."""
         jobs = [j for j in self.jobs(owner) if j.active]
+        for job in jobs:
+            job.stop()
+        return len(jobs)
+
+    def release_session(self, session: str) -> int:
+        """A browser tab went away: stop the jobs it started (not its workspace's others); returns how many."""
+        jobs = [j for j in self.active() if j.session == session]
         for job in jobs:
             job.stop()
         return len(jobs)

@@ -68,6 +68,7 @@ class Job(JobHandle):
     seed: int
     folder: Path
     owner: str | None = None
+    session: str | None = None
     state: JobState = JobState.RUNNING
     error: str = ""
     summary: dict = field(default_factory=dict)
@@ -199,15 +200,16 @@ class LocalBackend(JobBackend):
         _MANAGERS.add(self)
 
     def start(self, model: GenerativeModel, ds: Dataset, seconds: float = 30.0, seed: int = 0,
-              owner: str | None = None, name: str | None = None) -> Job:
+              owner: str | None = None, name: str | None = None, session: str | None = None,
+              runs_root=None) -> Job:
         """Train `model` on `ds` in a new thread now, or queue it until a slot frees; returns the job."""
         with self._lock:
             self._check_room(owner)
             stamp = time.strftime("%Y%m%d-%H%M%S")
             job_id = f"{model.name}-{ds.name.replace(':', '_')}-{ds.view}-{stamp}-{next(self._ids)}"
-            folder = self.runs_root / (name or job_id)
-            job = Job(job_id, model, ds, float(seconds), int(seed), folder, owner=owner, state=JobState.QUEUED,
-                      leave_queue=self._leave_queue)
+            folder = Path(runs_root if runs_root is not None else self.runs_root) / (name or job_id)
+            job = Job(job_id, model, ds, float(seconds), int(seed), folder, owner=owner, session=session,
+                      state=JobState.QUEUED, leave_queue=self._leave_queue)
             self._jobs[job_id] = job
             if owner is not None:
                 self._owners.add(owner, folder)

@@ -155,9 +155,9 @@ class RayJob(JobHandle):
     """A run on the Ray cluster as this server sees it: the latest news its watcher pulled, and its controls."""
 
     def __init__(self, job_id: str, model: GenerativeModel, ds: Dataset, seconds: float, seed: int, folder: Path,
-                 owner: str | None, resources: dict):
+                 owner: str | None, resources: dict, session: str | None = None):
         self.id, self.dataset, self.seconds, self.seed = job_id, ds, seconds, seed
-        self.folder, self.owner = folder, owner
+        self.folder, self.owner, self.session = folder, owner, session
         self.created = self.heartbeat = time.time()
         self.state = JobState.QUEUED
         self.card = ModelCard.of(model)
@@ -345,8 +345,11 @@ class RayBackend(JobBackend):
         return self._capacity[1]
 
     def start(self, model: GenerativeModel, ds: Dataset, seconds: float = 30.0, seed: int = 0,
-              owner: str | None = None, name: str | None = None) -> RayJob:
-        """Send `model` and `ds` to a new actor that trains as soon as the cluster has room; returns the job."""
+              owner: str | None = None, name: str | None = None, session: str | None = None,
+              runs_root=None) -> RayJob:
+        """Send `model` and `ds` to a new actor that trains as soon as the cluster has room; returns the job.
+
+        Its run comes back into `runs_root` (the backend's own by default) when it ends."""
         gpu = self.use_gpu and self.capacity().gpus > 0
         resources = {"num_cpus": 0, "num_gpus": 1} if gpu else {"num_cpus": 1}
         with self._lock:
@@ -357,8 +360,8 @@ class RayBackend(JobBackend):
             self._ids += 1
             stamp = time.strftime("%Y%m%d-%H%M%S")
             job_id = f"{model.name}-{ds.name.replace(':', '_')}-{ds.view}-{stamp}-{self._ids}"
-            job = RayJob(job_id, model, ds, float(seconds), int(seed), self.runs_root / (name or job_id), owner,
-                         resources)
+            folder = Path(runs_root if runs_root is not None else self.runs_root) / (name or job_id)
+            job = RayJob(job_id, model, ds, float(seconds), int(seed), folder, owner, resources, session=session)
             self._jobs[job_id] = job
             if owner is not None:
                 self._owners.add(owner, job.folder)

@@ -5,11 +5,10 @@ import os
 import pandas as pd
 import streamlit as st
 
-import genlab
-from genlab.runs import WEIGHTS, default_runs_root
+from genlab.runs import WEIGHTS
 from pages._ui.datasets import is_image_set
 from pages._ui.links import forget_unless
-from pages._ui.runs import run_label
+from pages._ui.runs import run_label, visible_runs
 
 FIT_SECONDS = 2.0  # default budget per class (classifiers) or per fit (growth and gap panels)
 FRESH = "__fresh__"  # the model-source choice "train a small model here"
@@ -47,7 +46,7 @@ def pick_source(name: str, view: str, able, fresh_title: str | None, label: str,
                 help: str) -> tuple[str | None, dict[str, str]]:
     """A select box of saved runs on this data whose family is in `able`, after FRESH when `fresh_title`
     is given; it starts on the newest run. Returns (the choice, choice -> title); None with no choice."""
-    runs = [r for r in genlab.list_runs(default_runs_root(), dataset=name, view=view) if r["config"]["family"] in able]
+    runs = [r for r in visible_runs(dataset=name, view=view) if r["config"]["family"] in able]
     options = ({FRESH: fresh_title} if fresh_title else {}) | {r["folder"]: run_label(r) for r in runs}
     if not options:
         return None, options

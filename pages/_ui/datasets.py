@@ -4,6 +4,8 @@ Your images load at the sidebar's size; "toy:drawn" is this session's drawn dens
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 import genlab
@@ -12,6 +14,7 @@ from genlab.data import drawn
 from genlab.data import is_image_set as genlab_is_image_set
 from genlab.data.base import Dataset
 from genlab.data.registry import source_of, sources
+from pages._ui.workspace import current_workspace
 
 __all__ = ["DEFAULT_DATASET", "UPLOAD_CHOICE", "UPLOAD_SIZES", "DRAWN_KEY", "load_dataset", "drawn_blobs",
            "dataset_variant", "is_image_set", "dataset_title", "data_title", "dataset_choices"]
@@ -56,7 +59,17 @@ def load_dataset(name: str, view: str) -> Dataset:
     """
     if name == drawn.NAME:
         return _load_drawn(drawn_blobs())
-    return _load_dataset(name, view, upload_size() if _uploaded(name) else 28)
+    if _uploaded(name):
+        _check_yours(name)
+        return _load_dataset(name, view, upload_size())
+    return _load_dataset(name, view, 28)
+
+
+def _check_yours(name: str) -> None:
+    """Images from the web are read only inside this visitor's own uploads folder."""
+    path = Path(name.split(":", 1)[1]).resolve()
+    if not path.is_relative_to(current_workspace().uploads.resolve()):
+        raise ValueError("Those images are not in your workspace; upload them again in the sidebar.")
 
 
 def _uploaded(name: str) -> bool:

@@ -1,4 +1,8 @@
-"""The server-wide job manager, its limits from the environment, and this session's owner id."""
+"""The server-wide job backend, its limits from the environment, this session's id, and starting a job.
+
+Limits count per workspace (every tab of a visitor together) and per client address; a tab
+that closes stops only the jobs it started.
+"""
 from __future__ import annotations
 
 import os
@@ -7,13 +11,17 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from genlab.data.base import Dataset
+from genlab.hosting import AddressBook
 from genlab.jobs import RAY_ADDRESS, JobBackend, JobHandle, JobLimits, backend_from_env
+from genlab.models.base import GenerativeModel
 from genlab.runs import default_runs_root
 from genlab.runtime import set_threads
 from pages._ui.datasets import dataset_title
+from pages._ui.workspace import current_workspace, host_limits, visitor_address
 
 __all__ = ["STALE_SECONDS", "STATUS_SECONDS", "job_manager", "SessionOwner", "session_owner",
-           "current_job"]
+           "current_job", "start_job"]
 
 STALE_SECONDS = 90.0  # a job nobody has watched for this long is stopped (closed-tab fallback)
 STATUS_SECONDS = 1.0  # how often the sidebar's progress redraws (and stamps its jobs as watched) while training
@@ -33,35 +41,54 @@ def job_manager() -> JobBackend:
 
 @dataclass(frozen=True)
 class SessionOwner:
-    """Who started a job: one id per browser session, with the manager its jobs live in."""
+    """One browser session (a tab): its id, the backend its jobs live in, the server's address book."""
 
     id: str
     manager: JobBackend
+    addresses: AddressBook
+
+
+@st.cache_resource(show_spinner=False)
+def _address_book() -> AddressBook:
+    return AddressBook()
 
 
 def _release_session(owner: SessionOwner) -> None:
-    owner.manager.release_owner(owner.id)  # stop its jobs, forget them and its usage
+    owner.manager.release_session(owner.id)  # stop the jobs this tab started, not its workspace's others
+    owner.addresses.forget(owner.id)
 
 
 @st.cache_resource(scope="session", on_release=_release_session, show_spinner=False)
 def _session_owner(_manager: JobBackend) -> SessionOwner:
-    return SessionOwner(uuid.uuid4().hex[:12], _manager)
+    return SessionOwner(uuid.uuid4().hex[:12], _manager, _address_book())
 
 
 def session_owner() -> SessionOwner:
-    """This session's owner id; when the session ends, its jobs are stopped."""
+    """This session's id; when the session ends, the jobs it started are stopped."""
     return _session_owner(job_manager())
 
 
-def _jobs_status(manager: JobBackend, owner: SessionOwner, page_ticks: bool) -> None:
-    """While this session trains, a small ticking status that also stamps its heartbeat; none on a page
+def start_job(model: GenerativeModel, ds: Dataset, seconds: float, seed: int, name: str | None = None) -> JobHandle:
+    """Start training into this visitor's workspace, within the budgets (CapacityError says which one is spent)."""
+    manager, owner, space, limits = job_manager(), session_owner(), current_workspace(), host_limits()
+    limits.check_disk(space)
+    address = visitor_address()
+    if address is not None:
+        limits.check_address(manager, owner.addresses.add(address, owner.id))
+    return manager.start(model, ds, seconds=seconds, seed=seed, owner=space.id, session=owner.id, name=name,
+                         runs_root=space.runs)
+
+
+def _jobs_status(manager: JobBackend, page_ticks: bool) -> None:
+    """While this visitor trains, a small ticking status that also stamps its jobs' heartbeat; none on a page
     whose own live panel ticks (`page_ticks`), as one page has one clock (pages/_ui/live.py)."""
-    if page_ticks or not any(job.active for job in manager.jobs(owner.id)):
+    space = current_workspace()
+    if page_ticks or not any(job.active for job in manager.jobs(space.id)):
         return
 
     @st.fragment(run_every=STATUS_SECONDS)
     def status():
-        for job in manager.jobs(owner.id):
+        for job in manager.jobs(space.id):
             if job.active:
                 job.touch()
                 view = job.view()

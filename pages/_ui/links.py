@@ -14,6 +14,7 @@ import streamlit as st
 from genlab.data import drawn
 from pages._ui.datasets import DRAWN_KEY, drawn_blobs
 from pages._ui.routing import PAGE_PATH_KEY
+from pages._ui.text import plain
 
 __all__ = ["SHARE_BOX_KEY", "persistent", "share", "share_url", "share_box", "drawn_link", "clamp", "forget_unless",
            "link_on_first_sight", "not_in_link"]
@@ -80,8 +81,8 @@ def _follow_link(link: str, key: str, default, link_format: Callable[[object], s
         return
     value = _from_link(raw, default, link_format, kwargs)
     if value is None:
-        st.warning(f"The link asks for {link} = {raw!r}, which this page cannot show here; "
-                   f"showing {link_format(st.session_state[key])} instead.")
+        st.warning(f"The link asks for {link} = {plain(repr(raw))}, which this page cannot show here (or you "
+                   f"cannot open); showing {plain(link_format(st.session_state[key]))} instead.")
         return
     st.session_state[key] = value
 
@@ -93,7 +94,7 @@ def drawn_link() -> None:
         try:
             st.session_state[DRAWN_KEY] = drawn.check_blobs([row.split(",") for row in raw.split(";")])
         except ValueError as exc:
-            st.warning(f"The link's drawn density cannot be used ({exc}); showing the one drawn here instead.")
+            st.warning(f"The link's drawn density cannot be used ({plain(exc)}); showing the one drawn here instead.")
     share("blobs", ";".join(",".join(f"{v:.6g}" for v in blob) for blob in drawn_blobs()))
 
 

@@ -15,14 +15,14 @@ import genlab
 from genlab import figures, leaderboard
 from genlab.rooms import MAX_NAME, RoomStore, normalise_code
 from genlab.runs import default_runs_root
-from genlab.workspaces import Workspace, WorkspaceStore, is_token, new_token
+from genlab.workspaces import Workspace
 from pages._ui.datasets import data_title
 from pages._ui.links import persistent, share_url
 from pages._ui.routing import PAGES
+from pages._ui.workspace import current_workspace, stores
 
 __all__ = ["SAVED", "ROOM", "compare_view", "show_room_view", "room_section", "room_code"]
 
-WORKSPACE_TOKEN_KEY = "workspace_token"  # this visitor's workspace token (tests set one per session)
 VIEW_KEY, SAVED, ROOM = "compare_view", "Saved runs", "Room"
 CODE_KEY = "room_code"  # what the join box holds: a code or a join link, as typed
 MESSAGE_KEY = "_room_message"  # the outcome of the last publish or withdraw: (kind, text)
@@ -33,22 +33,8 @@ FROM_LOG_P = {"kl_nats", "test_nll_nats", "bits_per_dim"}  # yardsticks got from
 NOT_EXACT = {"lower_bound": "bound", "estimate": "estimate", "unnormalized": "unnormalised", "—": "no log p"}
 
 
-@st.cache_resource(show_spinner=False)
-def _stores(root: str) -> tuple[WorkspaceStore, RoomStore]:
-    workspaces = WorkspaceStore(root)
-    return workspaces, RoomStore(root, workspaces)
-
-
 def _rooms() -> RoomStore:
-    return _stores(str(default_runs_root()))[1]
-
-
-def _workspace() -> Workspace:
-    """This visitor's workspace, opened from the token kept in the session (made on first use)."""
-    token = st.session_state.get(WORKSPACE_TOKEN_KEY)
-    if not is_token(token):
-        token = st.session_state[WORKSPACE_TOKEN_KEY] = new_token()
-    return _stores(str(default_runs_root()))[0].open(token)
+    return stores()[1]
 
 
 @st.cache_data(ttl=BOARD_SECONDS / 2, show_spinner=False, max_entries=256)
@@ -86,14 +72,14 @@ def room_section() -> None:
     code = _join_box()
     if code is None:
         return
-    space = _workspace()
+    space = current_workspace()
     _room_header(code, _rooms().is_owner(code, space))
     _publish_panel(code, space)
     _board(code, space.id)
 
 
 def _open_room() -> None:
-    st.session_state[CODE_KEY] = _rooms().create(_workspace())
+    st.session_state[CODE_KEY] = _rooms().create(current_workspace())
 
 
 def _join_box() -> str | None:
@@ -129,7 +115,7 @@ def _room_header(code: str, owner: bool) -> None:
 
 def _publish(code: str) -> None:
     """Publish the run picked under the name typed (read here: a name typed just before the click is in)."""
-    space = _workspace()
+    space = current_workspace()
     run_name, by = st.session_state["room_publish_run"], st.session_state.get("room_publish_name", "")
     try:
         _rooms().publish(code, space, space.runs / run_name, by=by)
@@ -141,7 +127,7 @@ def _publish(code: str) -> None:
 
 def _withdraw(code: str, share: str) -> None:
     try:
-        gone = _rooms().withdraw(code, _workspace(), share)
+        gone = _rooms().withdraw(code, current_workspace(), share)
     except ValueError as exc:
         gone, st.session_state[MESSAGE_KEY] = False, ("error", str(exc))
     if gone:

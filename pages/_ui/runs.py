@@ -1,4 +1,9 @@
-"""The run picker: a saved run on the sidebar's data, loaded once per server, to ask questions of."""
+"""The runs this visitor may see, and the run picker: a saved run on the sidebar's data, loaded once per server.
+
+A visitor sees their own runs, the server's public runs (directly under the runs root: the
+zoo, the CLI's runs) and runs shared with this session by a link. A link names a run by its
+share token (a public run by its folder name); a private run's folder name opens nothing.
+"""
 from __future__ import annotations
 
 import json
@@ -11,15 +16,21 @@ import streamlit as st
 import genlab
 from genlab import figures, leaderboard
 from genlab.models.base import GenerativeModel
-from genlab.runs import WEIGHTS, default_runs_root
+from genlab.runs import WEIGHTS, default_runs_root, list_run_folder
+from genlab.workspaces import is_token
 from pages._ui.capabilities import short_title
 from pages._ui.datasets import dataset_title
 from pages._ui.links import persistent
 from pages._ui.next_steps import follow_just_trained, newer_run_note
 from pages._ui.routing import PAGES
 from pages._ui.sidebar import Selection
+from pages._ui.text import plain
+from pages._ui.workspace import current_workspace, stores
 
-__all__ = ["LoadedRun", "load_model", "run_label", "pick_run"]
+__all__ = ["LoadedRun", "load_model", "run_label", "visible_runs", "run_link", "own_run", "pick_run"]
+
+SHARED_KEY = "_shared_runs"  # share tokens this session was given by a link
+LINKS_KEY = "_run_links"  # run folder -> the text a link names it by
 
 
 @dataclass(frozen=True)
@@ -57,13 +68,58 @@ def run_label(run: dict) -> str:
     return " · ".join(part for part in parts if part)
 
 
+def follow_shared_link() -> None:
+    """A link's `run` that is a live share token: that run is shared with this session from now on."""
+    raw = st.query_params.get("run")
+    if is_token(raw) and stores()[0].shared_run(raw) is not None:
+        st.session_state.setdefault(SHARED_KEY, set()).add(raw)
+
+
+def visible_runs(dataset: str | None = None, view: str | None = None) -> list[dict]:
+    """This visitor's own runs, the server's public runs and the runs shared with this session, newest first.
+
+    Each run as `genlab.list_runs` lists it, with "whose": "yours", "public" or "shared".
+    """
+    follow_shared_link()
+    workspaces, _ = stores()
+    links = st.session_state.setdefault(LINKS_KEY, {})
+    found = {}
+    for whose, runs in (("public", genlab.list_runs(default_runs_root(), dataset=dataset, view=view)),
+                        ("yours", genlab.list_runs(current_workspace().runs, dataset=dataset, view=view))):
+        for run in runs:
+            found[run["folder"]] = run | {"whose": whose}
+            if whose == "public":
+                links[run["folder"]] = run["name"]
+    for token in sorted(st.session_state.get(SHARED_KEY, ())):
+        run = list_run_folder(workspaces.shared_run(token) or "")
+        if run is None or run["folder"] in found:
+            continue
+        if (dataset and run["config"]["dataset"] != dataset) or (view and run["config"]["view"] != view):
+            continue
+        found[run["folder"]] = run | {"whose": "shared"}
+        links[run["folder"]] = token
+    return sorted(found.values(), key=lambda r: r["config"]["created"], reverse=True)
+
+
+def own_run(folder: str) -> bool:
+    return current_workspace().owns(Path(folder))
+
+
+def run_link(folder: str) -> str:
+    """What a link names a run by: its share token (made once, on first need), or a public run's folder name."""
+    links = st.session_state.setdefault(LINKS_KEY, {})
+    if folder not in links:
+        links[folder] = stores()[0].share(current_workspace(), Path(folder))
+    return links[folder]
+
+
 def pick_run(selection: Selection, question: str) -> LoadedRun:
     """A run picker over the saved runs on the sidebar's data; the choice is shared by the query pages.
 
     With no run on this data, says so, links to Train and stops the page.
     """
     where = dataset_title(selection.name) + ("" if selection.view == "continuous" else f", {selection.view} view")
-    runs = genlab.list_runs(default_runs_root(), dataset=selection.name, view=selection.view)
+    runs = visible_runs(dataset=selection.name, view=selection.view)
     if selection.ds is not None and selection.ds.source is not None:  # a drawn density: runs on this drawing only
         source = json.loads(json.dumps(selection.ds.source))
         runs = [run for run in runs if run["config"].get("data_source") == source]
@@ -77,13 +133,14 @@ def pick_run(selection: Selection, question: str) -> LoadedRun:
     if st.session_state.get("run") not in labels:
         st.session_state["run"] = runs[0]["folder"]
     folder = persistent(st.selectbox, "Trained run", "run", runs[0]["folder"], options=list(labels), link="run",
-                        link_format=lambda f: Path(f).name, format_func=labels.get,
+                        link_format=run_link, format_func=labels.get,
                         help=f"Saved runs on {where}, newest first.")
     newer_run_note(folder, list(labels))
     try:
         stamp = os.path.getmtime(os.path.join(folder, WEIGHTS))
         model, info = load_model(folder, stamp)
     except (OSError, ValueError, KeyError) as exc:
-        st.error(f"Could not load the run in {folder}: {exc}. Pick another run, or train a new one.")
+        st.error(f"Could not load the run {plain(Path(folder).name)}: {plain(exc)}. Pick another run, or train a "
+                 "new one.")
         st.stop()
     return LoadedRun(folder, stamp, model, info)

@@ -14,8 +14,8 @@ from genlab.data import drawn
 from genlab.data.base import Dataset
 from genlab.data.folder import MIN_IMAGES
 from genlab.data.imagefiles import IMAGE_SUFFIXES, MAX_FILE_BYTES, MAX_IMAGES, UploadError
-from genlab.data.uploads import UPLOADS_FOLDER, save_uploads
-from genlab.runs import default_runs_root
+from genlab.data.uploads import save_uploads
+from genlab.jobs import CapacityError
 from pages._ui.datasets import (
     DEFAULT_DATASET,
     UPLOAD_CHOICE,
@@ -25,9 +25,11 @@ from pages._ui.datasets import (
     is_image_set,
     load_dataset,
 )
-from pages._ui.jobs import STALE_SECONDS, SessionOwner, _jobs_status, job_manager, session_owner
+from pages._ui.jobs import STALE_SECONDS, _jobs_status, job_manager
 from pages._ui.links import SHARE_BOX_KEY, drawn_link, persistent, share_box
 from pages._ui.routing import through_entrypoint
+from pages._ui.text import plain
+from pages._ui.workspace import current_workspace, host_limits, stores
 
 __all__ = ["Selection", "sidebar"]
 
@@ -45,7 +47,7 @@ class Selection:
     error: str = ""
 
 
-def _your_images(owner: SessionOwner) -> str | None:
+def _your_images() -> str | None:
     """The uploader and the size; returns the uploaded set's "folder:PATH", or None before any upload."""
     files = st.file_uploader(
         "Your images", type=["zip", *(s.removeprefix(".") for s in IMAGE_SUFFIXES)], accept_multiple_files=True,
@@ -57,10 +59,12 @@ def _your_images(owner: SessionOwner) -> str | None:
                format_func=lambda n: f"{n}×{n}", horizontal=True,
                help="Side of the square every image is fitted into; small sizes train in seconds on a CPU.")
     if files:
+        space = current_workspace()
         try:
-            st.session_state["upload_spec"] = save_uploads(files, default_runs_root() / UPLOADS_FOLDER / owner.id)
-        except UploadError as exc:
-            st.error(str(exc))
+            host_limits().check_disk(space, adding_bytes=sum(f.size for f in files))
+            st.session_state["upload_spec"] = save_uploads(files, space.uploads)
+        except (UploadError, CapacityError) as exc:
+            st.error(plain(exc))
     return st.session_state.get("upload_spec")
 
 
@@ -73,7 +77,6 @@ def sidebar(page_ticks: bool = False) -> Selection:
     through_entrypoint()
     st.session_state[SHARE_BOX_KEY] = None  # drawn below, once this run's sidebar has it
     manager = job_manager()
-    owner = session_owner()
     manager.stop_stale(STALE_SECONDS)
     names = dataset_choices()
     if st.session_state.get("dataset") not in names:
@@ -83,7 +86,7 @@ def sidebar(page_ticks: bool = False) -> Selection:
         name = persistent(st.selectbox, "Dataset", "dataset", DEFAULT_DATASET, options=names, link="dataset",
                           format_func=dataset_title, help="The data set D every page works on.")
         if name == UPLOAD_CHOICE:
-            name = _your_images(owner) or UPLOAD_CHOICE
+            name = _your_images() or UPLOAD_CHOICE
         elif name == drawn.NAME:
             drawn_link()
         if is_image_set(name):
@@ -96,10 +99,11 @@ def sidebar(page_ticks: bool = False) -> Selection:
         seed = persistent(st.number_input, "Seed", "seed", 0, min_value=0, max_value=2**31 - 1, step=1, link="seed",
                           help="Fixes every random choice of a run: initialisation, batch order, samples. "
                                "The train/test split stays fixed so runs compare.")
-        _jobs_status(manager, owner, page_ticks)
+        _jobs_status(manager, page_ticks)
+        st.caption(f"Your runs and images stay in your own workspace on this server, kept for "
+                   f"{stores()[0].idle_days:g} days after your last visit; only the links you share open them.")
         if (capacity := manager.capacity()) is not None:
             st.caption(f":material/hub: {capacity}")
-        st.caption(f"Runs are saved under `{default_runs_root()}`.")
         share_box()
     if name == UPLOAD_CHOICE:
         st.sidebar.info("Upload a zip of your images, or several image files, to use them as the data set.")
@@ -107,6 +111,6 @@ def sidebar(page_ticks: bool = False) -> Selection:
     try:
         ds = load_dataset(name, view)
     except (FileNotFoundError, ValueError, ImportError) as exc:
-        st.error(f"Could not load {dataset_title(name)}: {exc}")
+        st.error(f"Could not load {dataset_title(name)}: {plain(exc)}")
         return Selection(name, view, int(seed), None, str(exc))
     return Selection(name, view, int(seed), ds)

@@ -25,5 +25,6 @@ def test_upload_a_checkpoint_and_refuse_a_bad_one(runs_in_tmp, tmp_path):
     at.get("file_uploader")[0].set_value(("mine.zip", data, "application/zip")).run()
     assert not at.exception and "Loaded as mine" in at.success[0].value
     at.run()  # a rerun with the file still in the uploader does not import it twice
-    assert [r["name"] for r in genlab.list_runs(runs_in_tmp)] == ["mine"]
+    assert genlab.list_runs(runs_in_tmp) == []  # imported into this visitor's workspace, not the public runs
+    assert [r["name"] for r in genlab.list_runs(at.session_state["_workspace"].runs)] == ["mine"]
     assert at.selectbox(key="checkpoint_run").value.endswith("mine")

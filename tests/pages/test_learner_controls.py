@@ -188,7 +188,8 @@ def upload(at: AppTest, files: list[tuple[str, bytes, str]], size: int = 8) -> A
 def test_your_zip_becomes_the_data_set_with_a_preview_and_trains(app, runs_in_tmp):
     at = upload(app, [("pets.zip", zip_of_pngs(30), "application/zip")])
     assert not at.exception, at.exception
-    assert at.session_state["upload_spec"].startswith(f"folder:{runs_in_tmp / '_uploads'}")
+    space = at.session_state["_workspace"]
+    assert at.session_state["upload_spec"].startswith(f"folder:{space.uploads}")  # in this visitor's workspace
     assert not at.error, [e.value for e in at.error]
     values = {m.label: m.value for m in at.metric}
     assert values["Shape of one item"] == "1 × 8 × 8"
@@ -205,7 +206,7 @@ def test_your_zip_becomes_the_data_set_with_a_preview_and_trains(app, runs_in_tm
 
     job = job_manager().get(at.session_state["job_id"])
     assert job.join(30) and job.view().state == "finished"
-    assert job.folder.parent == Path(job_manager().runs_root)  # a flat run folder, though the data's name is a path
+    assert job.folder.parent == space.runs  # a flat run folder, though the data's name is a path
 
 
 def test_a_damaged_image_in_the_uploader_is_a_sentence(app):
@@ -223,7 +224,7 @@ def test_a_damaged_image_in_the_uploader_is_a_sentence(app):
     ([Upload("few.zip", b"PK not really a zip")], "few.zip"),
 ])
 def test_bad_uploads_are_sentences(app, tmp_path, files, message):
-    at = choose_your_images(app, save_uploads(files, tmp_path / "uploads"))
+    at = choose_your_images(app, save_uploads(files, app.session_state["_workspace"].uploads))
     assert not at.exception
     assert any(message in e.value for e in at.error), [e.value for e in at.error]
 

@@ -222,18 +222,22 @@ def test_compare_lists_saved_runs(app, runs_in_tmp):
     assert len(at.get("plotly_chart")) == 1
 
 
-def test_a_session_that_ends_stops_its_jobs(runs_in_tmp):
+def test_a_session_that_ends_stops_the_jobs_it_started(runs_in_tmp):
     """What `st.cache_resource(scope="session", on_release=...)` calls when a tab goes away."""
+    from genlab.hosting import AddressBook
     from genlab.jobs import JobManager
     from pages._ui.jobs import SessionOwner, _release_session
 
     ds = genlab.load_dataset("toy:moons")
     manager = JobManager(runs_in_tmp, max_concurrent=2)
-    gone, staying = SessionOwner("gone", manager), SessionOwner("staying", manager)
-    jobs = {owner.id: manager.start(genlab.create_model("gmm", ds, num_components=2), ds, seconds=60, owner=owner.id)
+    book = AddressBook()
+    gone, staying = SessionOwner("gone", manager, book), SessionOwner("staying", manager, book)
+    book.add("10.0.0.1", "gone")
+    jobs = {owner.id: manager.start(genlab.create_model("gmm", ds, num_components=2), ds, seconds=60,
+                                    owner=f"workspace-of-{owner.id}", session=owner.id)
             for owner in (gone, staying)}
     _release_session(gone)
     assert jobs["gone"].join(10) and jobs["gone"].view().state == "stopped"
     assert jobs["staying"].active
-    assert [job.owner for job in manager.jobs()] == ["staying"]  # and the server forgets the session's jobs
+    assert book.add("10.0.0.1", "later") == {"later"}  # the address book forgets the tab
     manager.shutdown()

@@ -38,7 +38,7 @@ def visitor(runs_root, trained, *runs, room: str | None = None) -> AppTest:
     for name in runs:
         shutil.copytree(trained / name, space.runs / name)
     at = AppTest.from_file(APP, default_timeout=30)
-    at.session_state["workspace_token"] = token
+    at.session_state["_workspace_token"] = token
     if room is not None:
         at.query_params["room"] = room
     at.run()
