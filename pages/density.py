@@ -121,7 +121,7 @@ def perturbed_inputs(ds, seed: int) -> list[tuple[str, torch.Tensor, str]]:
     except ValueError as exc:
         st.error(str(exc))
         return []
-    label = "" if ds.labels_test is None else f" (label {int(ds.labels_test[index])})"
+    label = "" if ds.labels_test is None else f" (label {ds.label_names(ds.labels_test[index:index + 1])[0]})"
     detail = "" if kind == "none" else f", {kind}" + (f" {amount:g}" if meaning else "")
     return [(f"test #{index}{label}{detail}", x, "test item")]
 
