@@ -103,3 +103,12 @@ def test_latent_says_when_an_upload_has_no_labels_and_how_to_get_them(uploads, m
     at, _ = latent_map(uploads, 10, monkeypatch, tmp_path)
     assert not any("Colours are the labels" in c.value for c in at.caption)
     assert any("zip -r shapes.zip shapes/" in i.value for i in at.info)
+
+
+def test_the_sidebar_names_the_uploaded_set_in_use_on_every_page(uploads, monkeypatch, tmp_path):
+    name, runs = uploads[100]
+    at = uploaded_app(monkeypatch, tmp_path, name, runs)
+    for page in ("pages/train.py", "pages/latent.py"):
+        at.switch_page(page).run()
+        assert not at.exception, at.exception
+        assert any("In use: " in c.value and "100 images" in c.value for c in at.sidebar.caption), page
