@@ -17,6 +17,7 @@ from pages._ui.routing import PAGES
 
 REFRESH_SECONDS = 1.0  # a training job's page redraws this often
 QUEUED_REFRESH_SECONDS = 5.0  # a waiting one's, which only shows its place in the queue
+STOP_WAIT_SECONDS = 3.0  # the Stop click's rerun waits this long at most for the run to end and save
 FULL_SPEED = "full speed"
 SPEEDS = {"1 step per redraw": 1, "10 steps per redraw": 10, "100 steps per redraw": 100, FULL_SPEED: None}
 CHANGE_KEYS = {"learning_rate": "change_lr", "batch_size": "change_batch"}  # widget keys of the mid-run changes
@@ -268,6 +269,12 @@ def ordinal(n: int) -> str:
     return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
+def stop_now(job) -> None:
+    """Stop, and wait for the run to end (it saves what it learned), so the click's own redraw says "stopped"."""
+    job.stop()
+    job.join(STOP_WAIT_SECONDS)
+
+
 def tick_seconds(state: JobState) -> float | None:
     """How often the live panel redraws: fast while training, slowly while queued, not once ended."""
     if state is JobState.QUEUED:
@@ -304,7 +311,7 @@ def live_panel(job_id: str, ticking: float | None) -> None:
     # Callbacks act before the redraw, so the buttons and the status line agree at once.
     pause.button("Pause", on_click=job.pause, disabled=view.state is not JobState.RUNNING, width="stretch")
     resume.button("Resume", on_click=job.resume, disabled=view.state is not JobState.PAUSED, width="stretch")
-    stop.button("Stop", on_click=job.stop, disabled=not view.active, width="stretch")
+    stop.button("Stop", on_click=stop_now, args=(job,), disabled=not view.active, width="stretch")
     if view.trainable:
         reset.button("Reset weights", on_click=job.reset, disabled=not view.state.training, width="stretch",
                      help="Back to the initial weights (same seed) with a fresh optimizer; it goes on training "
@@ -342,6 +349,10 @@ def training_charts(ds, view: JobView) -> None:
         titles.append("other training signals")
     st.caption(f"Objective d of {view.title}: {view.objective}")
     st.plotly_chart(figures.training_curves(view.metrics, keys, titles, events=True))
+    marks = figures.training_marks(view.metrics)
+    if marks:
+        with st.expander(f"The chart's {len(marks)} numbered marks (dotted: a change; dashed: pause, steps, speed)"):
+            st.text("\n".join(f"{number:>3}  {at:7.1f} s  {text}" for number, at, text, _ in marks))
     picture, numbers = st.columns(2)
     with picture:
         live_picture(ds, view)
