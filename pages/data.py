@@ -121,8 +121,9 @@ else:
     true_grid = figures.log_prob_on_grid(ds.log_prob_true, ds.bounds)
     peak = float(true_grid.max())  # one colour scale for the truth and both fits
     truth.plotly_chart(figures.density_heatmap(true_grid, ds.bounds, title="The true density: log p_data(x)"))
-    if selection.name == drawn.NAME:
-        st.session_state.setdefault("drawing", True)
+    if selection.name == drawn.NAME and st.session_state.get("drawing_for") != drawn.NAME:
+        st.session_state["drawing"] = True  # choosing the drawn density opens its drawing at once
+    st.session_state["drawing_for"] = selection.name
     if st.toggle("Draw your own 2-D density", key="drawing",
                  help="Place Gaussian blobs by clicking or in a table, then train any family on that density."):
         draw_density(selection.name)
