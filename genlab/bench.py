@@ -293,7 +293,8 @@ def _train_once(family: str, ds, hparams: dict, seconds: float, seed: int) -> di
     start, cpu_start = time.perf_counter(), time.process_time()
     summary = genlab.train_and_save(model, ds, None, seconds=WALL_CAP * seconds, seed=seed,
                                     control=_cpu_budget(seconds))
-    run = {k: summary.get(k) for k in ("kl_nats", "test_nll_nats", "bits_per_dim", "mmd", "log_prob_kind")}
+    run = {k: summary.get(k) for k in ("kl_nats", "test_nll_nats", "bits_per_dim", "mmd", "log_prob_kind",
+                                       "modes_covered")}
     return {"seed": seed, **run, "steps": summary["train"]["steps"],
             "train_wall_seconds": round(summary["train_seconds"], 1),
             "wall_seconds": round(time.perf_counter() - start, 1),
@@ -305,18 +306,20 @@ def _mean(values: list) -> float | None:
 
 
 def run_preset_bench(seconds: float = 15.0, seed: int = 0, families=None, kinds=None, threads=None,
-                     repeats: int = 1) -> dict:
+                     repeats: int = 1, seeds=None) -> dict:
     """Train each family's defaults, working presets and alternatives for `seconds` of CPU time each
     (one thread by default) on the kind's benchmark data set (`genlab.presets.BENCH_DATASETS`), with
     the same seeds, and mark the one with the lowest yardstick (its mean over `repeats` seeds from
-    `seed` on: one seed's noise on a short budget can exceed the gap between close settings).
+    `seed` on, or over `seeds` when given: one seed's noise on a short budget can exceed the gap
+    between close settings). The presets broken on purpose are trained on the same seeds, to see
+    whether the failure they promise shows on every seed (on mixtures: the modes covered per seed).
 
-    Returns {"date", "seconds_budget", "seed", "repeats", "torch_threads", "machine", "groups"},
-    one group per family × kind with its "yardstick" and "candidates", each with its "value",
-    mean "steps" and its "runs" (one per seed).
+    Returns {"date", "seconds_budget", "seed", "repeats", "seeds", "torch_threads", "machine", "groups",
+    "broken"}: one group per family × kind with its "yardstick" and "candidates", each with its "value",
+    mean "steps" and its "runs" (one per seed); and one entry per broken preset with its "runs".
     """
     import genlab
-    from genlab.presets import BENCH_DATASETS, KINDS, PRESETS, YARDSTICKS
+    from genlab.presets import BENCH_DATASETS, KINDS, PRESETS, YARDSTICKS, full_hparams
     from genlab.runtime import set_threads
 
     n_threads = set_threads(threads)
@@ -326,14 +329,25 @@ def run_preset_bench(seconds: float = 15.0, seed: int = 0, families=None, kinds=
         raise ValueError(f"Unknown kind(s) of data {', '.join(unknown)}; choose from {', '.join(KINDS)}.")
     if repeats < 1:
         raise ValueError(f"--repeats needs at least one seed; got {repeats}.")
-    seeds = list(range(seed, seed + repeats))
+    seeds = list(range(seed, seed + repeats)) if seeds is None else [int(s) for s in seeds]
+    if not seeds:
+        raise ValueError("--seeds needs at least one seed.")
+    seed, repeats = seeds[0], len(seeds)
     date = time.strftime("%Y-%m-%d")
-    groups = []
+    groups, broken = [], []
     for kind in kinds:
         name, view = BENCH_DATASETS[kind]
         with_presets = dict.fromkeys(p.family for p in PRESETS if p.kind == kind and not p.broken)
         chosen = [f for f in with_presets if not families or f in families]
-        ds = genlab.load_dataset(name, view=view) if chosen else None
+        failures = [p for p in PRESETS if p.kind == kind and p.broken and (not families or p.family in families)]
+        ds = genlab.load_dataset(name, view=view) if chosen or failures else None
+        for preset in failures:
+            print(f"bench --presets: {preset.family} on {name} {ds.view}, {preset.name} ({seconds:g}s x {repeats})",
+                  file=sys.stderr, flush=True)
+            hparams = full_hparams(preset.family, preset.hparams)
+            broken.append({"family": preset.family, "kind": kind, "dataset": name, "view": ds.view,
+                           "name": preset.name, "look_for": preset.look_for, "hparams": hparams,
+                           "runs": [_train_once(preset.family, ds, hparams, seconds, s) for s in seeds]})
         for family in chosen:
             load_before = os.getloadavg()[0]
             candidates = preset_candidates(family, kind)
@@ -354,8 +368,8 @@ def run_preset_bench(seconds: float = 15.0, seed: int = 0, families=None, kinds=
                            "seed": seed, "repeats": repeats, "torch_threads": n_threads, "machine": _machine(),
                            "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
                            "candidates": candidates})
-    return {"date": date, "seconds_budget": seconds, "seed": seed, "repeats": repeats, "torch_threads": n_threads,
-            "machine": _machine(), "groups": groups}
+    return {"date": date, "seconds_budget": seconds, "seed": seed, "repeats": repeats, "seeds": seeds,
+            "torch_threads": n_threads, "machine": _machine(), "groups": groups, "broken": broken}
 
 
 def _settings(candidate: dict, defaults: dict) -> str:
@@ -364,8 +378,9 @@ def _settings(candidate: dict, defaults: dict) -> str:
 
 
 def format_preset_table(result: dict) -> str:
-    """The preset benchmark as a Markdown table, one row per setting tried, the winner in bold."""
-    from genlab.presets import format_yardstick
+    """The preset benchmark as a Markdown table, one row per setting tried, the winner in bold; then the
+    presets broken on purpose, one row per seed."""
+    from genlab.presets import YARDSTICKS, format_yardstick
 
     lines = [
         f"Budget {result['seconds_budget']:g} s of CPU time per setting and seed, seeds from {result['seed']}, "
@@ -385,6 +400,17 @@ def format_preset_table(result: dict) -> str:
                          f"{c['steps']} | "
                          f"{c['train_wall_seconds']:.0f} | "
                          f"{'✓' if c['winner'] else ''} |")
+    if result.get("broken"):
+        lines += ["", "Broken on purpose, seed by seed (does the failure show on every seed?):", "",
+                  "| kind | family | preset | seed | yardstick | modes covered | steps |",
+                  "|---|---|---|---|---|---|---|"]
+        for check in result["broken"]:
+            yardstick = YARDSTICKS[check["kind"]]
+            for run in check["runs"]:
+                modes = run.get("modes_covered")
+                lines.append(f"| {check['kind']} | {check['family']} | {check['name']} | {run['seed']} | "
+                             f"{format_yardstick(yardstick, run[yardstick]) if run[yardstick] is not None else '—'} | "
+                             f"{'—' if modes is None else modes} | {run['steps']} |")
     return "\n".join(lines)
 
 

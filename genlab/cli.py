@@ -184,12 +184,12 @@ def cmd_bench(args) -> dict:
         raise ValueError("--backend ray fans out the family × data set grid; run --presets without it.")
     if args.presets:
         result = run_preset_bench(seconds=args.seconds or 15.0, seed=args.seed, families=args.models,
-                                  kinds=args.kinds, threads=args.threads, repeats=args.repeats)
+                                  kinds=args.kinds, threads=args.threads, repeats=args.repeats, seeds=args.seeds)
         if args.write:
             result["written"] = str(write_measured(result, path))
         return result
-    if args.kinds or args.repeats != 1:
-        raise ValueError("--kinds and --repeats belong to the preset benchmark; add --presets.")
+    if args.kinds or args.repeats != 1 or args.seeds:
+        raise ValueError("--kinds, --repeats and --seeds belong to the preset benchmark; add --presets.")
     result = run_bench(seconds=args.seconds or 5.0, seed=args.seed, families=args.models, datasets=args.datasets,
                        threads=args.threads, backend=args.backend, ray_address=_ray_address(args))
     if args.write:
@@ -279,6 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=int, default=1, help="with --presets: seeds per setting, from --seed on; "
                    "the yardstick is their mean")
     backend(p)
+    p.add_argument("--seeds", type=int, nargs="+", default=None, help="with --presets: these seeds instead of "
+                   "--seed and --repeats (e.g. 0 1 2 3 4, the seeds a class uses)")
     common(p)
     p.set_defaults(func=cmd_bench)
 

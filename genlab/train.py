@@ -27,7 +27,8 @@ class TrainControl:
     """Switches another thread flips while `train` runs: pause, resume, stop, single steps,
     mid-run changes that take effect at the next step (learning rate, batch size, critic steps,
     which player trains), a reset to the initial weights, and slow motion (a report every few
-    steps, then a wait, so a learner can watch each redraw)."""
+    steps, then a wait, so a learner can watch each redraw). Pause, resume, single steps and speed
+    are noted (`take_notes`) for the chart to mark where they happened."""
 
     # what a page may ask to change; the model says which of these it takes (`changeable`, `players`)
     CHANGEABLE = ("learning_rate", "batch_size", "critic_steps", "player")
@@ -42,6 +43,24 @@ class TrainControl:
         self._granted = 0  # steps allowed before pausing again (single-step mode)
         self._changes: dict[str, float] = {}
         self._speed: tuple[int | None, float] = (None, 0.0)  # (steps per report, seconds of wait after it)
+        self._notes: list[str] = []  # pause, resume, steps and speed since the trainer last took them
+        self._begun = False  # set by the trainer at its first step: what comes before is the starting state
+
+    def begin(self) -> None:
+        """The trainer is about to take its first step: a pause or a speed from now on is noted."""
+        with self._lock:
+            self._begun = True
+
+    def _note(self, text: str, before_the_start: bool = False) -> None:
+        with self._lock:
+            if self._begun or before_the_start:
+                self._notes.append(text)
+
+    def take_notes(self) -> list[str]:
+        """What was asked of the playback (pause, resume, single steps, speed) since the last call."""
+        with self._lock:
+            notes, self._notes = self._notes, []
+        return notes
 
     def step(self, n: int = 1) -> None:
         """From a pause: take exactly n more gradient steps, then pause again."""
@@ -49,6 +68,7 @@ class TrainControl:
             raise ValueError(f"Number of steps must be at least 1; got {n}.")
         with self._lock:
             self._granted += int(n)
+        self._note(f"{int(n)} step{'s' if n > 1 else ''} from the pause", before_the_start=True)
         self._running.set()
 
     def change(self, **values) -> None:
@@ -84,8 +104,11 @@ class TrainControl:
             raise ValueError(f"Steps per report must be at least 1; got {steps_per_report}.")
         if not wait_seconds >= 0:
             raise ValueError(f"The wait between reports must be zero or more seconds; got {wait_seconds}.")
+        speed = (None if steps_per_report is None else int(steps_per_report), float(wait_seconds))
         with self._lock:
-            self._speed = (None if steps_per_report is None else int(steps_per_report), float(wait_seconds))
+            changed, self._speed = speed[0] != self._speed[0], speed
+        if changed:
+            self._note("full speed" if speed[0] is None else f"slow motion: a redraw every {speed[0]} steps")
 
     @property
     def steps_per_report(self) -> int | None:
@@ -114,9 +137,13 @@ class TrainControl:
         return False
 
     def pause(self) -> None:
+        if self._running.is_set():
+            self._note("paused")
         self._running.clear()
 
     def resume(self) -> None:
+        if not self._running.is_set():
+            self._note("resumed")
         self._running.set()
 
     def stop(self) -> None:
@@ -238,13 +265,15 @@ def make_optimizer(model: GenerativeModel, on_optimizer: Callable[[object], None
 
 class _Records:
     """A run's reports, each measured on the held-out split and passed to `on_metrics`, with the best
-    weights by the held-out objective and the events (changes, resets) to mark at the next report."""
+    weights by the held-out objective and what to mark at the next report: the events (changes, resets)
+    under "event", the playback (pause, resume, single steps, speed) under "control"."""
 
     def __init__(self, model: GenerativeModel, ds: Dataset, valid: torch.Tensor,
                  on_metrics: Callable[[dict], None] | None):
         self.model, self.ds, self.valid, self.on_metrics = model, ds, valid, on_metrics
         self.metrics: list[dict] = []
         self.events: list[str] = []
+        self.controls: list[str] = []
         self.best_loss, self.best_step, self.best_state = math.inf, 0, None
         self.reported_step = 0
 
@@ -253,6 +282,9 @@ class _Records:
         if self.events:
             record["event"] = "; ".join(self.events)
             self.events.clear()
+        if self.controls:
+            record["control"] = "; ".join(self.controls)
+            self.controls.clear()
         record.update({f"train_{k}": v for k, v in train_metrics.items()})
         record["valid_loss"] = _valid_loss(self.model, self.valid)
         record.update(heldout_metrics(self.model, self.valid, self.ds, "valid"))
@@ -307,8 +339,13 @@ class _Loop:
 
     def run(self) -> None:
         """Step until the budget or `max_steps` is spent, the control stops it, or the loss diverges."""
+        self.control.begin()
         while True:
+            self.take_notes()
+            if self.control.paused and self.records.controls and self.step > 0:
+                self.report_pause()
             self.paused_for += self.control.wait_while_paused()
+            self.take_notes()
             elapsed = self.elapsed()
             if self.control.stopped:
                 self.status = "stopped"
@@ -333,6 +370,15 @@ class _Loop:
         self.records.events.append("reset to initial weights")
         self.train_metrics = {}
         self.records.measure(self.step, elapsed, self.train_metrics)  # shown at once, even from a pause
+
+    def take_notes(self) -> None:
+        self.records.controls.extend(self.control.take_notes())
+
+    def report_pause(self) -> None:
+        """A pause is reported where it happened (the chart marks it there); the report is not counted."""
+        began = time.perf_counter()
+        self.records.measure(self.step, self.elapsed(), self.train_metrics)
+        self.paused_for += time.perf_counter() - began
 
     def take_changes(self) -> None:
         """Mid-run changes asked through the control: who trains, then settings; a refused one is marked on the

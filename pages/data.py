@@ -8,7 +8,6 @@ import streamlit as st
 import genlab
 from genlab import figures
 from genlab.data import drawn
-from genlab.data.images import SOURCES, class_names
 from genlab.snapshots import live_snapshot, to_unit_images
 from pages._ui.datasets import DRAWN_KEY, dataset_title, dataset_variant, drawn_blobs, load_dataset
 from pages._ui.preamble import open_page
@@ -100,11 +99,6 @@ def draw_density(name: str) -> None:
         st.caption("The table differs from the density in use: press **Use this density** to train on it.")
 
 
-def label_names(name: str, labels) -> list[str]:
-    names = class_names(name) if name in SOURCES else None
-    return [names[int(y)] if names else str(int(y)) for y in labels]
-
-
 selection, _ = open_page("Data · D ~ p_data", "browse it")
 ds = selection.ds
 st.caption(ds.description or dataset_title(selection.name))
@@ -119,7 +113,7 @@ facts[3].metric("View", ds.view if ds.levels is None else f"{ds.view} ({ds.level
 
 if is_image:
     examples = to_unit_images(ds.train[:EXAMPLES], ds.view, ds.levels)
-    labels = label_names(selection.name, ds.labels_train[:EXAMPLES]) if ds.labels_train is not None else None
+    labels = ds.label_names(ds.labels_train[:EXAMPLES]) if ds.labels_train is not None else None
     st.plotly_chart(figures.image_grid(examples, labels=labels, columns=16, title=f"{EXAMPLES} training examples"),
                     width="content")
 else:
@@ -128,8 +122,9 @@ else:
     true_grid = figures.log_prob_on_grid(ds.log_prob_true, ds.bounds)
     peak = float(true_grid.max())  # one colour scale for the truth and both fits
     truth.plotly_chart(figures.density_heatmap(true_grid, ds.bounds, title="The true density: log p_data(x)"))
-    if selection.name == drawn.NAME:
-        st.session_state.setdefault("drawing", True)
+    if selection.name == drawn.NAME and st.session_state.get("drawing_for") != drawn.NAME:
+        st.session_state["drawing"] = True  # choosing the drawn density opens its drawing at once
+    st.session_state["drawing_for"] = selection.name
     if st.toggle("Draw your own 2-D density", key="drawing",
                  help="Place Gaussian blobs by clicking or in a table, then train any family on that density."):
         draw_density(selection.name)

@@ -5,6 +5,7 @@ import torch
 
 import genlab
 from genlab import figures, queries
+from genlab.data import drawn
 from genlab.data.imagefiles import MAX_FILE_BYTES, UploadError, read_images, to_view
 from genlab.data.packed import pack_pixels, unpack_pixels
 from genlab.snapshots import density_grid, to_unit_images
@@ -155,7 +156,7 @@ def perturbed_inputs(ds, seed: int) -> list[tuple[str, torch.Tensor, str]]:
     except ValueError as exc:
         st.error(plain(exc))
         return []
-    label = "" if ds.labels_test is None else f" (label {int(ds.labels_test[index])})"
+    label = "" if ds.labels_test is None else f" (label {ds.label_names(ds.labels_test[index:index + 1])[0]})"
     detail = "" if kind == "none" else f", {kind}" + (f" {amount:g}" if meaning else "")
     return [(f"test #{index}{label}{detail}", x, "test item")]
 
@@ -283,7 +284,11 @@ def toy_panel(run, ds) -> None:
     xmin, xmax, ymin, ymax = ds.bounds
     grid = log_prob_grid(run.folder, run.stamp, tuple(ds.bounds))
     shown_point = (px, py) if xmin <= px <= xmax and ymin <= py <= ymax else None
-    picture, numbers = st.columns([3, 2])
+    beside_truth = ds.name == drawn.NAME  # the density drawn by hand, next to what the model learned of it
+    picture, *truth, numbers = st.columns([3, 3, 2] if beside_truth else [3, 2])
+    if truth:
+        truth[0].plotly_chart(figures.density_heatmap(figures.log_prob_on_grid(ds.log_prob_true, ds.bounds),
+                                                      ds.bounds, title="The density you drew: log p_data(x)"))
     with picture:
         st.plotly_chart(figures.clickable_density(grid, ds.bounds, point=shown_point, points=ds.test[:500],
                                                   title="log p_θ(x), test points in white — click to score a point"),

@@ -3,7 +3,7 @@ import numpy as np
 import streamlit as st
 
 from genlab import figures, queries
-from genlab.data.images import SOURCES, class_names
+from genlab.data.folder import NO_LABELS, PREFIX
 from genlab.snapshots import to_unit_images
 from pages._ui.datasets import load_dataset
 from pages._ui.links import clamp, forget_unless, persistent
@@ -17,6 +17,7 @@ TRAVERSAL_STEPS = 9
 TRAVERSAL_SPAN = 2.5  # standard deviations of the codes either side
 GRID_SIDE = 12
 COORDINATES = 16  # latent coordinates offered as directions
+ITEMS_STEP = 50  # the held-out items slider moves in steps of this many
 
 
 @st.cache_data(show_spinner="Encoding the held-out set…", max_entries=16)
@@ -35,11 +36,6 @@ def projected(folder: str, stamp: float, name: str, view: str, n: int, method: s
 def thumbnails(name: str, view: str, n: int) -> list[str]:
     ds = load_dataset(name, view)
     return [figures.text_thumbnail(image[0]) for image in to_unit_images(ds.test[:n], ds.view, ds.levels)]
-
-
-def label_names(ds, labels) -> list[str]:
-    names = class_names(ds.name) if ds.name in SOURCES else None
-    return [names[int(y)] if names else str(int(y)) for y in labels]
 
 
 def no_latent_space(model, ds) -> None:
@@ -63,7 +59,7 @@ def show_items(ds, keep: np.ndarray, chosen: list[int]) -> None:
         st.plotly_chart(figures.scatter_points(ds.test[items], bounds=ds.bounds, background=ds.test,
                                                title="Selected points in data space", height=360))
         return
-    labels = label_names(ds, ds.labels_test[items]) if ds.labels_test is not None else None
+    labels = ds.label_names(ds.labels_test[items]) if ds.labels_test is not None else None
     st.plotly_chart(figures.image_grid(to_unit_images(ds.test[items], ds.view, ds.levels), labels=labels, columns=6,
                                        max_width=360, title=f"{len(chosen)} selected"
                                        + (f", first {SHOWN_SELECTED} shown" if len(chosen) > SHOWN_SELECTED else "")),
@@ -97,7 +93,7 @@ def traversal(model, ds, codes: np.ndarray, keep: np.ndarray) -> None:
     else:
         order = queries.ordered_along(codes, direction, TRAVERSAL_STEPS)
         items = keep[order]
-        labels = label_names(ds, ds.labels_test[items]) if ds.labels_test is not None else None
+        labels = ds.label_names(ds.labels_test[items]) if ds.labels_test is not None else None
         st.plotly_chart(figures.image_grid(to_unit_images(ds.test[items], ds.view, ds.levels), labels=labels,
                                            columns=TRAVERSAL_STEPS, tile_pixels=72), width="content")
         st.caption(f"{model.title} has no decoder, so the traversal shows real test items from the lowest to the "
@@ -128,9 +124,13 @@ images = ds.view != "continuous"
 methods = queries.projections()
 count, how = st.columns([1, 2])
 most = min(2000, len(ds.test))
-clamp("latent_items", min(500, most), most, low=min(50, most))
-n = persistent(count.slider, "Held-out items", "latent_items", min(500, most), min_value=min(50, most),
-               max_value=most, step=50, link="items")
+if most > ITEMS_STEP:
+    clamp("latent_items", min(500, most), most, low=ITEMS_STEP)
+    n = persistent(count.slider, "Held-out items", "latent_items", min(500, most), min_value=ITEMS_STEP,
+                   max_value=most, step=ITEMS_STEP, link="items")
+else:
+    n = most
+    count.caption(f"All {most} held-out items.")
 codes = codes_of(run.folder, run.stamp, ds.name, ds.view, int(n))
 forget_unless("latent_method", methods)
 if codes.shape[1] == 2:  # the codes are the map: nothing to project
@@ -155,7 +155,7 @@ except ValueError as exc:
     st.error(f"Could not project the codes: {plain(exc)}")
     st.stop()
 
-labels = label_names(ds, ds.labels_test[keep]) if ds.labels_test is not None else None
+labels = ds.label_names(ds.labels_test[keep]) if ds.labels_test is not None else None
 hover = [thumbnails(ds.name, ds.view, int(n))[k] for k in keep] if images else \
     [f"x = ({a:.2f}, {b:.2f})" for a, b in ds.test[keep].tolist()]
 state = st.plotly_chart(
@@ -164,8 +164,10 @@ state = st.plotly_chart(
                                  + (" — the codes as they are" if codes.shape[1] == 2
                                     else f" and projected by {method}")),
     key="latent_map", on_select="rerun", selection_mode=("points", "box", "lasso"))
-st.caption(f"{projection.note} Colours are the labels, which the model never saw. Hover a point to see its item; "
-           "click, box or lasso points to show them below.")
+colours = "Colours are the labels, which the model never saw." if labels else "There are no labels to colour by."
+st.caption(f"{projection.note} {colours} Hover a point to see its item; click, box or lasso points to show them below.")
+if labels is None and ds.name.startswith(PREFIX):
+    st.info(NO_LABELS)
 chosen = selected_items(state)
 if chosen:
     show_items(ds, keep, chosen)

@@ -19,6 +19,7 @@ from pages._ui.next_steps import next_links
 from pages._ui.preamble import open_page
 from pages._ui.routing import PAGES
 
+STOP_WAIT_SECONDS = 3.0  # the Stop click's rerun waits this long at most for the run to end and save
 FULL_SPEED = "full speed"
 SPEEDS = {"1 step per redraw": 1, "10 steps per redraw": 10, "100 steps per redraw": 100, FULL_SPEED: None}
 CHANGE_KEYS = {"learning_rate": "change_lr", "batch_size": "change_batch"}  # widget keys of the mid-run changes
@@ -319,6 +320,12 @@ def ordinal(n: int) -> str:
     return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
+def stop_now(job) -> None:
+    """Stop, and wait for the run to end (it saves what it learned), so the click's own redraw says "stopped"."""
+    job.stop()
+    job.join(STOP_WAIT_SECONDS)
+
+
 def live_panel(job_id: str, ticking: bool) -> None:
     """Redrawn every second while the job trains or waits (pages/_ui/live.py): status, controls, charts, numbers."""
     job = job_manager().get(job_id)
@@ -348,7 +355,7 @@ def live_panel(job_id: str, ticking: bool) -> None:
     # Callbacks act before the redraw, so the buttons and the status line agree at once.
     pause.button("Pause", on_click=job.pause, disabled=view.state is not JobState.RUNNING, width="stretch")
     resume.button("Resume", on_click=job.resume, disabled=view.state is not JobState.PAUSED, width="stretch")
-    stop.button("Stop", on_click=job.stop, disabled=not view.active, width="stretch")
+    stop.button("Stop", on_click=stop_now, args=(job,), disabled=not view.active, width="stretch")
     if view.trainable:
         reset.button("Reset weights", on_click=job.reset, disabled=not view.state.training, width="stretch",
                      help="Back to the initial weights (same seed) with a fresh optimizer; it goes on training "
@@ -394,6 +401,10 @@ def training_charts(ds, view: JobView) -> None:
                          help="Scale each chart to the points after the first, so a high start does not flatten "
                               "the last seconds of progress.")
     st.plotly_chart(figures.training_curves(view.metrics, keys, titles, events=True, units=units, zoom=zoomed))
+    marks = figures.training_marks(view.metrics)
+    if marks:
+        with st.expander(f"The chart's {len(marks)} numbered marks (dotted: a change; dashed: pause, steps, speed)"):
+            st.text("\n".join(f"{number:>3}  {at:7.1f} s  {text}" for number, at, text, _ in marks))
     picture, numbers = st.columns(2)
     with picture:
         live_picture(ds, view)

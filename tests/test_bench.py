@@ -110,3 +110,16 @@ def test_cli_bench_write_renders_the_printed_result(tmp_path, capsys, monkeypatc
     assert result["written"] == str(path) and [r["family"] for r in result["rows"]] == ["bernoulli"]
     text = path.read_text()
     assert "| bernoulli | digits | binary |" in text and "| 1 | 1 |" in text and "throughput table" in text
+
+
+def test_preset_bench_trains_the_broken_presets_seed_by_seed():
+    from genlab.bench import format_preset_table, run_preset_bench
+
+    result = run_preset_bench(seconds=0.3, families=["gmm"], kinds=["toy"], seeds=[3, 5])
+    assert result["seeds"] == [3, 5] and result["seed"] == 3 and result["repeats"] == 2
+    assert [r["seed"] for r in result["groups"][0]["candidates"][0]["runs"]] == [3, 5]
+    (check,) = result["broken"]
+    assert check["name"].startswith("Too few components") and [r["seed"] for r in check["runs"]] == [3, 5]
+    assert all(0 <= r["modes_covered"] <= 8 for r in check["runs"])  # 8gaussians has eight modes
+    table = format_preset_table(result)
+    assert table.count("| Too few components (broken on purpose) |") == 2

@@ -263,3 +263,25 @@ def test_the_optimizer_hook_sees_every_optimizer_and_joins_every_step(points_ds)
     assert result.steps == 6 and len(made) == 2 and made[0] is not made[1]
     assert steps == [2] * 6  # every step went through the optimizer made last
     assert result.metrics[0]["event"] == "reset to initial weights"
+
+
+def test_pause_resume_steps_and_speed_are_marked_where_they_happened(points_ds):
+    control, seen, done = TrainControl(), [], {}
+    model = genlab.create_model("gmm", points_ds, num_components=3)
+    thread = paused_run(model, points_ds, control, seen, done)  # a pause before the first step is not marked
+    try:
+        control.step(3)
+        wait_for(lambda: seen and seen[-1]["step"] == 3)
+        assert [r["step"] for r in seen if r.get("control") == "3 steps from the pause"] in ([1], [3])
+        control.resume()
+        wait_for(lambda: seen[-1].get("control") == "resumed")
+        control.pause()  # reported at once, at the step where it paused
+        wait_for(lambda: seen[-1].get("control") == "paused")
+        paused_at = seen[-1]["step"]
+        control.set_speed(5, wait_seconds=0.0)
+        control.step(1)
+        wait_for(lambda: seen[-1]["step"] == paused_at + 1)
+        assert seen[-1]["control"] == "slow motion: a redraw every 5 steps; 1 step from the pause"
+    finally:
+        control.stop()
+        thread.join(10)

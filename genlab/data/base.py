@@ -53,6 +53,7 @@ class Dataset:
         view: "continuous" | "binary" | "gray8".
         levels: values per pixel for discrete views, None for continuous.
         labels_train, labels_test: int64 tensors of class labels, or None.
+        class_names: what label k means, at position k, where the source names its classes; else None.
         log_prob_true: exact (or numerically exact) log p_data(x) in nats, toys only.
         description: one sentence for the app.
         source: for a set built from arguments beyond its name and view (a drawn density's
@@ -71,6 +72,7 @@ class Dataset:
     bounds: tuple[float, float, float, float] | None = None  # toys: xmin, xmax, ymin, ymax for plots
     modes: tuple[torch.Tensor, float] | None = None  # mixtures: (centres (K, D), σ) for mode coverage
     source: dict | None = None
+    class_names: tuple[str, ...] | None = None
 
     def __post_init__(self):
         if self.view not in VIEWS:
@@ -84,6 +86,10 @@ class Dataset:
             self.levels = 2
         elif self.view == "gray8" and self.levels is None:
             self.levels = 256
+
+    def label_names(self, labels) -> list[str]:
+        """What each label means: its class name where the source names them, else the number."""
+        return [self.class_names[int(y)] if self.class_names else str(int(y)) for y in labels]
 
     @property
     def shape(self) -> tuple[int, ...]:

@@ -1,7 +1,8 @@
 """Your own images as a data set: a folder (or a zip) of PNG/JPEG/WebP/BMP/GIF files.
 
 `load_dataset("folder:PATH", view="binary", size=28)` reads every image under PATH
-(sub-folders become class labels when there are several), turns each grayscale,
+(sub-folders become class labels when there are several; a single folder holding them all is
+looked through, as `zip -r shapes.zip shapes/` makes it), turns each grayscale,
 fits it into size×size keeping its aspect ratio, quantises it into the view and splits
 train/test deterministically by seed. The decoded images are cached by what they were made
 from: the bytes and relative names of the files, the size and the view. Reloading an
@@ -13,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import torch
 
@@ -30,13 +31,16 @@ from genlab.data.imagefiles import (
 from genlab.data.images import IMAGE_VIEWS
 from genlab.data.registry import Request, Source, register
 
-__all__ = ["PREFIX", "load_folder", "cache_key", "MIN_IMAGES", "SIZES"]
+__all__ = ["PREFIX", "load_folder", "cache_key", "MIN_IMAGES", "SIZES", "NO_LABELS"]
 
 PREFIX = "folder:"  # "folder:PATH" names the images under PATH
 
 MIN_IMAGES = 10  # fewer than this cannot be split into train, validation and test
 SIZES = (8, 16, 28, 32)
 GRAY_LEVELS = 256
+MAX_CLASS_NAME = 40  # characters of a class folder's name that are shown
+NO_LABELS = ("No labels found: to get them, put each class's images in a folder of its own (shapes/circles/…, "
+             "shapes/squares/…) and zip the folder that holds them (`zip -r shapes.zip shapes/`).")
 CACHE_ENTRIES = 8  # decoded folders kept, least recently used dropped first
 
 Decoded = tuple[torch.Tensor, "torch.Tensor | None", tuple, tuple]  # images, labels, class names, notes
@@ -66,13 +70,31 @@ def cache_key(spec: str, size: int = 28, view: str = "binary") -> tuple[str, int
     return _key(_read_files(Path(spec.removeprefix(PREFIX)).expanduser()), size, view)
 
 
+def _classes(names: list[str]) -> list[str]:
+    """Each image's class: its first folder below the folders every image shares ("" when flat).
+
+    A zip made as `zip -r shapes.zip shapes/` holds shapes/circles/… and shapes/squares/…: the
+    shared top folder "shapes" is looked through, so circles and squares are the classes.
+    """
+    parts = [PurePosixPath(name).parts for name in names]
+    depth = 0
+    while parts and all(len(p) > depth + 2 for p in parts) and len({p[depth] for p in parts}) == 1:
+        depth += 1
+    return [_shown(p[depth]) if len(p) > depth + 1 else "" for p in parts]
+
+
+def _shown(folder: str) -> str:
+    """A visitor's folder name as a class name that is safe to show: letters, digits, space, _ . -."""
+    return "".join(c if c.isalnum() or c in " _.-" else "_" for c in folder)[:MAX_CLASS_NAME]
+
+
 def _collect(path: Path, files: list[tuple[str, bytes]]) -> tuple[list, list[str], list[str]]:
-    """Images, their class names (first folder level, "" when flat) and notes; one pixel budget for them all."""
+    """Images, their class names ("" when flat) and notes; one pixel budget for them all."""
     budget = PixelBudget()
     if path.is_file():
         images, notes = read_images(*files[0], budget=budget)
-        return images, [Path(i.name).parent.parts[0] if Path(i.name).parent.parts else "" for i in images], notes
-    images, classes, notes, failures = [], [], [], []
+        return images, _classes([image.name for image in images]), notes
+    images, names, notes, failures = [], [], [], []
     for name, data in files:
         try:
             decoded, _ = read_images(name, data, budget=budget)
@@ -82,11 +104,10 @@ def _collect(path: Path, files: list[tuple[str, bytes]]) -> tuple[list, list[str
             failures.append(str(exc))
             continue
         images += decoded
-        relative = Path(name).parts
-        classes += [relative[0] if len(relative) > 1 else ""] * len(decoded)
+        names += [name] * len(decoded)
     if failures:
         notes.append(f"{len(failures)} file(s) could not be read, e.g.: {failures[0]}")
-    return images, classes, notes
+    return images, _classes(names), notes
 
 
 def _decode(path: Path, files: list[tuple[str, bytes]], size: int, view: str) -> Decoded:
@@ -132,13 +153,14 @@ def load_folder(spec: str, view: str = "binary", size: int = 28, seed: int = 0, 
                          "into train, validation and test.")
     train_idx, test_idx = split_indices(len(x), test_fraction, seed)
     description = f"{len(x)} of your images from {path.name}, {size}×{size}" + (
-        f", {len(names)} classes ({', '.join(names)})" if labels is not None else "") + "."
+        f", {len(names)} classes ({', '.join(names)})." if labels is not None else f". {NO_LABELS}")
     return Dataset(
         f"{PREFIX}{path}", x[train_idx].clone(), x[test_idx].clone(), view,
         levels=2 if view == "binary" else GRAY_LEVELS,
         labels_train=None if labels is None else labels[train_idx],
         labels_test=None if labels is None else labels[test_idx],
         description=description + (" " + " ".join(notes) if notes else ""),
+        class_names=names if labels is not None else None,
     )
 
 

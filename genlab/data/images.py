@@ -164,6 +164,7 @@ def _dataset(name, source, view, x_train, x_test, y_train, y_test) -> Dataset:
     return Dataset(
         name, _in_view(x_train, source, view), _in_view(x_test, source, view), view,
         levels=source.levels, labels_train=y_train, labels_test=y_test, description=source.description,
+        class_names=tuple(source.classes),
     )
 
 

@@ -11,7 +11,7 @@ from plotly.subplots import make_subplots
 from genlab.figures.base import COLORS, MARGIN, format_number, metric_label
 from genlab.queries import histogram
 
-__all__ = ["training_curves", "objective_name", "compare_bars", "histograms"]
+__all__ = ["training_curves", "training_marks", "objective_name", "compare_bars", "histograms"]
 
 
 def _series(metrics: Sequence[dict], x: str, key: str) -> tuple[list, list]:
@@ -30,9 +30,10 @@ def training_curves(metrics: Sequence[dict], keys: Sequence[str | Sequence[str]]
     """One panel per entry of `keys` (a metric key or a list of keys), titled by `titles`.
 
     A panel with no finite value yet says so instead of drawing empty axes. With `events`,
-    each record carrying an "event" (a mid-run hyper-parameter change) draws a dotted
-    vertical line at its x in every panel, labelled in the first. `units` titles each
-    panel's y axis; each panel with several curves has its own legend beneath it. With
+    each record carrying an "event" (a mid-run change, dotted) or a "control" (pause, resume,
+    single steps, speed; dashed, lighter) draws a vertical line at its x in every panel,
+    numbered in the first as `training_marks` numbers them, its text shown on hover. `units` titles
+    each panel's y axis; each panel with several curves has its own legend beneath it. With
     `zoom`, each y axis spans the values after every curve's first point, so the late
     progress is not flattened by a high start (the first point then sits off the chart).
     """
@@ -99,15 +100,34 @@ def objective_name(objective: str, per: str = "example") -> str:
     return name
 
 
-def _mark_events(fig: go.Figure, metrics: Sequence[dict], x: str, columns: int) -> None:
-    """A dotted vertical line per record with an "event", in each of `columns` panels; the text on the first."""
+MARK_ROWS = 3  # marks' numbers take turns over this many heights, so close ones do not overlap
+MARK_LINES = {"event": dict(color="gray", dash="dot", width=1),  # a change of settings, a reset
+              "control": dict(color="#B0B8C1", dash="dash", width=1)}  # pause, resume, single steps, speed
+
+
+def training_marks(metrics: Sequence[dict], x: str = "seconds") -> list[tuple[int, float, str, str]]:
+    """The chart's marks, numbered from 1: (number, x, what happened, kind), for a list beside the chart.
+
+    A record's "event" (a change of settings, a reset) and its "control" (pause, resume, single
+    steps, speed) make one mark; its kind is "event" when it holds a change, else "control".
+    """
+    marks = []
     for record in metrics:
-        if not record.get("event") or x not in record:
-            continue
+        text = "; ".join(record[kind] for kind in MARK_LINES if record.get(kind))
+        if text and x in record:
+            marks.append((len(marks) + 1, record[x], text, "event" if record.get("event") else "control"))
+    return marks
+
+
+def _mark_events(fig: go.Figure, metrics: Sequence[dict], x: str, columns: int) -> None:
+    """A vertical line per mark (see `training_marks`) in each of `columns` panels; on the first, its
+    number, staggered over MARK_ROWS heights so close marks stay apart, with the whole text on hover."""
+    for number, at, text, kind in training_marks(metrics, x):
         for col in range(1, columns + 1):
-            label = dict(annotation_text=record["event"], annotation_position="top left",
-                         annotation_font_size=10) if col == 1 else {}
-            fig.add_vline(x=record[x], line=dict(color="gray", dash="dot", width=1), row=1, col=col, **label)
+            fig.add_vline(x=at, line=MARK_LINES[kind], row=1, col=col)
+        fig.add_annotation(x=at, xref="x", y=1 - 0.07 * ((number - 1) % MARK_ROWS), yref="y domain",
+                           text=str(number), hovertext=text, showarrow=False, xanchor="left", yanchor="top",
+                           font=dict(size=10, color="#52606D"), bgcolor="rgba(255,255,255,0.8)")
 
 
 def compare_bars(names: Sequence[str], values: Sequence, title: str = "", value_label: str = "",

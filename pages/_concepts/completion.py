@@ -123,7 +123,7 @@ def completer_ready(name: str, view: str, seed: int, source: str) -> tuple[float
     if source == FRESH:
         left, right = st.columns([1, 2], vertical_alignment="bottom")
         with left:
-            seconds = seconds_input("Training seconds", "concepts_completion_seconds", 4.0)
+            seconds = seconds_input("Seconds to train the completer", "concepts_completion_seconds", 4.0)
         key = f"concepts_completion_fresh:{name}:{view}:{seed}:{seconds}"
         if right.button(f"Train it ({seconds:g} s)", key="concepts_completion_train", icon=":material/model_training:"):
             st.session_state[key] = True

@@ -53,7 +53,7 @@ def linear_probe(selection) -> None:
     if source is None:
         st.info("No family that encodes fits this data.")
         return
-    seconds = seconds_input("Training seconds", "concepts_probe_seconds", 4.0) if source == FRESH else 0.0
+    seconds = seconds_input("Seconds to train the encoder", "concepts_probe_seconds", 4.0) if source == FRESH else 0.0
     try:
         rows = probe_rows(name, view, selection.seed, source, run_stamp(source), seconds)
     except (OSError, ValueError, KeyError) as exc:

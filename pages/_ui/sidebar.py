@@ -34,6 +34,7 @@ from pages._ui.workspace import current_workspace, host_limits, stores
 __all__ = ["Selection", "sidebar"]
 
 VIEW_TITLES = {"binary": "binary (0/1 pixels)", "gray8": "gray levels"}
+IN_USE_KEY = "_upload_in_use"  # this run's place above the uploader for the name of the set in use
 
 
 @dataclass
@@ -48,9 +49,15 @@ class Selection:
 
 
 def _your_images() -> str | None:
-    """The uploader and the size; returns the uploaded set's "folder:PATH", or None before any upload."""
+    """The uploader and the size; returns the uploaded set's "folder:PATH", or None before any upload.
+
+    The uploader shows its files only on the page they were dropped on; the set in use is named
+    above it (`_name_set_in_use`) on every page.
+    """
+    st.session_state[IN_USE_KEY] = st.empty()
+    label = "Replace them with other images" if "upload_spec" in st.session_state else "Your images"
     files = st.file_uploader(
-        "Your images", type=["zip", *(s.removeprefix(".") for s in IMAGE_SUFFIXES)], accept_multiple_files=True,
+        label, type=["zip", *(s.removeprefix(".") for s in IMAGE_SUFFIXES)], accept_multiple_files=True,
         key="upload_files", max_upload_size=MAX_FILE_BYTES // 2**20,
         help=f"A zip of images, or several image files (PNG, JPEG, WebP, BMP, GIF): at least {MIN_IMAGES}, at most "
              f"{MAX_IMAGES} from one zip, {MAX_FILE_BYTES // 2**20} MB per file. One sub-folder per class in a zip "
@@ -113,4 +120,12 @@ def sidebar(page_ticks: bool = False) -> Selection:
     except (FileNotFoundError, ValueError, ImportError) as exc:
         st.error(f"Could not load {dataset_title(name)}: {plain(exc)}")
         return Selection(name, view, int(seed), None, str(exc))
+    if st.session_state.get("dataset") == UPLOAD_CHOICE:
+        _name_set_in_use(ds)
     return Selection(name, view, int(seed), ds)
+
+
+def _name_set_in_use(ds: Dataset) -> None:
+    """Above the uploader: the uploaded set in use, by title and number of images."""
+    st.session_state[IN_USE_KEY].caption(f"In use: {dataset_title(ds.name)}, {len(ds.train) + len(ds.test):,} "
+                                         "images. Upload others below to replace them.")

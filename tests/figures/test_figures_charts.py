@@ -54,3 +54,17 @@ def test_histograms_overlay_sets_mark_values_and_count_what_is_not_drawn():
     assert [a.text for a in fig.layout.annotations] == ["this input"]  # the NaN mark is left out
     assert fig.layout.annotations[0].xanchor == "right"  # right of centre: the label leans inwards
     assert list(fig.layout.xaxis.range) == [-30.0, -5.0]
+
+
+def test_close_marks_stay_legible_and_playback_is_marked():
+    metrics = [{"seconds": 1.0 + 0.01 * i, "train_loss": 1.0, "event" if i % 2 else "control": f"change number {i}"}
+               for i in range(6)]
+    fig = figures.training_curves(metrics, ["train_loss", "train_loss"], ["a", "b"], events=True)
+    labels = [a for a in fig.layout.annotations if a.hovertext]
+    assert [a.text for a in labels] == ["1", "2", "3", "4", "5", "6"]  # short labels, the text on hover
+    assert [a.hovertext for a in labels] == [f"change number {i}" for i in range(6)]
+    assert len({a.y for a in labels[:3]}) == 3  # neighbours at different heights
+    assert {shape.line.dash for shape in fig.layout.shapes} == {"dot", "dash"}  # changes and playback differ
+    assert len(fig.layout.shapes) == 12  # a line per mark in each panel
+    assert [(n, text, kind) for n, _, text, kind in figures.training_marks(metrics)][:2] == [
+        (1, "change number 0", "control"), (2, "change number 1", "event")]

@@ -88,6 +88,8 @@ def test_without_a_saved_run_a_small_model_is_trained_on_request(tmp_path, monke
     assert not at.exception, at.exception
     (grid,) = completion_grids(at)
     assert grid["tiles"] == 8
+    labels = [box.label for box in at.number_input]
+    assert len(labels) == len(set(labels)), labels  # the probe's and the completer's budgets are told apart
 
 
 def test_the_drawing_canvas_waits_for_a_drawing(saved_run, monkeypatch):

@@ -108,3 +108,24 @@ def test_the_run_picker_on_a_drawn_density_lists_only_runs_on_that_drawing(monke
     at = opened({"dataset": "toy:drawn", "blobs": "-1,0,1,0.3;1,0,1,0.3"}, "pages/samples.py")
     (only,) = at.selectbox(key="_widget_run").options
     assert "two-blobs" in only
+
+
+def test_the_density_page_shows_the_drawn_truth_beside_the_learned_density(monkeypatch, tmp_path):
+    from genlab.data import drawn
+
+    ds = drawn.drawn_dataset([(-1.0, 0.0, 1.0, 0.3), (1.0, 0.0, 1.0, 0.3)])
+    genlab.train_and_save(genlab.create_model("gaussian", ds), ds, tmp_path / "two-blobs", seconds=0.2)
+    monkeypatch.setenv("GENLAB_RUNS", str(tmp_path))
+    at = opened({"dataset": "toy:drawn", "blobs": "-1,0,1,0.3;1,0,1,0.3"}, "pages/density.py")
+    assert not at.exception, at.exception
+    titles = [c.proto.spec for c in at.get("plotly_chart")]
+    assert any("The density you drew" in t for t in titles) and any("click to score a point" in t for t in titles)
+
+
+def test_choosing_the_drawn_density_opens_its_drawing_at_once(monkeypatch, tmp_path):
+    monkeypatch.setenv("GENLAB_RUNS", str(tmp_path))
+    at = opened({"dataset": "toy:8gaussians"}, "pages/data.py")
+    assert at.toggle(key="drawing").value is False
+    at.sidebar.selectbox(key="_widget_dataset").set_value("toy:drawn").run()
+    assert not at.exception, at.exception
+    assert at.toggle(key="drawing").value is True

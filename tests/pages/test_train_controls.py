@@ -78,3 +78,11 @@ def test_a_single_objective_has_no_players_and_a_closed_form_no_reset(app):
     assert not app.exception
     assert not [b for b in app.button if b.label == "Reset weights"]
     assert not [r for r in app.radio if r.label == "Who trains"]
+
+
+def test_the_stop_click_itself_shows_the_run_stopped(app):
+    job = started(app, "gmm", {"num_components": 4})
+    button(app, "Stop").click().run()
+    assert not app.exception, app.exception
+    assert not job.view().active
+    assert any("— **stopped**" in m.value for m in app.markdown)  # no wait for the next redraw
