@@ -139,9 +139,9 @@ rows = leaderboard.runs_table(shown)
 keys = leaderboard.yardstick_keys(run["summary"] for run in shown)
 numbers = [leaderboard.yardstick_label(k) for k in keys]
 several_data = len({(r["dataset"], r["view"]) for r in rows}) > 1
-for number, row in enumerate(rows, start=1):
+for number, (row, run) in enumerate(zip(rows, shown), start=1):
     row["#"] = number
-    row["data"] = data_title(row["dataset"], row["view"])
+    row["data"] = data_title(run["config"]["dataset"], run["config"]["view"])  # the row's dataset is public text
 columns = [c for c in (*ABOUT, *numbers, *AFTER) if c != "data" or several_data]
 table = [{c: row.get(c) for c in columns if any(r.get(c) is not None for r in rows)} for row in rows]
 st.caption(f"{len(rows)} of {len(runs)} saved run(s), newest first. Hover a column title to see which way is better.")

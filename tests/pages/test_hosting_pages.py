@@ -124,7 +124,7 @@ def test_a_nearly_full_disk_refuses_new_runs_with_a_sentence(server, monkeypatch
     _, token, _ = server
     monkeypatch.setenv("GENLAB_MIN_FREE_MB", str(2**40))
     at = visit(token, {"dataset": "toy:moons"}, "pages/train.py")
-    at.selectbox(key="train_family").set_value("gaussian").run()
+    at.selectbox(key="_widget_train_family").set_value("gaussian").run()
     next(b for b in at.button if b.label == "Start").click().run()
     assert not at.exception
     assert any("disk is nearly full" in e.value for e in at.error)
@@ -135,7 +135,7 @@ def test_a_workspace_over_its_disk_share_is_refused(server, monkeypatch):
     _, token, _ = server
     monkeypatch.setenv("GENLAB_WORKSPACE_DISK_MB", "0")
     at = visit(token, {"dataset": "toy:moons"}, "pages/train.py")
-    at.selectbox(key="train_family").set_value("gaussian").run()
+    at.selectbox(key="_widget_train_family").set_value("gaussian").run()
     next(b for b in at.button if b.label == "Start").click().run()
     assert any("more than one visitor may keep" in e.value for e in at.error)
 

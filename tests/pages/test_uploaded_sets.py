@@ -12,6 +12,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 import genlab
+from genlab.workspaces import WorkspaceStore, new_token
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 SIZE = 8  # the sidebar's smallest image size
@@ -39,18 +40,19 @@ def shapes_zip(folder: Path, count: int, classes: bool) -> Path:
 
 @pytest.fixture(scope="module")
 def uploads(tmp_path_factory):
-    """(dataset name, runs root) for a 100-image zip with two classes and a 10-image one without, each
-    with a tiny VAE and Gaussian run."""
+    """(dataset name, runs root, workspace token) for a 100-image zip with two classes and a 10-image one
+    without, each uploaded into a visitor's workspace with a tiny VAE and Gaussian run of theirs."""
     root = tmp_path_factory.mktemp("uploaded-sets")
     made = {}
     for count in (100, 10):
-        name = f"folder:{shapes_zip(root, count, classes=count == 100)}"
-        runs = root / f"runs-{count}"
+        runs, token = root / f"runs-{count}", new_token()
+        space = WorkspaceStore(runs).open(token)
+        name = f"folder:{shapes_zip(space.uploads, count, classes=count == 100)}"
         ds = genlab.load_dataset(name, size=SIZE)
         for family, hparams in (("vae", {"latent_dim": 2, "hidden_units": 16}), ("gaussian", {})):
-            genlab.train_and_save(genlab.create_model(family, ds, **hparams), ds, runs / f"{family}-{count}",
+            genlab.train_and_save(genlab.create_model(family, ds, **hparams), ds, space.runs / f"{family}-{count}",
                                   seconds=0.3, seed=0)
-        made[count] = (name, runs)
+        made[count] = (name, space.runs, token)
     return made
 
 
@@ -60,10 +62,13 @@ def test_a_zip_with_one_top_folder_keeps_its_class_folders_as_labels(uploads):
     assert set(ds.labels_train.tolist()) == {0, 1}
 
 
-def uploaded_app(monkeypatch, tmp_path, name: str, runs: Path) -> AppTest:
-    monkeypatch.setenv("GENLAB_RUNS", str(runs))
+def uploaded_app(monkeypatch, tmp_path, name: str, runs: Path, token: str) -> AppTest:
+    """A session of the visitor whose workspace holds the upload (`runs` is that workspace's runs folder)."""
+    monkeypatch.setenv("GENLAB_RUNS", str(runs.parent.parent.parent))
     monkeypatch.setenv("GENLAB_DATA_ROOT", str(tmp_path / "no-data-here"))
-    at = AppTest.from_file(APP, default_timeout=60).run()
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["_workspace_token"] = token  # what the cookie does in a browser
+    at.run()
     at.session_state["upload_spec"] = name
     at.session_state["upload_size"] = SIZE
     at.sidebar.selectbox(key="_widget_dataset").set_value("yours").run()
@@ -74,8 +79,8 @@ def uploaded_app(monkeypatch, tmp_path, name: str, runs: Path) -> AppTest:
 @pytest.mark.parametrize("count", [100, 10])
 @pytest.mark.parametrize("page", PAGES)
 def test_every_query_page_works_on_a_small_uploaded_set(page, count, uploads, monkeypatch, tmp_path):
-    name, runs = uploads[count]
-    at = uploaded_app(monkeypatch, tmp_path, name, runs)
+    name, runs, token = uploads[count]
+    at = uploaded_app(monkeypatch, tmp_path, name, runs, token)
     at.switch_page(page).run()
     assert not at.exception, at.exception
     if page != "pages/compare.py":
@@ -85,8 +90,8 @@ def test_every_query_page_works_on_a_small_uploaded_set(page, count, uploads, mo
 
 
 def latent_map(uploads, count: int, monkeypatch, tmp_path) -> tuple[AppTest, str]:
-    name, runs = uploads[count]
-    at = uploaded_app(monkeypatch, tmp_path, name, runs)
+    name, runs, token = uploads[count]
+    at = uploaded_app(monkeypatch, tmp_path, name, runs, token)
     at.switch_page("pages/latent.py").run()
     at.selectbox(key="_widget_run").set_value(str(runs / f"vae-{count}")).run()
     assert not at.exception, at.exception
@@ -106,8 +111,8 @@ def test_latent_says_when_an_upload_has_no_labels_and_how_to_get_them(uploads, m
 
 
 def test_the_sidebar_names_the_uploaded_set_in_use_on_every_page(uploads, monkeypatch, tmp_path):
-    name, runs = uploads[100]
-    at = uploaded_app(monkeypatch, tmp_path, name, runs)
+    name, runs, token = uploads[100]
+    at = uploaded_app(monkeypatch, tmp_path, name, runs, token)
     for page in ("pages/train.py", "pages/latent.py"):
         at.switch_page(page).run()
         assert not at.exception, at.exception
