@@ -7,6 +7,7 @@ import streamlit as st
 
 import genlab
 from genlab import figures
+from genlab.evaluate import live_kl_method
 from genlab.jobs import CapacityError, JobState, JobView
 from genlab.models.base import ModelConfig
 from genlab.presets import dataset_kind, measured_note, presets_for
@@ -175,7 +176,8 @@ def latest_numbers(view: JobView, stick) -> None:
     st.markdown("**Latest (validation split)**")
     st.metric("Objective", figures.format_number(last.get("valid_loss")), help=view.objective)
     if stick:
-        st.metric(stick[1][0].upper() + stick[1][1:], figures.format_number(last.get(stick[0])))
+        st.metric(stick[1][0].upper() + stick[1][1:], figures.format_number(last.get(stick[0])),
+                  help=f"KL by {live_kl_method(view.log_prob_kind)}" if stick[0] == "valid_kl_nats" else None)
     st.caption(f"step {last['step']:,} · {last['seconds']:.1f} s")
 
 
@@ -332,16 +334,20 @@ def live_panel(job_id: str, ticking: float | None) -> None:
 def training_charts(ds, view: JobView) -> None:
     """The objective, the yardstick and other signals over time; the live picture and the numbers beside it."""
     stick = yardstick(view.metrics)
-    keys, titles = [["train_loss", "valid_loss"]], ["objective d"]
+    keys, titles, labels = [["train_loss", "valid_loss"]], ["objective d"], {}
     if stick:
         keys.append([stick[0]])
         titles.append(f"yardstick: {stick[1]}")
+        if stick[0] == "valid_kl_nats":
+            method = live_kl_method(view.log_prob_kind)
+            titles[-1] += f"<br><sup>by {method.split(' (')[0]}</sup>"
+            labels[stick[0]] = f"{figures.metric_label(stick[0])}, by {method}"
     signals = other_signals(view.metrics)
     if signals:
         keys.append(signals)
         titles.append("other training signals")
     st.caption(f"Objective d of {view.title}: {view.objective}")
-    st.plotly_chart(figures.training_curves(view.metrics, keys, titles, events=True))
+    st.plotly_chart(figures.training_curves(view.metrics, keys, titles, events=True, labels=labels))
     picture, numbers = st.columns(2)
     with picture:
         live_picture(ds, view)
