@@ -168,7 +168,8 @@ def sample_log_density(samples: torch.Tensor, held_out: float = 0.25, seed: int 
     The samples are split; mixtures of each size in MIXTURE_COMPONENTS (full covariances)
     are fitted by EM on one part and scored on the other (`held_out` of them); the
     smallest whose held-out log-likelihood is within MIXTURE_TOLERANCE nats of the best is
-    the estimate (not refitted on all samples: a refit could land in a worse local optimum). Sizes are tried in increasing order and the search stops
+    the estimate (not refitted on all samples: a refit could land in a worse local optimum).
+    Sizes are tried in increasing order and the search stops
     once two larger mixtures in a row score worse on held-out samples than the best so far.
 
     A mixture extrapolates p_θ beyond its samples with Gaussian tails: a kernel density
