@@ -43,7 +43,8 @@ TEST_NUMBERS = (
     ("test_nll_nats", "Test NLL (nats)", "Average −log p_θ(x) over the test split."),
     ("bits_per_dim", "Test bits/dim", "NLL / (D ln 2): the cost of coding one pixel."),
     ("kl_nats", "Test KL (nats)", "KL(p_data‖p_θ) over the test split; 0 is a perfect model."),
-    ("mmd", "Test MMD²", "Kernel MMD² between samples and test data; 0 when they match."),
+    ("mmd", "Test MMD²", "Unbiased kernel MMD² between samples and test data: 0 on average when they "
+            "match, so it can be slightly negative by chance; larger as they differ."),
 )
 
 
@@ -334,7 +335,7 @@ def live_panel(job_id: str, ticking: float | None) -> None:
 def training_charts(ds, view: JobView) -> None:
     """The objective, the yardstick and other signals over time; the live picture and the numbers beside it."""
     stick = yardstick(view.metrics)
-    keys, titles, labels = [["train_loss", "valid_loss"]], ["objective d"], {}
+    keys, titles, labels = [["train_loss", "valid_loss"]], ["training objective (not always a divergence)"], {}
     if stick:
         keys.append([stick[0]])
         titles.append(f"yardstick: {stick[1]}")
@@ -346,7 +347,7 @@ def training_charts(ds, view: JobView) -> None:
     if signals:
         keys.append(signals)
         titles.append("other training signals")
-    st.caption(f"Objective d of {view.title}: {view.objective}")
+    st.caption(f"Training objective of {view.title}: {view.objective}")
     st.plotly_chart(figures.training_curves(view.metrics, keys, titles, events=True, labels=labels))
     picture, numbers = st.columns(2)
     with picture:

@@ -86,6 +86,8 @@ def test_curse_of_dimensionality_counts_and_measures():
     assert shown["Possible 700×1400×3 8-bit images"] == "10^7,080,225"
     assert shown["Possible inputs"] == "10^236.0"  # binary MNIST by default
     assert any("800{,}000" in m.value for m in at.markdown)  # the notes' misprint, named
+    assert any("even 15 million training images" in m.value for m in at.markdown)  # not cited as a data set's size
+    assert any("two data sets" in m.value for m in at.markdown)  # digits and MNIST 5k, said so
     assert "bits per image" in messages(at)
     at.button(key="concepts_shape_notes").click().run()
     assert metrics(at)["Possible inputs"] == "10^7,080,225.5"
