@@ -80,6 +80,16 @@ def test_parametric_vs_nonparametric_shows_what_each_stores():
     assert "Gaussian" in messages(at) and "KDE" in messages(at)
 
 
+def test_parametric_vs_nonparametric_on_images_says_its_numbers_are_bounds():
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at.session_state["_entered_through_app"] = True
+    at.session_state["concepts_tab"] = "Parametric vs. non-parametric"
+    at.run()
+    at.sidebar.selectbox(key="_widget_dataset").set_value("digits").run()
+    assert not at.exception, at.exception
+    assert {"Gaussian · bits/dim (upper bound)", "KDE · bits/dim (upper bound)"} <= set(metrics(at))
+
+
 def test_curse_of_dimensionality_counts_and_measures():
     at = open_panel("Curse of dimensionality", concepts_gap_seconds=0.5)
     shown = metrics(at)
