@@ -207,7 +207,8 @@ def format_report(result: dict) -> str:
         "- `kind` says what the NLL is: `exact`; `lower_bound` (the reported NLL and bits/dim are upper bounds on "
         "the true ones: dequantized continuous families, the VAE's importance-weighted estimate, the diffusion "
         "model's ELBO); `unnormalized` (an EBM) and `None` (GANs) have no NLL and are scored by KL on toys (from a "
-        "grid-normalised energy or a density estimate of their samples) and by MMD² everywhere.",
+        "grid-normalised energy or a Gaussian mixture fitted to their samples, whose bias docs/YARDSTICKS.md "
+        "measures) and by MMD² everywhere.",
         "- KL is KL(p_data‖p_θ) in nats on toys; MMD² is the unbiased kernel MMD² between samples and held-out "
         "data (it can be slightly negative); `modes` counts the modes of `toy:8gaussians` the samples cover.",
         f"- {result['seconds_budget']:g} s per pair is a budget for comparing families side by side, not for their "

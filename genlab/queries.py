@@ -50,8 +50,10 @@ KIND_NAMES = {
 }
 _KIND_SENTENCES = {
     "exact": "log p_θ(x) is computed exactly, so it compares across models on the same data.",
-    "lower_bound": "The number is a lower bound on log p_θ(x) (an ELBO, or a dequantised density): the true "
-                   "log-likelihood is at least this high, so the NLL shown is an upper bound.",
+    "lower_bound": "The number is a stochastic lower bound on log p_θ(x) (an ELBO, an importance-weighted bound "
+                   "or a dequantised density, each computed from random draws): it lies below the true "
+                   "log-likelihood on average over the draws, but one draw for one input can land above it. "
+                   "Averaged over many inputs, the NLL is an upper bound.",
     "estimate": "The number is a Monte-Carlo estimate of log p_θ(x); it varies a little with the random draw.",
     "unnormalized": "The model gives log p_θ(x) only up to an unknown constant log Z (an energy): it ranks inputs "
                     "under this model, but it is not comparable across models and has no bits/dim.",

@@ -96,8 +96,10 @@ st.markdown("We observe a data set $D = \\{x^{(1)}, \\dots, x^{(n)}\\}$, a finit
 st.latex(r"\min_{\theta \in \mathcal{M}} \; d\big(p_{\text{data}},\, p_\theta\big)")
 st.markdown("where $d$ is a divergence. Maximum likelihood is the forward KL: "
             "$\\mathrm{KL}(p_{\\text{data}}\\,\\|\\,p_\\theta) = \\mathbb{E}_{p_{\\text{data}}}[-\\log p_\\theta(x)] "
-            "- H(p_{\\text{data}})$, so the held-out negative log-likelihood (NLL) is the number every "
-            "family here is measured by.")
+            "- H(p_{\\text{data}})$, so the held-out negative log-likelihood (NLL) measures every family "
+            "that has a density (exactly, or through a bound or an estimate, marked as such). GANs have no "
+            "density and the EBM's is unnormalised: they are measured by a KL on the 2-D toys and by a "
+            "sample-based MMD² on images.")
 
 st.markdown("#### Three questions to ask a trained model")
 density, sampling, representation = st.columns(3)

@@ -7,6 +7,7 @@ import streamlit as st
 
 import genlab
 from genlab import figures
+from genlab.evaluate import live_kl_method
 from genlab.jobs import CapacityError, JobState, JobView
 from genlab.models.base import ModelConfig
 from genlab.presets import dataset_kind, measured_note, presets_for
@@ -49,7 +50,8 @@ TEST_NUMBERS = (
     ("test_nll_nats", "Test NLL (nats)", "Average −log p_θ(x) over the test split."),
     ("bits_per_dim", "Test bits/dim", "NLL / (D ln 2): the cost of coding one pixel."),
     ("kl_nats", "Test KL (nats)", "KL(p_data‖p_θ) over the test split; 0 is a perfect model."),
-    ("mmd", "Test MMD²", "Kernel MMD² between samples and test data; 0 when they match."),
+    ("mmd", "Test MMD²", "Unbiased kernel MMD² between samples and test data: 0 on average when they "
+            "match, so it can be slightly negative by chance; larger as they differ."),
 )
 
 
@@ -225,7 +227,8 @@ def latest_numbers(view: JobView, stick) -> None:
     st.markdown("**Latest (validation split)**")
     st.metric("Objective", figures.format_number(last.get("valid_loss")), help=view.objective)
     if stick:
-        st.metric(stick[1][0].upper() + stick[1][1:], figures.format_number(last.get(stick[0])))
+        st.metric(stick[1][0].upper() + stick[1][1:], figures.format_number(last.get(stick[0])),
+                  help=f"KL by {live_kl_method(view.log_prob_kind)}" if stick[0] == "valid_kl_nats" else None)
     st.caption(f"step {last['step']:,} · {last['seconds']:.1f} s")
 
 
@@ -385,22 +388,27 @@ def training_charts(ds, view: JobView) -> None:
     """The objective, the yardstick and other signals over time; the live picture and the numbers beside it."""
     stick = yardstick(view.metrics)
     objective = figures.objective_name(view.objective, "image" if view.view != "continuous" else "point")
-    keys, titles, units = [["train_loss", "valid_loss"]], [f"objective d: {objective}"], [objective]
+    keys, titles, units, labels = [["train_loss", "valid_loss"]], [f"training objective: {objective}"], [objective], {}
     if stick:
         keys.append([stick[0]])
         titles.append(f"yardstick: {stick[1]}")
         units.append(stick[1].split(", ")[1] if ", " in stick[1] else stick[1])
+        if stick[0] == "valid_kl_nats":
+            method = live_kl_method(view.log_prob_kind)
+            titles[-1] += f"<br><sup>by {method.split(' (')[0]}</sup>"
+            labels[stick[0]] = f"{figures.metric_label(stick[0])}, by {method}"
     signals = other_signals(view.metrics)
     if signals:
         keys.append(signals)
         titles.append("other training signals")
         units.append("each in its own unit")
     about, zoom = st.columns([3, 1])
-    about.caption(f"Objective d of {view.title}: {view.objective}")
+    about.caption(f"Training objective of {view.title} (not always a divergence): {view.objective}")
     zoomed = zoom.toggle("Zoom on late progress", value=True, key="train_zoom",
                          help="Scale each chart to the points after the first, so a high start does not flatten "
                               "the last seconds of progress.")
-    st.plotly_chart(figures.training_curves(view.metrics, keys, titles, events=True, units=units, zoom=zoomed))
+    st.plotly_chart(figures.training_curves(view.metrics, keys, titles, events=True, units=units, zoom=zoomed,
+                                            labels=labels))
     marks = figures.training_marks(view.metrics)
     if marks:
         with st.expander(f"The chart's {len(marks)} numbered marks (dotted: a change; dashed: pause, steps, speed)"):

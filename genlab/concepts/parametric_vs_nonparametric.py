@@ -46,7 +46,8 @@ def growth_curve(ds: Dataset, models: Mapping[str, dict], sizes: Sequence[int] |
     """Fit every model on the first n items of one shuffle of `ds.train` (nested subsets), for each n.
 
     Returns rows {"model", "kind", "n", "test_nll_nats", "bits_per_dim" (images), "fit_seconds",
-    "num_parameters"}; a KDE keeps every one of its n training items (max_points = n), so its
+    "num_parameters", "log_prob_kind" (on images the Gaussian and KDE are dequantised: "lower_bound")};
+    a KDE keeps every one of its n training items (max_points = n), so its
     parameter count grows with the data.
     """
     sizes = growth_sizes(len(ds.train)) if sizes is None else list(sizes)
@@ -62,7 +63,7 @@ def growth_curve(ds: Dataset, models: Mapping[str, dict], sizes: Sequence[int] |
             model, seconds = fit_family(entry["family"], subset, ds.spec, entry["seconds"], seed, **hparams)
             nll = -float(batched_log_prob(model, x_test).double().mean())
             row = {"model": label, "kind": entry["kind"], "n": n, "test_nll_nats": nll, "fit_seconds": seconds,
-                   "num_parameters": model.num_parameters()}
+                   "num_parameters": model.num_parameters(), "log_prob_kind": model.log_prob_kind}
             if ds.view != "continuous":
                 row["bits_per_dim"] = nll / (ds.dim * math.log(2))
             rows.append(row)

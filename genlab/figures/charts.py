@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -26,8 +26,12 @@ def _series(metrics: Sequence[dict], x: str, key: str) -> tuple[list, list]:
 
 def training_curves(metrics: Sequence[dict], keys: Sequence[str | Sequence[str]], titles: Sequence[str],
                     x: str = "seconds", height: int = 340, events: bool = False,
-                    units: Sequence[str] | None = None, zoom: bool = False) -> go.Figure:
+                    units: Sequence[str] | None = None, zoom: bool = False,
+                    labels: Mapping[str, str] | None = None) -> go.Figure:
     """One panel per entry of `keys` (a metric key or a list of keys), titled by `titles`.
+
+    Each curve is named by `metric_label`, or by `labels[key]` where given (a number with its
+    method beside it: "validation KL (nats), by a Gaussian mixture fitted to samples").
 
     A panel with no finite value yet says so instead of drawing empty axes. With `events`,
     each record carrying an "event" (a mid-run change, dotted) or a "control" (pause, resume,
@@ -50,7 +54,8 @@ def training_curves(metrics: Sequence[dict], keys: Sequence[str | Sequence[str]]
             if not xs:
                 continue
             later += ys[1:]
-            fig.add_trace(go.Scatter(x=xs, y=ys, name=metric_label(key), legendgroup=key, legend=legend,
+            name = (labels or {}).get(key) or metric_label(key)
+            fig.add_trace(go.Scatter(x=xs, y=ys, name=name, legendgroup=key, legend=legend,
                                      mode="lines+markers" if len(xs) < 20 else "lines",
                                      line=dict(color=next(colors), width=2),
                                      showlegend=len(panel) > 1),

@@ -82,6 +82,7 @@ class ModelCard:
     changeable: tuple[str, ...]  # config fields a learner may change while it trains
     players: tuple[str, ...]  # for a game of several networks: who may train ("both" first)
     config: ModelConfig
+    log_prob_kind: str | None = None  # what its log p is: "exact" | "lower_bound" | ... | None
 
     @classmethod
     def of(cls, model: GenerativeModel | ModelCard) -> ModelCard:
@@ -89,7 +90,7 @@ class ModelCard:
         if isinstance(model, ModelCard):
             return model
         return cls(model.name, model.title, model.objective, bool(model.trainable), tuple(model.changeable),
-                   tuple(model.players), copy.copy(model.config))
+                   tuple(model.players), copy.copy(model.config), model.log_prob_kind)
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,7 @@ class JobView:
     created: float  # time.time() when the job was started
     queue_position: int | None = None  # 1-based while queued
     queue_length: int = 0  # jobs waiting, while this one waits
+    log_prob_kind: str | None = None  # the model's, which says how its charted KL is measured
 
     @classmethod
     def of(cls, job_id: str, model: GenerativeModel | ModelCard, ds: Dataset, *, state: JobState, error: str,
@@ -126,7 +128,7 @@ class JobView:
         return cls(job_id, card.name, card.title, card.objective, card.trainable, card.changeable, card.players,
                    card.config, ds.name, ds.view, JobState(state), error, float(seconds), tuple(metrics),
                    MappingProxyType(dict(live)), MappingProxyType(copy.deepcopy(summary)), str(folder), created,
-                   queue_position, queue_length)
+                   queue_position, queue_length, card.log_prob_kind)
 
     @property
     def active(self) -> bool:

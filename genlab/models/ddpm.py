@@ -29,7 +29,11 @@ log_prob_kind is "lower_bound" on every view: on points it bounds the exact
 log-density; on images pixels are uniformly dequantized to y ∈ [0, 1] and scaled to
 z = 2y − 1, and E_u[ELBO] − D·log(levels) + D·log 2 bounds the log-probability of the
 discrete image (as for every dequantized family; `DensityModel`). `extra_metrics`
-splits the bound into its three terms.
+splits the bound into its three terms, and on points adds `ode_nll_nats`: the NLL under
+the probability-flow ODE (Song et al., 2021) of the same network, exact up to the RK4
+solver (< 1e-3 nats, tested against a Gaussian's closed form) and its start at step 1.
+It is not a bound: it is the likelihood of a different sampler (the deterministic flow),
+and it sits on the same exact axis as the flows (KL = ode_nll − data_entropy_nats).
 
 Sampling runs the reverse chain ancestrally on `sampling_steps` of the T steps
 (evenly strided, with the β's respaced so the marginals stay the same; Nichol &
@@ -43,6 +47,7 @@ References:
     Ho, Jain & Abbeel, "Denoising Diffusion Probabilistic Models", NeurIPS 2020.
     Sohl-Dickstein et al., "Deep Unsupervised Learning using Nonequilibrium Thermodynamics", ICML 2015.
     Nichol & Dhariwal, "Improved Denoising Diffusion Probabilistic Models", ICML 2021 (cosine schedule).
+    Song et al., "Score-Based Generative Modeling through Stochastic Differential Equations", ICLR 2021.
 """
 from __future__ import annotations
 
@@ -62,6 +67,9 @@ __all__ = ["DDPM", "DDPMConfig", "beta_schedule", "SCHEDULES"]
 TIME_FEATURES = 32  # sinusoidal features of the step t fed to the noise predictor
 ELBO_CHUNK = 16384  # (item, step) pairs per network call when computing the ELBO
 SCORE_NOISE = 0.1  # noise std (standardized units) at which `fields` reads the score
+ODE_START = 1  # the probability-flow ODE starts at step 1 (ᾱ_1 = 1 − β_1), the data taken as z there
+ODE_STEPS_PER_STEP = 2  # RK4 steps per diffusion step
+ODE_ITEMS = 1000  # test items scored by the ODE in `extra_metrics` (each RK4 step: 4 passes, 4·D backward)
 
 
 def _linear(T: int) -> torch.Tensor:
@@ -217,12 +225,65 @@ class DDPM(DensityModel):
         return -sum(terms.values()) + self.norm.log_det()
 
     def extra_metrics(self, x):
-        """The ELBO (nats, on the data view) and its three terms, averaged over x."""
+        """The ELBO (nats, on the data view) and its three terms, averaged over x; on points also the
+        NLL under the probability-flow ODE (`ode_nll_nats`, see `ode_log_prob`)."""
         generator = torch.Generator().manual_seed(0)
         y, correction = self.to_continuous(x, generator)
         terms = self.elbo_terms(self.norm(y), generator)
         elbo = -sum(terms.values()) + self.norm.log_det() + correction
-        return {"elbo_nats": float(elbo.mean()), **{k: float(v.mean()) for k, v in terms.items()}}
+        out = {"elbo_nats": float(elbo.mean()), **{k: float(v.mean()) for k, v in terms.items()}}
+        if self.spec.view == "continuous":
+            out["ode_nll_nats"] = -float(self.ode_log_prob(y[:ODE_ITEMS]).mean())
+        return out
+
+    # ---- the probability-flow ODE ---------------------------------------------------------
+    def continuous_alpha_bar(self, t: torch.Tensor) -> torch.Tensor:
+        """ᾱ at real-valued steps t ∈ [0, T]: log ᾱ interpolated linearly between whole steps (ᾱ_0 = 1)."""
+        log_a = torch.cat([self.alpha_bars.new_zeros(1), self.alpha_bars.log()])  # (T + 1,)
+        low = t.floor().long().clamp(0, self.config.timesteps - 1)
+        frac = t - low
+        return (log_a[low] * (1 - frac) + log_a[low + 1] * frac).exp()
+
+    def ode_drift(self, z: torch.Tensor, t: float, step: int) -> torch.Tensor:
+        """dz/dt = −½ β(t) (z + ∇log p_t(z)), with ∇log p_t = −ε_θ(z, t)/√(1 − ᾱ(t)) and
+        β(t) = −d log ᾱ/dt, constant on (step, step + 1) which holds t: Song et al.'s probability flow."""
+        tt = torch.full((len(z),), t, dtype=z.dtype, device=z.device)
+        beta = -torch.log(self.alpha_bars[step] / (self.alpha_bars[step - 1] if step > 0 else 1.0))
+        a = self.continuous_alpha_bar(tt)[:, None]
+        return -0.5 * beta * (z - self.eps_net(z, tt) / (1 - a).sqrt())
+
+    def _drift_and_divergence(self, z: torch.Tensor, t: float, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The drift and its exact divergence Σ_i ∂f_i/∂z_i (one backward pass per coordinate)."""
+        with torch.enable_grad():
+            z = z.detach().requires_grad_(True)
+            f = self.ode_drift(z, t, step)
+            div = sum(torch.autograd.grad(f[:, i].sum(), z, retain_graph=i < z.shape[1] - 1)[0][:, i]
+                      for i in range(z.shape[1]))
+        return f.detach(), div.detach()
+
+    def ode_log_prob(self, y: torch.Tensor) -> torch.Tensor:
+        """log p_θ(y) in nats for flat continuous y (N, D) under the probability-flow ODE.
+
+        The ODE carries z from t = ODE_START (read as the data itself) to t = T, where z is
+        scored under N(0, I); log p = log N(z_T) + ∫ div f dt, integrated by classical RK4 with
+        ODE_STEPS_PER_STEP steps per diffusion step (aligned with the whole steps, where β
+        jumps). Exact up to the solver (halving the step moves it by < 1e-3 nats on a Gaussian,
+        tested), the start at ODE_START rather than 0 and the prior's mismatch at T.
+        """
+        T = self.config.timesteps
+        z = self.norm(y)
+        grid = [ODE_START + i / ODE_STEPS_PER_STEP for i in range((T - ODE_START) * ODE_STEPS_PER_STEP + 1)]
+        integral = torch.zeros(len(z), dtype=z.dtype, device=z.device)
+        for t0, t1 in zip(grid[:-1], grid[1:]):
+            h, step = t1 - t0, int(t0)  # [t0, t1] lies within one whole step, where β is constant
+            k1, d1 = self._drift_and_divergence(z, t0, step)
+            k2, d2 = self._drift_and_divergence(z + h / 2 * k1, t0 + h / 2, step)
+            k3, d3 = self._drift_and_divergence(z + h / 2 * k2, t0 + h / 2, step)
+            k4, d4 = self._drift_and_divergence(z + h * k3, t1, step)
+            z = z + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+            integral = integral + h / 6 * (d1 + 2 * d2 + 2 * d3 + d4)
+        prior = -0.5 * (z.square().sum(1) + z.shape[1] * math.log(2 * math.pi))
+        return prior + integral + self.norm.log_det()
 
     # ---- the reverse process ------------------------------------------------------------
     def sampling_schedule(self) -> list[int]:

@@ -42,7 +42,7 @@ def the_notes_count() -> None:
         f"{concepts.format_power_of_ten(notes, latex=True)}$ possible images. The notes print "
         f"$10^{{{tex_number(concepts.NOTES_PRINTED_EXPONENT)}}}$: their exponent is about "
         f"{notes / concepts.NOTES_PRINTED_EXPONENT:.1f} times too small, and the conclusion stands — against that "
-        "number, their 15 million training images are nothing.")
+        "number, even 15 million training images would be nothing.")
     st.metric("Possible 700×1400×3 8-bit images", f"10^{math.floor(notes):,}",
               help=f"256^{dim:,} = {concepts.format_power_of_ten(notes)}: log10 computed as {dim:,} × log10(256).")
 
@@ -74,7 +74,9 @@ def measured(selection) -> None:
     st.subheader("The same curse, measured")
     st.markdown("A KDE says an image is likely if it is close to a training image; as D grows, held-out images are "
                 "far from all of them. A deep autoregressive model shares what it learns across pixels instead. "
-                "Both are fitted to the same digits at several resolutions and scored on held-out images.")
+                "Both are fitted at several resolutions and scored on held-out images: sklearn's 8×8 digits "
+                "at 4×4 and 8×8, and the MNIST 5k subset at 16×16 and 28×28 (two data sets, so compare "
+                "the gap within a row, not rows with each other).")
     view = image_view(selection)
     labels = {f"{size}×{size} ({source})": (source, size) for source, size in concepts.RESOLUTIONS}
     left, right = st.columns([3, 1])

@@ -15,6 +15,9 @@ def growth(name: str, view: str, seed: int, largest: int, deep_seconds: float | 
     return concepts.growth_curve(ds, models, concepts.growth_sizes(largest), seed=seed)
 
 
+KIND_WORDS = {"exact": "exact", "lower_bound": "an upper bound (the log p of dequantised pixels is a lower bound)"}
+
+
 def show(selection) -> None:
     st.markdown(
         "A **parametric** model has a fixed number of parameters however much data arrives — a Gaussian keeps one "
@@ -40,10 +43,16 @@ def show(selection) -> None:
     columns = st.columns(2 * len(last))
     for i, (model, row) in enumerate(last.items()):
         short = model.split(" (")[0]  # "MADE (masked autoencoder)" -> "MADE"
-        columns[2 * i].metric(f"{short} · {unit}", figures.format_number(row[value]), help=model)
+        bound = row.get("log_prob_kind") == "lower_bound"
+        columns[2 * i].metric(f"{short} · {unit}" + (" (upper bound)" if bound else ""),
+                              figures.format_number(row[value]), help=model)
         columns[2 * i + 1].metric(f"{short} · stored", f"{row['num_parameters']:,}", help="Numbers the model keeps.")
     st.plotly_chart(figures.growth_figure(rows), key="concepts_growth")
     st.info(concepts.growth_verdict(rows, ds.dim))
+    kinds = {model.split(" (")[0]: KIND_WORDS.get(row.get("log_prob_kind"), "exact") for model, row in last.items()}
+    if len(set(kinds.values())) > 1:
+        st.caption("Bounds beside exact numbers: " + "; ".join(f"{m}: {k}" for m, k in kinds.items())
+                   + ". Part of a gap between a bound and an exact number is the bound's own looseness.")
     st.caption("Fit times are wall-clock on a shared machine and include the held-out bandwidth search (KDE) or the "
                "training budget (deep model). A KDE keeps n × D numbers and a bandwidth — its parameters are the "
                "data.")

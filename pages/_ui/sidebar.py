@@ -99,7 +99,9 @@ def sidebar(page_ticks: bool = False) -> Selection:
         if is_image_set(name):
             view = persistent(st.radio, "View", "view", "binary", options=list(VIEW_TITLES), link="view",
                               format_func=VIEW_TITLES.get, horizontal=True,
-                              help="Binary: pixels thresholded to 0/1, the classic benchmark. "
+                              help="Binary: pixels thresholded to 0/1 (the classic binarised-MNIST benchmark "
+                                   "instead draws each pixel as 1 with its grey level as probability, so "
+                                   "numbers differ). "
                                    "Gray levels: the integer pixel values.")
         else:
             view = "continuous"

@@ -80,12 +80,24 @@ def test_parametric_vs_nonparametric_shows_what_each_stores():
     assert "Gaussian" in messages(at) and "KDE" in messages(at)
 
 
+def test_parametric_vs_nonparametric_on_images_says_its_numbers_are_bounds():
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at.session_state["_entered_through_app"] = True
+    at.session_state["concepts_tab"] = "Parametric vs. non-parametric"
+    at.run()
+    at.sidebar.selectbox(key="_widget_dataset").set_value("digits").run()
+    assert not at.exception, at.exception
+    assert {"Gaussian · bits/dim (upper bound)", "KDE · bits/dim (upper bound)"} <= set(metrics(at))
+
+
 def test_curse_of_dimensionality_counts_and_measures():
     at = open_panel("Curse of dimensionality", concepts_gap_seconds=0.5)
     shown = metrics(at)
     assert shown["Possible 700×1400×3 8-bit images"] == "10^7,080,225"
     assert shown["Possible inputs"] == "10^236.0"  # binary MNIST by default
     assert any("800{,}000" in m.value for m in at.markdown)  # the notes' misprint, named
+    assert any("even 15 million training images" in m.value for m in at.markdown)  # not cited as a data set's size
+    assert any("two data sets" in m.value for m in at.markdown)  # digits and MNIST 5k, said so
     assert "bits per image" in messages(at)
     at.button(key="concepts_shape_notes").click().run()
     assert metrics(at)["Possible inputs"] == "10^7,080,225.5"

@@ -22,6 +22,12 @@ def test_workshop_mode_installs_the_zoo(runs_in_tmp):
     assert not compare.exception
 
 
+def test_home_says_which_families_the_held_out_nll_measures(runs_in_tmp):
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    text = " ".join(m.value for m in at.markdown)
+    assert "GANs have no density" in text and "is the number every family" not in text
+
+
 CONCEPTS = Path(__file__).resolve().parents[2] / "pages" / "concepts.py"
 
 

@@ -56,6 +56,8 @@ def test_a_gan_offers_who_trains_critic_steps_reset_and_speed(app):
         assert not app.exception
         chart = app.get("plotly_chart")[0]
         assert "reset to initial weights" in chart.proto.spec  # marked on the training curves
+        assert "by a Gaussian mixture fitted to 4,000 samples" in chart.proto.spec  # the KL's method, live
+        assert "training objective (not always a divergence)" in chart.proto.spec
     finally:
         job.stop()
         job.join(10)
