@@ -388,7 +388,8 @@ def training_charts(ds, view: JobView) -> None:
     """The objective, the yardstick and other signals over time; the live picture and the numbers beside it."""
     stick = yardstick(view.metrics)
     objective = figures.objective_name(view.objective, "image" if view.view != "continuous" else "point")
-    keys, titles, units, labels = [["train_loss", "valid_loss"]], [f"training objective: {objective}"], [objective], {}
+    title = f"training objective (not always a divergence)<br><sup>{objective}</sup>"
+    keys, titles, units, labels = [["train_loss", "valid_loss"]], [title], [objective], {}
     if stick:
         keys.append([stick[0]])
         titles.append(f"yardstick: {stick[1]}")

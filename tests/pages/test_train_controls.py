@@ -35,6 +35,8 @@ def test_a_gan_offers_who_trains_critic_steps_reset_and_speed(app):
     job = started(app, "gan", TINY_GAN)
     try:
         button(app, "Pause").click().run()
+        # The pause is reported (and marked) by the training thread; let that report land before stepping.
+        wait_until(lambda: any("paused" in r.get("control", "") for r in job.view().metrics))
         players = app.radio(key=f"player:{job.id}")
         assert players.label == "Who trains" and players.value == "both"
         assert list(players.options) == ["both players", "the discriminator only", "the generator only"]
