@@ -325,7 +325,8 @@ async def one_session(browser, url: str, session: Session, args) -> None:
 
         await page.locator('[data-testid="stMain"] [data-testid="stSelectbox"]').first.click()
         await page.keyboard.type(args.family)  # the list of families is longer than the open menu
-        await page.get_by_role("option", name=args.family, exact=True).click()
+        # an option reads "<title> — what it answers" (density, samples, latent)
+        await page.get_by_role("option", name=re.compile(rf"^{re.escape(args.family)}( —|$)")).click()
         await settle(page, session, args.step_timeout)
         for label, value in args.widgets:
             await set_number(page, session, label, value, args.step_timeout)
