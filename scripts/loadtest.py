@@ -567,7 +567,7 @@ def main(argv=None) -> int:
             "redraws": redraws(sessions),
             "errors": [f"session {s.index}: {e}" for s in sessions for e in s.errors],
             "server_tracebacks": server_tracebacks(folder / "streamlit.log"),
-            "runs_saved": sum(1 for run in (folder / "runs").glob("*/config.json")),
+            "runs_saved": sum(1 for run in (folder / "runs").glob("workspaces/*/runs/*/summary.json")),
             "memory_mb": {"start": round(start_mb, 1), "after_warmup": round(after_warmup_mb, 1),
                           "peak": round(sampler.peak_mb, 1), "end": round(end_mb, 1)},
             "threads": {"start": start_threads, "before": before,
