@@ -10,7 +10,7 @@ import csv
 import io
 import math
 
-from genlab.data import dataset_title
+from genlab.data import IN_MEMORY, dataset_title
 from genlab.data.registry import source_of
 
 __all__ = ["YARDSTICKS", "yardstick_keys", "yardstick_label", "better", "runs_table", "to_csv", "headline",
@@ -66,7 +66,7 @@ def better(key: str) -> str | None:
 
 def _public_name(dataset: str) -> str:
     """A data set's name as a table may show it: a set of your own images by its title, never its server path."""
-    return dataset if source_of(dataset).prefix is None else dataset_title(dataset)
+    return dataset if dataset == IN_MEMORY or source_of(dataset).prefix is None else dataset_title(dataset)
 
 
 def runs_table(runs) -> list[dict]:

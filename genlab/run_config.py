@@ -200,14 +200,24 @@ def _scalars(record: dict, what: str) -> dict:
     return out
 
 
+SUMMARY_TEXTS = {"log_prob_kind", "kl_method", "trained_on", "status", "message"}  # the only texts a summary holds
+
+
+def _numbers(record: dict, what: str) -> dict:
+    """`_scalars`, less any text outside SUMMARY_TEXTS: a summary's other values are numbers (or None)."""
+    return {key: value for key, value in _scalars(record, what).items()
+            if not isinstance(value, str) or key in SUMMARY_TEXTS}
+
+
 def check_summary(summary, config: dict) -> dict:
-    """The run's summary: scalar yardsticks (and the training record's scalars); naming keys from the config."""
+    """The run's summary: numeric yardsticks and the few texts GenLab writes (the log p kind, the KL's
+    method, the training status); anything else a file carries is dropped. Naming keys come from the config."""
     if not isinstance(summary, dict):
         raise RunError("The run's summary.json is not a JSON object.")
-    out = _scalars(summary, "summary")
+    out = _numbers(summary, "summary")
     train = summary.get("train")
     if isinstance(train, dict):
-        out["train"] = _scalars(train, "training record")
+        out["train"] = _numbers(train, "training record")
     out.update(family=config["family"], dataset=config["dataset"], view=config["view"])
     return out
 

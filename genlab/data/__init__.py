@@ -4,7 +4,7 @@ Each source is declared once, in its own module, and registered by name (see `ge
 """
 from __future__ import annotations
 
-from genlab.data.base import VIEWS, DataSpec, Dataset, from_tensors
+from genlab.data.base import IN_MEMORY, VIEWS, DataSpec, Dataset, from_tensors
 from genlab.data.registry import Request, Source, source_of, sources
 
 __all__ = ["load_dataset", "from_tensors", "dataset_names", "dataset_title", "is_image_set", "source_of", "sources",
@@ -19,7 +19,7 @@ def dataset_names(offline_only: bool = False) -> list[str]:
 
 def dataset_title(name: str) -> str:
     """The name people read for a data set ("Digits 8×8 (scikit-learn)"); never a path."""
-    return source_of(name).title_of(name)
+    return "tensors held in memory" if name == IN_MEMORY else source_of(name).title_of(name)
 
 
 def is_image_set(name: str) -> bool:

@@ -9,6 +9,7 @@ import torch
 __all__ = ["Dataset", "DataSpec", "VIEWS", "from_tensors", "split_indices"]
 
 VIEWS = ("continuous", "binary", "gray8")
+IN_MEMORY = "tensors"  # the name of a data set made from tensors (`from_tensors`): nothing rebuilds it by name
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,7 @@ def from_tensors(
     labels_train=None,
     labels_test=None,
     levels: int | None = None,
-    name: str = "tensors",
+    name: str = IN_MEMORY,
 ) -> Dataset:
     """Wrap your own tensors as a GenLab dataset.
 

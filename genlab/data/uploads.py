@@ -25,9 +25,15 @@ class UploadedFile(Protocol):
     def getvalue(self) -> bytes: ...
 
 
+MAX_NAME = 100  # characters of a visitor's file name kept on disk
+
+
 def _safe_file_name(name: str, index: int) -> str:
     """A visitor's file name made harmless: no folders, no hidden files, only plain characters."""
     stem = re.sub(r"[^A-Za-z0-9._-]", "_", PurePosixPath(name.replace("\\", "/")).name).lstrip(".") or "image"
+    if len(stem) > MAX_NAME:  # keep the suffix (how the file is read) and the start; disks refuse long names
+        suffix = PurePosixPath(stem).suffix[:10]
+        stem = stem[:MAX_NAME - len(suffix)] + suffix
     return f"{index:04d}-{stem}"
 
 
