@@ -8,9 +8,11 @@ import streamlit as st
 from pages._ui.errors import run_page
 from pages._ui.routing import follow_deep_link, mark_entrypoint
 from pages._ui.timing import timed_run
+from pages._ui.upload_budget import install as budget_uploads
 
 st.set_page_config(page_title="GenLab", page_icon=":material/science:", layout="wide")
 mark_entrypoint()
+budget_uploads()  # what one session may hold in upload memory (pages/_ui/upload_budget.py)
 
 navigation = st.navigation([
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),

@@ -103,7 +103,8 @@ class AddressBook:
 
 def client_address(ip_address: str | None, forwarded_for: str | None,
                    trust_proxy: bool | None = None) -> str | None:
-    """The visitor's address: the first X-Forwarded-For hop behind a trusted proxy, else the connection's own.
+    """The visitor's address: behind one trusted proxy, the X-Forwarded-For hop that proxy appended (the
+    last: anything before it is what the client itself sent, and can be made up); else the connection's own.
 
     None when there is none (Streamlit gives none for a browser on the server's own machine),
     which no per-address cap applies to. `trust_proxy` defaults to GENLAB_TRUST_PROXY=1.
@@ -111,9 +112,9 @@ def client_address(ip_address: str | None, forwarded_for: str | None,
     if trust_proxy is None:
         trust_proxy = os.environ.get("GENLAB_TRUST_PROXY") == "1"
     if trust_proxy and forwarded_for:
-        first = forwarded_for.split(",")[0].strip()
-        if first:
-            return first
+        last = forwarded_for.split(",")[-1].strip()
+        if last:
+            return last
     return ip_address or None
 
 

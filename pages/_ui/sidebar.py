@@ -29,6 +29,7 @@ from pages._ui.jobs import STALE_SECONDS, _jobs_status, job_manager
 from pages._ui.links import SHARE_BOX_KEY, drawn_link, persistent, share_box
 from pages._ui.routing import through_entrypoint
 from pages._ui.text import plain
+from pages._ui.upload_budget import release
 from pages._ui.workspace import current_workspace, host_limits, stores
 
 __all__ = ["Selection", "sidebar"]
@@ -72,6 +73,7 @@ def _your_images() -> str | None:
             st.session_state["upload_spec"] = save_uploads(files, space.uploads)
         except (UploadError, CapacityError) as exc:
             st.error(plain(exc))
+        release(files)  # saved to the workspace, or refused: either way out of the server's memory now
     return st.session_state.get("upload_spec")
 
 

@@ -37,6 +37,8 @@ def paused_gmm_job(at: AppTest):
     wait_until(lambda: len(job.view().metrics) >= 1)
     button(at, "Pause").click().run()
     assert job.view().state == "paused"
+    # the training thread reports (and marks) the pause itself; let that report land before anything counts reports
+    wait_until(lambda: any("paused" in r.get("control", "") for r in job.view().metrics))
     return job
 
 
