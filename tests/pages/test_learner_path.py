@@ -56,9 +56,14 @@ def test_a_finished_run_leads_on_to_its_three_questions_and_the_query_pages_open
     assert not app.exception
     name = Path(job.view().folder).name
     links = {link.proto.label: link.proto for link in app.get("page_link")}
+    shared = app.session_state["_run_links"][job.view().folder]  # the text the run picker names this run by
     for question in ("Density", "Samples", "Latent"):
         assert links[question].page == question.lower()
-        assert parse_qs(links[question].query_string)["run"] == [name]
+        assert parse_qs(links[question].query_string)["run"] == [shared]
+    app.query_params["run"] = shared  # following "Next: Density": the picker reads the link back, no warning
+    app.switch_page("pages/density.py").run()
+    assert not app.exception and not app.warning
+    assert app.selectbox(key="_widget_run").value == job.view().folder
     app.switch_page("pages/samples.py").run()
     assert not app.exception
     assert Path(app.selectbox(key="_widget_run").value).name == name
