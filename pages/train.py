@@ -13,7 +13,7 @@ from genlab.models.base import ModelConfig
 from genlab.presets import dataset_kind, measured_note, presets_for
 from pages._ui.capabilities import default_family, family_label, short_title
 from pages._ui.datasets import dataset_title
-from pages._ui.jobs import current_job, job_manager, start_job
+from pages._ui.jobs import KEPT_SECONDS_KEY, SECONDS_KEY, current_job, job_manager, start_job
 from pages._ui.links import forget_unless, link_on_first_sight, persistent, share
 from pages._ui.live import live_fragment
 from pages._ui.next_steps import next_links
@@ -29,7 +29,6 @@ HALF_WIDTH = 440  # pixels a figure may take in one of two columns of the wide l
 OPTIMISER_FIELDS = {f.name for f in ModelConfig.fields()}
 DEFAULTS_CHOICE = "Defaults of the family"
 FAMILY_KEY = "train_family"
-SECONDS_KEY, KEPT_SECONDS_KEY = "train_seconds", "_train_kept_seconds"  # the budget's widget, its copy off the page
 SECONDS_LINK, MAX_SECONDS = "seconds", 600
 KEPT_KEY = "_train_kept"  # each family's hyper-parameters at the last visit: widgets' own keys vanish off the page
 KIND_TEXT = {

@@ -7,6 +7,7 @@ import streamlit as st
 
 import genlab
 from pages._ui.capabilities import default_family
+from pages._ui.jobs import KEPT_SECONDS_KEY, SECONDS_KEY
 from pages._ui.routing import PAGES
 from pages._ui.runs import follow_just_trained, run_link
 
@@ -14,6 +15,7 @@ __all__ = ["QUESTIONS", "Question", "question_buttons", "next_links"]
 
 ASKED_KEY = "_asked"  # the page of the question a student started from on Home
 QUESTION_DATA = ("mnist5k", "binary")  # 28×28 handwritten digits, bundled: a VAE learns them in seconds
+QUESTION_SECONDS = 60  # a VAE's samples on them are recognisable digits after about this long on one CPU core
 
 
 @dataclass(frozen=True)
@@ -39,12 +41,13 @@ def _start_from(question: Question) -> None:
     ds = genlab.load_dataset(name, view=view)
     fitting = {n: cls for n, cls in genlab.families().items() if genlab.fits(n, ds.spec) is None}
     family = default_family(fitting, ds.spec)
-    st.session_state.update({"dataset": name, "view": view, "train_family": family, ASKED_KEY: question.page})
+    st.session_state.update({"dataset": name, "view": view, "train_family": family, ASKED_KEY: question.page,
+                             SECONDS_KEY: QUESTION_SECONDS, KEPT_SECONDS_KEY: QUESTION_SECONDS})
     st.switch_page(PAGES["train"], query_params={"dataset": name, "view": view, "family": family})
 
 
 def question_buttons() -> None:
-    """One button per question: each sets MNIST 5k (binary) and a family answering all three, and opens Train."""
+    """One button per question: each sets MNIST 5k (binary), a family answering all three and a budget, opens Train."""
     for column, question in zip(st.columns(len(QUESTIONS)), QUESTIONS):
         if column.button(f"{question.ask}", icon=question.icon, width="stretch", help=question.label,
                          key=f"ask:{question.page}"):
