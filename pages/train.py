@@ -346,6 +346,8 @@ def live_panel(job_id: str, ticking: bool) -> None:
                     f"itself when one of the {job_manager().max_concurrent} training slots frees up")
     elif view.active and not view.metrics:
         progress = f"**{view.state}**, waiting for the first step (started {time.time() - view.created:.0f} s ago)"
+    elif view.scoring:
+        progress = f"{view.seconds:.0f} s of training done, **scoring the held-out test set…**"
     else:
         progress = f"**{view.state}**, {done:.1f} of {view.seconds:.0f} s"
     st.markdown(f"**{view.title}** on {dataset_title(view.dataset)} — {progress}")

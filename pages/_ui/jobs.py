@@ -94,8 +94,9 @@ def _jobs_status(manager: JobBackend, page_ticks: bool) -> None:
             if job.active:
                 job.touch()
                 view = job.view()
-                st.caption(f":material/hourglass_top: {view.title} on {dataset_title(view.dataset)}: "
-                           f"{view.state}, {view.elapsed:.1f} of {view.seconds:.0f} s")
+                progress = ("scoring the held-out test set…" if view.scoring
+                            else f"{view.state}, {view.elapsed:.1f} of {view.seconds:.0f} s")
+                st.caption(f":material/hourglass_top: {view.title} on {dataset_title(view.dataset)}: {progress}")
 
     status()
 
