@@ -400,10 +400,10 @@ def training_charts(ds, view: JobView) -> None:
             titles[-1] += f"<br><sup>by {method.split(' (')[0]}</sup>"
             labels[stick[0]] = f"{figures.metric_label(stick[0])}, by {method}"
     signals = other_signals(view.metrics)
-    if signals:
-        keys.append(signals)
-        titles.append("other training signals")
-        units.append("each in its own unit")
+    for signal in signals:  # each its own panel: a VAE's KL (a few nats) and reconstruction (hundreds) differ
+        keys.append([signal])
+        titles.append(figures.metric_label(signal))
+        units.append("")
     about, zoom = st.columns([3, 1])
     about.caption(f"Training objective of {view.title} (not always a divergence): {view.objective}")
     zoomed = zoom.toggle("Zoom on late progress", value=True, key="train_zoom",
