@@ -445,7 +445,7 @@ cls = all_families[family]
 about.markdown(f"{cls.summary}  \n**Objective d:** {cls.objective}")
 
 job = current_job()
-watching = job is not None and job.active  # then the settings fold away, so the live chart is in view
+watching = job is not None  # a run is shown, training or ended: the settings fold away, so it is in view
 with st.expander("Hyper-parameters" if cls.trainable else "Settings of the closed-form fit", expanded=not watching,
                  icon=":material/tune:"):
     preset_picker(cls, dataset_kind(ds), ds.view)
