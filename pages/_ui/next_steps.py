@@ -11,7 +11,7 @@ from pages._ui.jobs import KEPT_SECONDS_KEY, SECONDS_KEY
 from pages._ui.routing import PAGES
 from pages._ui.runs import follow_just_trained, run_link
 
-__all__ = ["QUESTIONS", "Question", "question_buttons", "next_links"]
+__all__ = ["QUESTIONS", "Question", "question_buttons", "next_links", "ASKED_KEY"]
 
 ASKED_KEY = "_asked"  # the page of the question a student started from on Home
 QUESTION_DATA = ("mnist5k", "binary")  # 28×28 handwritten digits, bundled: a VAE learns them in seconds

@@ -47,3 +47,12 @@ def test_samples_of_a_model_no_better_than_independent_pixels_say_so_and_offer_t
     (pretrained,) = [b for b in app.button if b.label.startswith("Show the pretrained run instead")]
     pretrained.click().run()
     assert app.selectbox(key="_widget_run").value == str(saved_runs / PRETRAINED)
+
+
+def test_score_my_handwriting_opens_density_on_the_drawing_canvas(app: AppTest):
+    app.sidebar.selectbox(key="_widget_dataset").set_value("digits").run()
+    app.sidebar.radio(key="_widget_view").set_value("binary").run()
+    app.session_state["_asked"] = "density"  # as the "Score my handwriting" button on Home leaves it
+    app.switch_page("pages/density.py").run()
+    assert not app.exception
+    assert app.segmented_control(key="_widget_density_source").value == "draw"
