@@ -162,7 +162,7 @@ state = st.plotly_chart(
     figures.latent_scatter(projection.points, labels, hover,
                            title=f"{len(keep):,} held-out items, encoded ({codes.shape[1]}-D)"
                                  + (" — the codes as they are" if codes.shape[1] == 2
-                                    else f" and projected by {method}")),
+                                    else f" and projected by {method}"), axes=projection.axes),
     key="latent_map", on_select="rerun", selection_mode=("points", "box", "lasso"))
 colours = "Colours are the labels, which the model never saw." if labels else "There are no labels to colour by."
 st.caption(f"{projection.note} {colours} Hover a point to see its item; click, box or lasso points to show them below.")
