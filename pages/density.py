@@ -9,9 +9,10 @@ from genlab.data import drawn
 from genlab.data.imagefiles import MAX_FILE_BYTES, UploadError, read_images, to_view
 from genlab.data.packed import pack_pixels, unpack_pixels
 from genlab.snapshots import density_grid, to_unit_images
+from pages._ui.capabilities import short_title
 from pages._ui.datasets import dataset_title, is_image_set, load_dataset
 from pages._ui.links import clamp, forget_unless, link_on_first_sight, not_in_link, persistent, share
-from pages._ui.next_steps import ASKED_KEY
+from pages._ui.next_steps import ASKED_KEY, next_links
 from pages._ui.preamble import open_page
 from pages._ui.routing import PAGES
 from pages._ui.runs import load_model
@@ -324,6 +325,7 @@ if not run.model.can("density") or run.model.log_prob_kind is None:
 
 if ds.view == "continuous":
     toy_panel(run, ds)
+    next_links(run.folder, short_title(type(run.model)), here="density")
     st.stop()
 
 asked_to_draw = st.session_state.get(ASKED_KEY) == "density"  # came from "Score my handwriting"
@@ -342,3 +344,6 @@ if inputs:
 else:
     st.info("Give the model an input above: upload an image, draw one, or pick a test image to perturb.")
 ood_panel(run, ds, selection)
+
+st.divider()
+next_links(run.folder, short_title(type(run.model)), here="density")

@@ -8,7 +8,9 @@ import torch
 from genlab import figures, queries, zoo
 from genlab.runs import WEIGHTS, default_runs_root, list_run_folder
 from genlab.snapshots import sample_points, to_unit_images
+from pages._ui.capabilities import short_title
 from pages._ui.links import clamp, persistent
+from pages._ui.next_steps import next_links
 from pages._ui.preamble import open_page
 from pages._ui.routing import PAGES
 from pages._ui.runs import load_model, run_label
@@ -162,3 +164,6 @@ if images:
         families = [title for _, title, decoder in queries.latent_families(ds.spec) if decoder]
         st.caption(f"{model.title} has no decoder from a latent space, so it cannot interpolate."
                    + (f" Families that can: {', '.join(families)}." if families else ""))
+
+st.divider()
+next_links(run.folder, short_title(type(model)), here="samples")

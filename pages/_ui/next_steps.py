@@ -54,12 +54,15 @@ def question_buttons() -> None:
             _start_from(question)
 
 
-def next_links(folder: str, title: str) -> None:
-    """After a finished run: "Next: Density · Samples · Latent", each opening this run as the run picker names it."""
+def next_links(folder: str, title: str, here: str | None = None) -> None:
+    """"Next: Density · Samples · Latent", each opening this run as the run picker names it.
+
+    After a finished run on Train all three; on a query page (`here`) the other two.
+    """
     follow_just_trained()
-    st.markdown(f"**Next: ask your {title} a question**")
+    st.markdown(f"**Next: ask your {title} {'another' if here else 'a'} question**")
     asked = st.session_state.get(ASKED_KEY)
-    order = sorted(QUESTIONS, key=lambda q: q.page != asked)  # the question the student started from first
-    for column, question in zip(st.columns(len(order)), order):
+    order = sorted((q for q in QUESTIONS if q.page != here), key=lambda q: q.page != asked)  # the student's first
+    for column, question in zip(st.columns(len(QUESTIONS)), order):
         column.page_link(PAGES[question.page], label=question.page.capitalize(), icon=question.icon,
                          query_params={"run": run_link(folder)}, help=question.label)

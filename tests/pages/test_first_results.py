@@ -56,3 +56,15 @@ def test_score_my_handwriting_opens_density_on_the_drawing_canvas(app: AppTest):
     app.switch_page("pages/density.py").run()
     assert not app.exception
     assert app.segmented_control(key="_widget_density_source").value == "draw"
+
+
+def test_each_query_page_links_on_to_the_other_two_questions_on_the_same_run(app: AppTest, saved_runs):
+    app.sidebar.selectbox(key="_widget_dataset").set_value("digits").run()
+    app.sidebar.radio(key="_widget_view").set_value("binary").run()
+    for page in ("density", "samples", "latent"):
+        app.switch_page(f"pages/{page}.py").run()
+        assert not app.exception
+        links = {link.proto.page: link.proto for link in app.get("page_link")
+                 if link.proto.page in {"density", "samples", "latent"}}
+        assert set(links) == {"density", "samples", "latent"} - {page}
+        assert all("run=" in link.query_string for link in links.values())
