@@ -31,7 +31,8 @@ from genlab.snapshots import to_unit_images
 
 __all__ = [
     "KIND_NAMES", "describe_kind", "has_comparable_log_prob",
-    "log_likelihoods", "bits_per_dim", "percentile", "histogram", "focus_range", "check_point",
+    "log_likelihoods", "bits_per_dim", "independent_pixels_nll", "percentile",
+    "histogram", "focus_range", "check_point",
     "PERTURBATIONS", "perturb", "resize_note", "canvas_image",
     "blank_image", "uniform_noise", "resize_into", "ood_sets",
     "encode", "finite_rows", "PROJECTIONS", "projections", "umap_available", "project", "Projection",
@@ -85,6 +86,19 @@ def log_likelihoods(model: GenerativeModel, x: torch.Tensor) -> np.ndarray:
 def bits_per_dim(log_prob, dim: int) -> np.ndarray:
     """−log p / (D ln 2): the cost of coding one dimension, in bits."""
     return -np.asarray(log_prob, dtype=float) / (dim * math.log(2))
+
+
+def independent_pixels_nll(ds: Dataset) -> float:
+    """Mean test NLL (nats per image) of independent pixels fitted to the training split by smoothed counting.
+
+    The bar a structured model of images must beat: a model no better than this has learnt only how often each
+    pixel is on, and its samples are speckle. Same fit as the "bernoulli" family with one pseudo-count per value.
+    """
+    levels = _levels(ds.spec)
+    train, test = (split.reshape(len(split), -1).long() for split in (ds.train, ds.test))
+    counts = F.one_hot(train, levels).sum(0).double() + 1.0  # (D, K)
+    log_p = (counts / counts.sum(1, keepdim=True)).log()
+    return float(-log_p.gather(1, test.T).sum(0).mean())
 
 
 def percentile(values, reference) -> np.ndarray:
@@ -321,6 +335,7 @@ class Projection:
 
     points: np.ndarray  # (N, 2)
     note: str
+    axes: tuple[str, str] = ("", "")  # the axes' titles: "PC 1", "t-SNE 1", "z₁", ...
 
 
 def _centred(codes: np.ndarray) -> np.ndarray:
@@ -336,13 +351,23 @@ def _fixed_signs(directions: np.ndarray) -> np.ndarray:
 def _pca(codes: np.ndarray, seed: int) -> Projection:
     if codes.shape[1] == 1:
         flat = np.hstack([_centred(codes), np.zeros((len(codes), 1))])
-        return Projection(flat, "The latent is 1-D; shown on the x-axis.")
+        return Projection(flat, "The latent is 1-D; shown on the x-axis.", ("z", ""))
     _, singular, vt = np.linalg.svd(_centred(codes), full_matrices=False)
     directions = _fixed_signs(vt[:2])
     share = singular[:2] ** 2 / max(float((singular**2).sum()), 1e-300)
     return Projection(_centred(codes) @ directions.T,
-                      f"The two principal directions keep {100 * share.sum():.0f}% of the codes' variance "
-                      f"({100 * share[0]:.0f}% + {100 * share[1]:.0f}%).")
+                      f"The two principal directions keep {_percent(share.sum())} of the codes' variance "
+                      f"(PC 1 {_percent(share[0])}, PC 2 {_percent(share[1])}).", ("PC 1", "PC 2"))
+
+
+def _percent(fraction: float) -> str:
+    """A share as a percentage that never rounds to a misleading 0% or 100% ("<0.1%", ">99.9%")."""
+    percent = 100 * float(fraction)
+    if 1 <= percent <= 99:
+        return f"{percent:.0f}%"
+    if percent < 0.1 or percent > 99.9:
+        return "<0.1%" if percent < 0.1 else ">99.9%"
+    return f"{percent:.1f}%"
 
 
 def _tsne(codes: np.ndarray, seed: int) -> Projection:
@@ -351,7 +376,7 @@ def _tsne(codes: np.ndarray, seed: int) -> Projection:
     perplexity = float(min(30.0, max(2.0, (len(codes) - 1) / 3)))
     points = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(codes)
     return Projection(points, f"t-SNE (perplexity {perplexity:.0f}) keeps neighbours together; distances between "
-                              "clusters and cluster sizes mean little.")
+                              "clusters and cluster sizes mean little.", ("t-SNE 1", "t-SNE 2"))
 
 
 def _umap(codes: np.ndarray, seed: int) -> Projection:
@@ -360,7 +385,7 @@ def _umap(codes: np.ndarray, seed: int) -> Projection:
     neighbours = int(min(15, len(codes) - 1))
     points = umap.UMAP(n_components=2, n_neighbors=neighbours, random_state=seed, n_jobs=1).fit_transform(codes)
     return Projection(np.asarray(points, dtype=float), f"UMAP ({neighbours} neighbours) keeps local structure and "
-                                                       "some of the global layout.")
+                                                       "some of the global layout.", ("UMAP 1", "UMAP 2"))
 
 
 PROJECTIONS = {"PCA": _pca, "t-SNE": _tsne, "UMAP": _umap}
@@ -386,7 +411,7 @@ def project(codes: np.ndarray, method: str = "PCA", seed: int = 0) -> Projection
     if len(codes) < MIN_ITEMS[method]:
         raise ValueError(f"{method} needs at least {MIN_ITEMS[method]} items; got {len(codes)}.")
     if codes.shape[1] == 2:
-        return Projection(codes.copy(), "The latent is 2-D: these are the codes themselves.")
+        return Projection(codes.copy(), "The latent is 2-D: these are the codes themselves.", ("z₁", "z₂"))
     return PROJECTIONS[method](codes, seed)
 
 

@@ -9,8 +9,10 @@ from genlab.data import drawn
 from genlab.data.imagefiles import MAX_FILE_BYTES, UploadError, read_images, to_view
 from genlab.data.packed import pack_pixels, unpack_pixels
 from genlab.snapshots import density_grid, to_unit_images
+from pages._ui.capabilities import short_title
 from pages._ui.datasets import dataset_title, is_image_set, load_dataset
 from pages._ui.links import clamp, forget_unless, link_on_first_sight, not_in_link, persistent, share
+from pages._ui.next_steps import ASKED_KEY, next_links
 from pages._ui.preamble import open_page
 from pages._ui.routing import PAGES
 from pages._ui.runs import load_model
@@ -109,6 +111,7 @@ def drawn_inputs(ds) -> list[tuple[str, torch.Tensor, str]]:
 
     linked = linked_drawing(ds)
     stroke = int(np.clip(2.2 * CANVAS_PIXELS / ds.shape[2], 12, 40))
+    st.space("medium")  # room for the canvas's toolbar, which floats above it, below the input's pills
     canvas, about = st.columns([0.35, 0.65])
     with canvas:
         result = st_canvas(stroke_width=stroke, stroke_color="#FFFFFF", background_color="#000000",
@@ -322,9 +325,12 @@ if not run.model.can("density") or run.model.log_prob_kind is None:
 
 if ds.view == "continuous":
     toy_panel(run, ds)
+    next_links(run.folder, short_title(type(run.model)), here="density")
     st.stop()
 
-source = persistent(st.segmented_control, "Input", "density_source", "upload", options=list(SOURCES),
+asked_to_draw = st.session_state.get(ASKED_KEY) == "density"  # came from "Score my handwriting"
+source = persistent(st.segmented_control, "Input", "density_source", "draw" if asked_to_draw else "upload",
+                    options=list(SOURCES),
                     format_func=SOURCES.get, link="input")
 source = source or "upload"
 if source != "draw":
@@ -338,3 +344,6 @@ if inputs:
 else:
     st.info("Give the model an input above: upload an image, draw one, or pick a test image to perturb.")
 ood_panel(run, ds, selection)
+
+st.divider()
+next_links(run.folder, short_title(type(run.model)), here="density")

@@ -5,8 +5,10 @@ import streamlit as st
 from genlab import figures, queries
 from genlab.data.folder import NO_LABELS, PREFIX
 from genlab.snapshots import to_unit_images
+from pages._ui.capabilities import short_title
 from pages._ui.datasets import load_dataset
 from pages._ui.links import clamp, forget_unless, persistent
+from pages._ui.next_steps import next_links
 from pages._ui.preamble import open_page
 from pages._ui.routing import PAGES
 from pages._ui.runs import load_model
@@ -162,7 +164,7 @@ state = st.plotly_chart(
     figures.latent_scatter(projection.points, labels, hover,
                            title=f"{len(keep):,} held-out items, encoded ({codes.shape[1]}-D)"
                                  + (" — the codes as they are" if codes.shape[1] == 2
-                                    else f" and projected by {method}")),
+                                    else f" and projected by {method}"), axes=projection.axes),
     key="latent_map", on_select="rerun", selection_mode=("points", "box", "lasso"))
 colours = "Colours are the labels, which the model never saw." if labels else "There are no labels to colour by."
 st.caption(f"{projection.note} {colours} Hover a point to see its item; click, box or lasso points to show them below.")
@@ -179,3 +181,6 @@ if images:
     else:
         st.caption(f"{model.title} encodes but does not decode, so there is no decoded latent grid; families that "
                    "decode: " + (", ".join(t for _, t, d in queries.latent_families(ds.spec) if d) or "none yet") + ".")
+
+st.divider()
+next_links(run.folder, short_title(type(model)), here="latent")

@@ -1,14 +1,19 @@
 """Samples: new x ~ p_θ — a grid with seed and temperature, generation step by step, interpolations."""
+from pathlib import Path
+
 import numpy as np
 import streamlit as st
 import torch
 
-from genlab import figures, queries
+from genlab import figures, queries, zoo
+from genlab.runs import WEIGHTS, default_runs_root, list_run_folder
 from genlab.snapshots import sample_points, to_unit_images
+from pages._ui.capabilities import short_title
 from pages._ui.links import clamp, persistent
+from pages._ui.next_steps import next_links
 from pages._ui.preamble import open_page
 from pages._ui.routing import PAGES
-from pages._ui.runs import load_model
+from pages._ui.runs import load_model, run_label
 from pages._ui.text import plain
 
 STEP_SAMPLES = {True: 8, False: 500}  # samples followed step by step: images / 2-D points
@@ -33,6 +38,35 @@ def steps(folder: str, stamp: float, n: int, seed: int, temperature: float) -> l
     return [(caption, x.cpu().numpy()) for caption, x in frames]
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def baseline_nll(name: str, view: str, _ds) -> float:
+    return queries.independent_pixels_nll(_ds)
+
+
+def open_run(folder: str) -> None:
+    st.session_state["run"] = folder
+
+
+def weak_model_note(selection, run) -> None:
+    """One sentence when the run scores no better than independent pixels: its samples can only be speckle."""
+    nll = run.info["summary"].get("test_nll_nats")
+    if selection.ds.view == "continuous" or not run.model.trainable or not isinstance(nll, (int, float)):
+        return
+    baseline = baseline_nll(selection.name, selection.view, selection.ds)
+    if nll < baseline:
+        return
+    seconds = run.info["summary"].get("train_seconds", 0)
+    st.warning(f"This run scores {nll:.1f} nats per test image after {seconds:.0f} s of training, no better than "
+               f"independent pixels ({baseline:.1f}): it has not learnt digit shapes yet, so its samples are "
+               "speckle. Train it for longer, or look at a pretrained run.", icon=":material/hourglass_empty:")
+    family = run.info["config"]["family"]
+    pretrained = Path(default_runs_root(), f"zoo-{zoo.entry_name(family, selection.name, selection.view)}")
+    if str(pretrained) != run.folder and (pretrained / WEIGHTS).exists():
+        label = run_label(list_run_folder(pretrained))
+        st.button(f"Show the pretrained run instead: {label}", on_click=open_run, args=(str(pretrained),),
+                  icon=":material/school:")
+
+
 def new_seed() -> None:
     st.session_state["sample_seed"] = st.session_state["sample_seed"] + 1
 
@@ -49,6 +83,7 @@ if not model.can("sample"):
     st.page_link(PAGES["density"], label="Score inputs instead", icon=":material/query_stats:")
     st.stop()
 
+weak_model_note(selection, run)
 images = ds.view != "continuous"
 count, seed_box, warmth, again = st.columns([1, 1, 2, 1], vertical_alignment="bottom")
 if images:
@@ -129,3 +164,6 @@ if images:
         families = [title for _, title, decoder in queries.latent_families(ds.spec) if decoder]
         st.caption(f"{model.title} has no decoder from a latent space, so it cannot interpolate."
                    + (f" Families that can: {', '.join(families)}." if families else ""))
+
+st.divider()
+next_links(run.folder, short_title(type(model)), here="samples")

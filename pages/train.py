@@ -13,7 +13,7 @@ from genlab.models.base import ModelConfig
 from genlab.presets import dataset_kind, measured_note, presets_for
 from pages._ui.capabilities import default_family, family_label, short_title
 from pages._ui.datasets import dataset_title
-from pages._ui.jobs import current_job, job_manager, start_job
+from pages._ui.jobs import KEPT_SECONDS_KEY, SECONDS_KEY, current_job, job_manager, start_job
 from pages._ui.links import forget_unless, link_on_first_sight, persistent, share
 from pages._ui.live import live_fragment
 from pages._ui.next_steps import next_links
@@ -29,7 +29,6 @@ HALF_WIDTH = 440  # pixels a figure may take in one of two columns of the wide l
 OPTIMISER_FIELDS = {f.name for f in ModelConfig.fields()}
 DEFAULTS_CHOICE = "Defaults of the family"
 FAMILY_KEY = "train_family"
-SECONDS_KEY, KEPT_SECONDS_KEY = "train_seconds", "_train_kept_seconds"  # the budget's widget, its copy off the page
 SECONDS_LINK, MAX_SECONDS = "seconds", 600
 KEPT_KEY = "_train_kept"  # each family's hyper-parameters at the last visit: widgets' own keys vanish off the page
 KIND_TEXT = {
@@ -347,6 +346,8 @@ def live_panel(job_id: str, ticking: bool) -> None:
                     f"itself when one of the {job_manager().max_concurrent} training slots frees up")
     elif view.active and not view.metrics:
         progress = f"**{view.state}**, waiting for the first step (started {time.time() - view.created:.0f} s ago)"
+    elif view.scoring:
+        progress = f"{view.seconds:.0f} s of training done, **scoring the held-out test set…**"
     else:
         progress = f"**{view.state}**, {done:.1f} of {view.seconds:.0f} s"
     st.markdown(f"**{view.title}** on {dataset_title(view.dataset)} — {progress}")
@@ -399,10 +400,10 @@ def training_charts(ds, view: JobView) -> None:
             titles[-1] += f"<br><sup>by {method.split(' (')[0]}</sup>"
             labels[stick[0]] = f"{figures.metric_label(stick[0])}, by {method}"
     signals = other_signals(view.metrics)
-    if signals:
-        keys.append(signals)
-        titles.append("other training signals")
-        units.append("each in its own unit")
+    for signal in signals:  # each its own panel: a VAE's KL (a few nats) and reconstruction (hundreds) differ
+        keys.append([signal])
+        titles.append(figures.metric_label(signal))
+        units.append("")
     about, zoom = st.columns([3, 1])
     about.caption(f"Training objective of {view.title} (not always a divergence): {view.objective}")
     zoomed = zoom.toggle("Zoom on late progress", value=True, key="train_zoom",
@@ -444,7 +445,7 @@ cls = all_families[family]
 about.markdown(f"{cls.summary}  \n**Objective d:** {cls.objective}")
 
 job = current_job()
-watching = job is not None and job.active  # then the settings fold away, so the live chart is in view
+watching = job is not None  # a run is shown, training or ended: the settings fold away, so it is in view
 with st.expander("Hyper-parameters" if cls.trainable else "Settings of the closed-form fit", expanded=not watching,
                  icon=":material/tune:"):
     preset_picker(cls, dataset_kind(ds), ds.view)

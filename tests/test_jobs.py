@@ -286,6 +286,10 @@ def test_the_view_is_frozen_and_does_not_follow_the_job(points_ds, runs_in_tmp):
         with pytest.raises(TypeError):
             view.live["points"] = None
         assert isinstance(view.metrics, tuple) and view.elapsed == view.metrics[-1]["seconds"]
+        assert not view.scoring  # still within its budget
+        spent = dataclasses.replace(view, metrics=view.metrics + ({"step": 1, "seconds": 30.4},))
+        assert spent.scoring  # the budget spent, still running: it scores the test set
+        assert not dataclasses.replace(spent, state=JobState.FINISHED).scoring
         assert (view.family, view.trainable, view.changeable, view.players) == ("gmm", True, job.model.changeable, ())
         assert wait_for(lambda: len(job.view().metrics) > len(view.metrics))
         job.stop()

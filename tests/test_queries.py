@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 import genlab
-from genlab import queries
+from genlab import figures, queries
 from genlab.data.base import DataSpec, from_tensors
 from genlab.data.imagefiles import UploadError
 from genlab.models import families_that
@@ -183,6 +183,18 @@ def test_pca_keeps_the_widest_direction_first_and_is_deterministic():
     np.testing.assert_array_equal(queries.project(codes, "PCA").points, projection.points)
     flat = queries.project(codes[:, :1], "PCA").points
     assert flat.shape == (300, 2) and (flat[:, 1] == 0).all()
+
+
+def test_pca_names_its_axes_and_never_rounds_a_share_to_a_false_0_or_100_percent():
+    g = np.random.default_rng(0)
+    codes = g.normal(size=(300, 3)) * [30.0, 0.5, 0.2]  # nearly all the variance along the first direction
+    projection = queries.project(codes, "PCA")
+    assert projection.axes == ("PC 1", "PC 2")
+    assert "100%" not in projection.note and " 0%" not in projection.note
+    assert "(PC 1 " in projection.note
+    assert queries.project(codes[:, :2], "PCA").axes == ("z₁", "z₂")
+    fig = figures.latent_scatter(projection.points, axes=projection.axes)
+    assert (fig.layout.xaxis.title.text, fig.layout.yaxis.title.text) == ("PC 1", "PC 2")
 
 
 def test_a_two_dimensional_latent_is_shown_as_it_is():

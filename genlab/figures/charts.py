@@ -24,6 +24,9 @@ def _series(metrics: Sequence[dict], x: str, key: str) -> tuple[list, list]:
     return xs, ys
 
 
+ZOOM_MIN_POINTS = 5  # a curve's points before `training_curves` zooms past its first
+
+
 def training_curves(metrics: Sequence[dict], keys: Sequence[str | Sequence[str]], titles: Sequence[str],
                     x: str = "seconds", height: int = 340, events: bool = False,
                     units: Sequence[str] | None = None, zoom: bool = False,
@@ -39,7 +42,8 @@ def training_curves(metrics: Sequence[dict], keys: Sequence[str | Sequence[str]]
     numbered in the first as `training_marks` numbers them, its text shown on hover. `units` titles
     each panel's y axis; each panel with several curves has its own legend beneath it. With
     `zoom`, each y axis spans the values after every curve's first point, so the late
-    progress is not flattened by a high start (the first point then sits off the chart).
+    progress is not flattened by a high start (the first point then sits off the chart), once a
+    curve of the panel has `ZOOM_MIN_POINTS` points (before that there is no late progress to show).
     """
     panels = [[k] if isinstance(k, str) else list(k) for k in keys]
     spacing = 0.08
@@ -49,11 +53,13 @@ def training_curves(metrics: Sequence[dict], keys: Sequence[str | Sequence[str]]
     for col, panel in enumerate(panels, start=1):
         legend = "legend" if col == 1 else f"legend{col}"
         later: list[float] = []  # the values after each curve's first point
+        longest = 0
         for key in panel:
             xs, ys = _series(metrics, x, key)
             if not xs:
                 continue
             later += ys[1:]
+            longest = max(longest, len(xs))
             name = (labels or {}).get(key) or metric_label(key)
             fig.add_trace(go.Scatter(x=xs, y=ys, name=name, legendgroup=key, legend=legend,
                                      mode="lines+markers" if len(xs) < 20 else "lines",
@@ -70,7 +76,7 @@ def training_curves(metrics: Sequence[dict], keys: Sequence[str | Sequence[str]]
                          row=1, col=col)
         if units:
             fig.update_yaxes(title_text=units[col - 1], row=1, col=col)
-        if zoom and len(later) > 1:
+        if zoom and longest >= ZOOM_MIN_POINTS:
             low, high = min(later), max(later)
             pad = 0.05 * (high - low) or 0.05 * abs(high) or 0.05
             fig.update_yaxes(range=[low - pad, high + pad], row=1, col=col)

@@ -135,9 +135,10 @@ def clickable_density(log_p, bounds, point=None, title: str = "", points=None, c
 
 
 def latent_scatter(points, labels=None, hover=None, title: str = "", height: int = 520,
-                   selected: Sequence[int] = ()) -> go.Figure:
-    """2-D projections of codes, one colour per label; each point carries its item index as customdata
-    (for a chart selection) and shows `hover[i]` (e.g. a text thumbnail) when the mouse is over it."""
+                   selected: Sequence[int] = (), axes: Sequence[str] = ("", "")) -> go.Figure:
+    """2-D projections of codes, one colour per label, the axes titled by `axes` ("PC 1", "PC 2"); each point
+    carries its item index as customdata (for a chart selection) and shows `hover[i]` (e.g. a text thumbnail)
+    when the mouse is over it."""
     points = as_numpy(points)
     n = len(points)
     labels = np.zeros(n, dtype=int) if labels is None else as_numpy(labels)
@@ -160,6 +161,6 @@ def latent_scatter(points, labels=None, hover=None, title: str = "", height: int
                       hoverlabel=dict(font=dict(family="DejaVu Sans Mono, Menlo, Consolas, monospace", size=10,
                                                 color="#1F2933"), bgcolor="white"),
                       showlegend=len(np.unique(labels)) > 1, dragmode="lasso")
-    fig.update_xaxes(showgrid=False, zeroline=False)
-    fig.update_yaxes(showgrid=False, zeroline=False)
+    fig.update_xaxes(showgrid=False, zeroline=False, title_text=axes[0])
+    fig.update_yaxes(showgrid=False, zeroline=False, title_text=axes[1])
     return fig

@@ -139,6 +139,11 @@ class JobView:
         """Seconds of training reported so far."""
         return self.metrics[-1]["seconds"] if self.metrics else 0.0
 
+    @property
+    def scoring(self) -> bool:
+        """Its training time is spent but it still runs: it is scoring the held-out test set before it saves."""
+        return self.state is JobState.RUNNING and self.trainable and self.elapsed >= self.seconds
+
 
 def _env_limit(name: str, default: float, what: str) -> float | None:
     """A limit from the environment: a number of at least 0, or "none" for no limit."""

@@ -20,9 +20,11 @@ from genlab.runtime import set_threads
 from pages._ui.datasets import dataset_title
 from pages._ui.workspace import current_workspace, host_limits, visitor_address
 
-__all__ = ["STALE_SECONDS", "STATUS_SECONDS", "job_manager", "SessionOwner", "session_owner",
+__all__ = ["STALE_SECONDS", "STATUS_SECONDS", "SECONDS_KEY", "KEPT_SECONDS_KEY", "job_manager",
+           "SessionOwner", "session_owner",
            "current_job", "start_job"]
 
+SECONDS_KEY, KEPT_SECONDS_KEY = "train_seconds", "_train_kept_seconds"  # Train's budget widget, its copy off the page
 STALE_SECONDS = 90.0  # a job nobody has watched for this long is stopped (closed-tab fallback)
 STATUS_SECONDS = 1.0  # how often the sidebar's progress redraws (and stamps its jobs as watched) while training
 
@@ -92,8 +94,9 @@ def _jobs_status(manager: JobBackend, page_ticks: bool) -> None:
             if job.active:
                 job.touch()
                 view = job.view()
-                st.caption(f":material/hourglass_top: {view.title} on {dataset_title(view.dataset)}: "
-                           f"{view.state}, {view.elapsed:.1f} of {view.seconds:.0f} s")
+                progress = ("scoring the held-out test set…" if view.scoring
+                            else f"{view.state}, {view.elapsed:.1f} of {view.seconds:.0f} s")
+                st.caption(f":material/hourglass_top: {view.title} on {dataset_title(view.dataset)}: {progress}")
 
     status()
 

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from genlab.data import drawn
+from genlab.workspaces import is_token
 from pages._ui.datasets import DRAWN_KEY, drawn_blobs
 from pages._ui.routing import PAGE_PATH_KEY
 from pages._ui.text import plain
@@ -81,8 +82,10 @@ def _follow_link(link: str, key: str, default, link_format: Callable[[object], s
         return
     value = _from_link(raw, default, link_format, kwargs)
     if value is None:
-        st.warning(f"The link asks for {link} = {plain(repr(raw))}, which this page cannot show here (or you "
-                   f"cannot open); showing {plain(link_format(st.session_state[key]))} instead.")
+        asked = f"a shared {link}" if is_token(raw) else f"{link} = {plain(repr(raw))}"
+        shown = kwargs.get("format_func", link_format)(st.session_state[key])
+        st.warning(f"The link asks for {asked}, which this page cannot show here (or you cannot open); showing "
+                   f"{plain(shown)} instead.")
         return
     st.session_state[key] = value
 

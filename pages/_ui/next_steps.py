@@ -2,23 +2,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import streamlit as st
 
 import genlab
-from genlab.jobs import JobState
-from genlab.runs import WEIGHTS
 from pages._ui.capabilities import default_family
-from pages._ui.jobs import current_job
+from pages._ui.jobs import KEPT_SECONDS_KEY, SECONDS_KEY
 from pages._ui.routing import PAGES
+from pages._ui.runs import follow_just_trained, run_link
 
-__all__ = ["QUESTIONS", "Question", "question_buttons", "next_links", "follow_just_trained", "newer_run_note",
-           "JUST_TRAINED_KEY"]
+__all__ = ["QUESTIONS", "Question", "question_buttons", "next_links", "ASKED_KEY"]
 
-JUST_TRAINED_KEY = "_just_trained"  # the folder of the run this visitor trained last, once it finished
 ASKED_KEY = "_asked"  # the page of the question a student started from on Home
 QUESTION_DATA = ("mnist5k", "binary")  # 28×28 handwritten digits, bundled: a VAE learns them in seconds
+QUESTION_SECONDS = 60  # a VAE's samples on them are recognisable digits after about this long on one CPU core
 
 
 @dataclass(frozen=True)
@@ -44,42 +41,28 @@ def _start_from(question: Question) -> None:
     ds = genlab.load_dataset(name, view=view)
     fitting = {n: cls for n, cls in genlab.families().items() if genlab.fits(n, ds.spec) is None}
     family = default_family(fitting, ds.spec)
-    st.session_state.update({"dataset": name, "view": view, "train_family": family, ASKED_KEY: question.page})
+    st.session_state.update({"dataset": name, "view": view, "train_family": family, ASKED_KEY: question.page,
+                             SECONDS_KEY: QUESTION_SECONDS, KEPT_SECONDS_KEY: QUESTION_SECONDS})
     st.switch_page(PAGES["train"], query_params={"dataset": name, "view": view, "family": family})
 
 
 def question_buttons() -> None:
-    """One button per question: each sets MNIST 5k (binary) and a family answering all three, and opens Train."""
+    """One button per question: each sets MNIST 5k (binary), a family answering all three and a budget, opens Train."""
     for column, question in zip(st.columns(len(QUESTIONS)), QUESTIONS):
         if column.button(f"{question.ask}", icon=question.icon, width="stretch", help=question.label,
                          key=f"ask:{question.page}"):
             _start_from(question)
 
 
-def follow_just_trained() -> None:
-    """Once this visitor's run has ended and is saved, the query pages open it (once: a later choice stands)."""
-    job = current_job()
-    if job is None or job.state not in (JobState.FINISHED, JobState.STOPPED):
-        return
-    folder = str(job.view().folder)
-    if st.session_state.get(JUST_TRAINED_KEY) != folder and Path(folder, WEIGHTS).exists():
-        st.session_state[JUST_TRAINED_KEY] = st.session_state["run"] = folder
+def next_links(folder: str, title: str, here: str | None = None) -> None:
+    """"Next: Density · Samples · Latent", each opening this run as the run picker names it.
 
-
-def next_links(folder: str, title: str) -> None:
-    """After a finished run: "Next: Density · Samples · Latent", each opening this run."""
+    After a finished run on Train all three; on a query page (`here`) the other two.
+    """
     follow_just_trained()
-    st.markdown(f"**Next: ask your {title} a question**")
+    st.markdown(f"**Next: ask your {title} {'another' if here else 'a'} question**")
     asked = st.session_state.get(ASKED_KEY)
-    order = sorted(QUESTIONS, key=lambda q: q.page != asked)  # the question the student started from first
-    for column, question in zip(st.columns(len(order)), order):
+    order = sorted((q for q in QUESTIONS if q.page != here), key=lambda q: q.page != asked)  # the student's first
+    for column, question in zip(st.columns(len(QUESTIONS)), order):
         column.page_link(PAGES[question.page], label=question.page.capitalize(), icon=question.icon,
-                         query_params={"run": Path(folder).name}, help=question.label)
-
-
-def newer_run_note(shown_folder: str, folders: list[str]) -> None:
-    """Say so when the visitor's own newest run is not the one shown (a link or an old choice picked another)."""
-    mine = st.session_state.get(JUST_TRAINED_KEY)
-    if mine and mine != shown_folder and mine in folders:
-        st.info("A newer run that you trained is on this data: pick it in **Trained run** above.",
-                icon=":material/update:")
+                         query_params={"run": run_link(folder)}, help=question.label)

@@ -63,8 +63,11 @@ def compare_view() -> str:
 
 
 def show_room_view() -> None:
-    """Make Compare open on the room board (Home's "Teaching? Open a room")."""
+    """Make Compare open on a room this visitor opened (Home's "Teaching? Open a room"): theirs, else a new one."""
     st.session_state[VIEW_KEY] = ROOM
+    code = room_code(st.session_state.get(CODE_KEY, ""))
+    if code is None or not _rooms().exists(code) or not _rooms().is_owner(code, current_workspace()):
+        _open_room()
 
 
 def room_section() -> None:
@@ -73,9 +76,14 @@ def room_section() -> None:
     if code is None:
         return
     space = current_workspace()
-    _room_header(code, _rooms().is_owner(code, space))
-    _publish_panel(code, space)
-    _board(code, space.id)
+    owner = _rooms().is_owner(code, space)
+    _room_header(code, owner)
+    if owner:  # the teacher watches the board: it comes first, their own publishing after
+        _board(code, space.id)
+        _publish_panel(code, space)
+    else:
+        _publish_panel(code, space)
+        _board(code, space.id)
 
 
 def _open_room() -> None:

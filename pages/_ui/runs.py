@@ -15,22 +15,25 @@ import streamlit as st
 
 import genlab
 from genlab import figures, leaderboard
+from genlab.jobs import JobState
 from genlab.models.base import GenerativeModel
 from genlab.runs import WEIGHTS, default_runs_root, list_run_folder
 from genlab.workspaces import is_token
 from pages._ui.capabilities import short_title
 from pages._ui.datasets import dataset_title
+from pages._ui.jobs import current_job
 from pages._ui.links import persistent
-from pages._ui.next_steps import follow_just_trained, newer_run_note
 from pages._ui.routing import PAGES
 from pages._ui.sidebar import Selection
 from pages._ui.text import plain
 from pages._ui.workspace import current_workspace, stores
 
-__all__ = ["LoadedRun", "load_model", "run_label", "visible_runs", "run_link", "own_run", "pick_run"]
+__all__ = ["LoadedRun", "load_model", "run_label", "visible_runs", "run_link", "own_run", "pick_run",
+           "follow_just_trained", "newer_run_note", "JUST_TRAINED_KEY"]
 
 SHARED_KEY = "_shared_runs"  # share tokens this session was given by a link
 LINKS_KEY = "_run_links"  # run folder -> the text a link names it by
+JUST_TRAINED_KEY = "_just_trained"  # the folder of the run this visitor trained last, once it finished
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,24 @@ def run_link(folder: str) -> str:
     if folder not in links:
         links[folder] = stores()[0].share(current_workspace(), Path(folder))
     return links[folder]
+
+
+def follow_just_trained() -> None:
+    """Once this visitor's run has ended and is saved, the query pages open it (once: a later choice stands)."""
+    job = current_job()
+    if job is None or job.state not in (JobState.FINISHED, JobState.STOPPED):
+        return
+    folder = str(job.view().folder)
+    if st.session_state.get(JUST_TRAINED_KEY) != folder and Path(folder, WEIGHTS).exists():
+        st.session_state[JUST_TRAINED_KEY] = st.session_state["run"] = folder
+
+
+def newer_run_note(shown_folder: str, folders: list[str]) -> None:
+    """Say so when the visitor's own newest run is not the one shown (a link or an old choice picked another)."""
+    mine = st.session_state.get(JUST_TRAINED_KEY)
+    if mine and mine != shown_folder and mine in folders:
+        st.info("A newer run that you trained is on this data: pick it in **Trained run** above.",
+                icon=":material/update:")
 
 
 def pick_run(selection: Selection, question: str) -> LoadedRun:

@@ -29,6 +29,15 @@ def test_each_panel_has_its_own_legend_unit_and_a_zoom_past_the_first_point():
     assert high < 540.0 and low < 95.0 < high  # the late values fill the panel, the first point is off it
 
 
+def test_zoom_waits_for_enough_points_to_show_late_progress():
+    two = [{"seconds": 0.0, "train_loss": 540.0, "valid_loss": 530.0},
+           {"seconds": 1.0, "train_loss": 300.0, "valid_loss": 301.0}]
+    keys = [["train_loss", "valid_loss"]]
+    assert figures.training_curves(two, keys, ["d"], zoom=True).layout.yaxis.range is None  # all of both in view
+    five = two + [{"seconds": float(t), "train_loss": 300.0 - t, "valid_loss": 301.0 - t} for t in range(2, 5)]
+    assert figures.training_curves(five, keys, ["d"], zoom=True).layout.yaxis.range[1] < 530.0
+
+
 def test_a_chart_title_is_the_objectives_name_with_its_unit():
     assert figures.objective_name("−ELBO (nats) = KL(p_data‖p_θ) + H(p_data) ≥ NLL", "image") == \
         "−ELBO, nats per image"

@@ -47,6 +47,7 @@ def test_a_finished_run_leads_on_to_its_three_questions_and_the_query_pages_open
     app.selectbox(key="_widget_dataset").set_value("digits").run()
     app.switch_page("pages/train.py").run()
     assert app.selectbox(key="_widget_train_family").value == "vae"
+    assert hyper_parameters(app).expanded  # nothing trained yet: the settings are open
     app.number_input(key="hparam:vae:hidden_units").set_value(16)
     app.number_input(key="train_seconds").set_value(2)
     button(app, "Start").click().run()
@@ -54,11 +55,17 @@ def test_a_finished_run_leads_on_to_its_three_questions_and_the_query_pages_open
     wait_until(lambda: not job.view().active, timeout=60)
     app.run()
     assert not app.exception
+    assert not hyper_parameters(app).expanded  # the ended run's chart and numbers stay in view
     name = Path(job.view().folder).name
     links = {link.proto.label: link.proto for link in app.get("page_link")}
+    shared = app.session_state["_run_links"][job.view().folder]  # the text the run picker names this run by
     for question in ("Density", "Samples", "Latent"):
         assert links[question].page == question.lower()
-        assert parse_qs(links[question].query_string)["run"] == [name]
+        assert parse_qs(links[question].query_string)["run"] == [shared]
+    app.query_params["run"] = shared  # following "Next: Density": the picker reads the link back, no warning
+    app.switch_page("pages/density.py").run()
+    assert not app.exception and not app.warning
+    assert app.selectbox(key="_widget_run").value == job.view().folder
     app.switch_page("pages/samples.py").run()
     assert not app.exception
     assert Path(app.selectbox(key="_widget_run").value).name == name
@@ -67,6 +74,11 @@ def test_a_finished_run_leads_on_to_its_three_questions_and_the_query_pages_open
     app.switch_page("pages/train.py").run()  # back on Train: the family and settings of the run it shows
     assert app.selectbox(key="_widget_train_family").value == "vae"
     assert app.number_input(key="hparam:vae:hidden_units").value == 16
+
+
+def hyper_parameters(app: AppTest):
+    (expander,) = [e.proto for e in app.expander if e.proto.label == "Hyper-parameters"]
+    return expander
 
 
 def test_workshop_mode_names_the_data_sets_with_pretrained_models_and_switches_to_one(app: AppTest, runs_in_tmp):

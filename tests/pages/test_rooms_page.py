@@ -125,8 +125,16 @@ def test_a_bad_code_in_a_link_says_so_too(runs_in_tmp, trained):
     assert [e.value for e in at.error] == [NO_ROOM] and "evil.io" not in "".join(m.value for m in at.markdown)
 
 
-def test_home_leads_a_teacher_to_the_room_board():
+def test_home_opens_a_room_for_a_teacher_and_its_board_comes_first(runs_in_tmp):
     at = AppTest.from_file(APP, default_timeout=30).run()
     button(at, "Teaching? Open a room").click().run()
     assert not at.exception and at.radio(key="_widget_compare_view").value == ROOM
-    assert any(b.label == "Open a new room" for b in at.button)
+    code = at.session_state["room_code"]
+    assert code in [t.value for t in at.title]  # the room is open: no second click
+    texts = [e.value for e in at.main if hasattr(e, "value") and isinstance(e.value, str)]
+    board = next(i for i, t in enumerate(texts) if t.startswith("Nothing is published here yet"))
+    form = next(i for i, t in enumerate(texts) if t.startswith("**Publish a run of yours"))
+    assert board < form  # the teacher's board above the publish form
+    at.switch_page("pages/home.py").run()
+    button(at, "Teaching? Open a room").click().run()
+    assert at.session_state["room_code"] == code  # the same room again, not another
