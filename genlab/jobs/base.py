@@ -352,11 +352,15 @@ class JobHandle(abc.ABC):
 class JobBackend(abc.ABC):
     """Where training runs: starts jobs, finds them, and stops them when their session ends.
 
-    A backend is shared by every session of a server, so every method is thread-safe.
-    `max_concurrent` is how many jobs may train at once (a cluster: its capacity).
+    A backend is shared by every session of a server, so every method is thread-safe: a backend
+    keeps its jobs in `_jobs` (id -> handle) and its owners' usage in `_owners` (an OwnerLedger),
+    both under `_lock`, and saves runs under `runs_root`. `max_concurrent` is how many jobs may
+    train at once (a cluster: its capacity).
     """
 
     max_concurrent: int
+    runs_root: Path
+    _count: int = 0  # jobs started so far, for their ids
 
     @classmethod
     def from_env(cls, runs_root=None, **kwargs) -> JobBackend:
@@ -374,21 +378,36 @@ class JobBackend(abc.ABC):
         its run is saved in (the backend's own by default).
         """
 
-    @abc.abstractmethod
     def get(self, job_id: str) -> JobHandle | None:
         """The job of that id, if the backend still knows it."""
+        with self._lock:
+            return self._jobs.get(job_id)
 
-    @abc.abstractmethod
     def jobs(self, owner: str | None = None) -> list[JobHandle]:
         """The jobs it knows (of one owner, or all), oldest first."""
+        with self._lock:
+            return [j for j in self._jobs.values() if owner is None or j.owner == owner]
 
     @abc.abstractmethod
     def load(self) -> dict:
         """How busy it is: {"training", "queued", "max_concurrent", "max_queued"}."""
 
-    @abc.abstractmethod
     def release_owner(self, owner: str) -> int:
-        """A session went away: stop its jobs and forget them and its usage; returns how many were stopped."""
+        """A session went away: stop its jobs and forget them and its usage; returns how many were stopped.
+
+        (A job still ending is dropped when it has ended.)"""
+        stopped = self.stop_owner(owner)
+        with self._lock:
+            self._owners.release(owner)
+            for job in [j for j in self._jobs.values() if j.owner == owner and not j.active]:
+                del self._jobs[job.id]
+        return stopped
+
+    def _new_job(self, model: GenerativeModel, ds: Dataset, name: str | None, runs_root) -> tuple[str, Path]:
+        """A fresh job id, and the folder its run is saved in (under `runs_root`, else the backend's own)."""
+        self._count += 1
+        job_id = f"{model.name}-{ds.name.replace(':', '_')}-{ds.view}-{time.strftime('%Y%m%d-%H%M%S')}-{self._count}"
+        return job_id, Path(runs_root if runs_root is not None else self.runs_root) / (name or job_id)
 
     @abc.abstractmethod
     def shutdown(self, timeout: float = 5.0) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import atexit
 import collections
-import itertools
 import threading
 import time
 import traceback
@@ -195,7 +194,6 @@ class LocalBackend(JobBackend):
         self._queue: collections.deque[Job] = collections.deque()
         self._owners = OwnerLedger()
         self._lock = threading.Lock()
-        self._ids = itertools.count(1)
         self._closed = False
         _MANAGERS.add(self)
 
@@ -205,9 +203,7 @@ class LocalBackend(JobBackend):
         """Train `model` on `ds` in a new thread now, or queue it until a slot frees; returns the job."""
         with self._lock:
             self._check_room(owner)
-            stamp = time.strftime("%Y%m%d-%H%M%S")
-            job_id = f"{model.name}-{ds.name.replace(':', '_')}-{ds.view}-{stamp}-{next(self._ids)}"
-            folder = Path(runs_root if runs_root is not None else self.runs_root) / (name or job_id)
+            job_id, folder = self._new_job(model, ds, name, runs_root)
             job = Job(job_id, model, ds, float(seconds), int(seed), folder, owner=owner, session=session,
                       state=JobState.QUEUED, leave_queue=self._leave_queue)
             self._jobs[job_id] = job
@@ -218,28 +214,11 @@ class LocalBackend(JobBackend):
             self._number_queue()
         return job
 
-    def get(self, job_id: str) -> Job | None:
-        with self._lock:
-            return self._jobs.get(job_id)
-
-    def jobs(self, owner: str | None = None) -> list[Job]:
-        with self._lock:
-            return [j for j in self._jobs.values() if owner is None or j.owner == owner]
-
     def load(self) -> dict:
         """How busy the server is: jobs training and waiting, and the limits."""
         with self._lock:
             return {"training": self._training(), "queued": len(self._queue),
                     "max_concurrent": self.max_concurrent, "max_queued": self.max_queued}
-
-    def release_owner(self, owner: str) -> int:
-        """A session went away: stop its jobs and forget them and its usage; returns how many were stopped."""
-        stopped = self.stop_owner(owner)
-        with self._lock:
-            self._owners.release(owner)
-            for job in [j for j in self._jobs.values() if j.owner == owner and not j.active]:
-                del self._jobs[job.id]  # a job still ending is dropped when its thread ends
-        return stopped
 
     def shutdown(self, timeout: float = 5.0) -> None:
         """Empty the queue, stop every job and wait for the threads; no job starts afterwards."""

@@ -326,7 +326,6 @@ class RayBackend(JobBackend):
         self._jobs: dict[str, RayJob] = {}
         self._owners = OwnerLedger()
         self._lock = threading.Lock()
-        self._ids = 0
         self._closed = threading.Event()
         self._capacity: tuple[float, Capacity] | None = None
         self._watcher = threading.Thread(target=self._watch, name="genlab-ray-watcher", daemon=True)
@@ -357,10 +356,7 @@ class RayBackend(JobBackend):
             if owner is not None:
                 self._owners.check(owner, self._jobs.values(), self.max_runs_per_session, self.max_session_disk_mb)
             check_queue(self._training(), self._waiting(), self.max_concurrent, self.max_queued)
-            self._ids += 1
-            stamp = time.strftime("%Y%m%d-%H%M%S")
-            job_id = f"{model.name}-{ds.name.replace(':', '_')}-{ds.view}-{stamp}-{self._ids}"
-            folder = Path(runs_root if runs_root is not None else self.runs_root) / (name or job_id)
+            job_id, folder = self._new_job(model, ds, name, runs_root)
             job = RayJob(job_id, model, ds, float(seconds), int(seed), folder, owner, resources, session=session)
             self._jobs[job_id] = job
             if owner is not None:
@@ -368,30 +364,11 @@ class RayBackend(JobBackend):
             self._number_queue()
         return job
 
-    def get(self, job_id: str) -> RayJob | None:
-        with self._lock:
-            return self._jobs.get(job_id)
-
-    def jobs(self, owner: str | None = None) -> list[RayJob]:
-        with self._lock:
-            return [j for j in self._jobs.values() if owner is None or j.owner == owner]
-
     def load(self) -> dict:
         """How busy the cluster is for this server: its jobs training and waiting, the cluster's size."""
         with self._lock:
             return {"training": self._training(), "queued": self._waiting(), "max_concurrent": self.max_concurrent,
                     "max_queued": self.max_queued}
-
-    def release_owner(self, owner: str) -> int:
-        """A session went away: stop its runs (their actors end, their CPUs free) and forget them and its usage."""
-        jobs = [j for j in self.jobs(owner) if j.active]
-        for job in jobs:
-            job.stop()
-        with self._lock:
-            self._owners.release(owner)
-            for job in [j for j in self._jobs.values() if j.owner == owner and not j.active]:
-                del self._jobs[job.id]
-        return len(jobs)
 
     def shutdown(self, timeout: float = 5.0) -> None:
         """Stop every job, wait for them to be saved, end their actors; no job starts afterwards."""
