@@ -13,7 +13,7 @@ import genlab
 from genlab import runs
 from genlab.checkpoints import CheckpointError, pack_run, read_checkpoint, unpack_run
 from genlab.export import export_run
-from tests.data.test_hostile_uploads import corrupt
+from tests.data.test_hostile_uploads import corrupt, zipped
 
 
 @pytest.fixture
@@ -32,14 +32,6 @@ def packed_image(binary_ds, tmp_path):
 def members_of(data: bytes) -> dict[str, bytes]:
     archive = zipfile.ZipFile(io.BytesIO(data))
     return {i.filename: archive.read(i) for i in archive.infolist()}
-
-
-def zipped(members: dict[str, bytes], compression=zipfile.ZIP_DEFLATED) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=compression) as z:
-        for name, raw in members.items():
-            z.writestr(name, raw)
-    return buf.getvalue()
 
 
 def with_config(data: bytes, change) -> bytes:

@@ -9,26 +9,21 @@ from streamlit.testing.v1 import AppTest
 
 import genlab
 from genlab.checkpoints import pack_run
+from tests.data.test_hostile_uploads import zipped
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGES = ["home", "data", "train", "density", "samples", "latent", "compare", "concepts"]
 
 
-def crafted(tmp_path, config_change: dict) -> bytes:
-    """A real checkpoint with some config.json fields replaced."""
+def crafted(tmp_path, config_change: dict, summary_change: dict | None = None) -> bytes:
+    """A real checkpoint with some config.json (and summary.json) fields replaced."""
     ds = genlab.load_dataset("toy:8gaussians")
     genlab.train_and_save(genlab.create_model("gaussian", ds), ds, tmp_path / "source", seconds=1)
-    members = {}
     with zipfile.ZipFile(io.BytesIO(pack_run(tmp_path / "source"))) as archive:
-        for name in archive.namelist():
-            members[name] = archive.read(name)
-    config = json.loads(members["config.json"]) | config_change
-    members["config.json"] = json.dumps(config).encode()
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
-        for name, raw in members.items():
-            archive.writestr(name, raw)
-    return out.getvalue()
+        members = {name: archive.read(name) for name in archive.namelist()}
+    for member, change in (("config.json", config_change), ("summary.json", summary_change or {})):
+        members[member] = json.dumps(json.loads(members[member]) | change).encode()
+    return zipped(members)
 
 
 def test_a_checkpoint_naming_a_server_folder_as_its_data_set_breaks_no_page(runs_in_tmp, tmp_path):
@@ -45,25 +40,11 @@ def test_a_checkpoint_naming_a_server_folder_as_its_data_set_breaks_no_page(runs
         assert not at.exception, (page, at.exception)
 
 
-def crafted_summary(tmp_path, summary_change: dict) -> bytes:
-    data = crafted(tmp_path, {})
-    members = {}
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        for name in archive.namelist():
-            members[name] = archive.read(name)
-    members["summary.json"] = json.dumps(json.loads(members["summary.json"]) | summary_change).encode()
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
-        for name, raw in members.items():
-            archive.writestr(name, raw)
-    return out.getvalue()
-
-
 def test_a_checkpoint_whose_summary_holds_text_for_numbers_breaks_no_page(runs_in_tmp, tmp_path):
     """check_summary kept {"train_seconds": "abc", "test_nll": "x"} as text; the run picker's label then
     raised "Unknown format code 'f' for object of type 'str'" on Density, Samples and Latent, and the
     room board showed "abc" as a number of seconds."""
-    data = crafted_summary(tmp_path, {"train_seconds": "abc", "test_nll": "x", "best_val": [1]})
+    data = crafted(tmp_path, {}, {"train_seconds": "abc", "test_nll": "x", "best_val": [1]})
     at = AppTest.from_file(APP, default_timeout=60).run()
     at.switch_page("pages/compare.py").run()
     at.get("file_uploader")[0].set_value(("texts.zip", data, "application/zip")).run()
