@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import torch
 
-__all__ = ["set_threads", "default_threads", "resolve_device", "process_group"]
+__all__ = ["set_threads", "default_threads", "resolve_device", "process_group", "yield_to_pages", "TRAINING_NICENESS"]
+
+TRAINING_NICENESS = 10  # how far a job's training steps back for the pages (0: not at all; 19 the most)
 
 
 def default_threads() -> int:
@@ -28,6 +31,29 @@ def set_threads(n: int | None = None) -> int:
     n = n or default_threads()
     torch.set_num_threads(n)
     return n
+
+
+def yield_to_pages(niceness: int | None = None) -> int:
+    """Lower the calling thread's CPU priority (Linux: a thread is scheduled on its own, so this is one job's
+    training thread, or a Ray actor's main thread, not the web server's). Where training and the pages share
+    cores, a page's rerun then gets the CPU first and training takes what is left: on an idle machine a run
+    is as fast as before. `GENLAB_TRAINING_NICENESS` sets how far (0 turns it off). Returns the niceness now;
+    a platform without per-thread priorities keeps its own."""
+    if niceness is None:
+        value = os.environ.get("GENLAB_TRAINING_NICENESS", str(TRAINING_NICENESS))
+        try:
+            niceness = min(19, max(0, int(value)))
+        except ValueError:
+            raise ValueError(f"GENLAB_TRAINING_NICENESS must be a whole number 0-19; got {value!r}.") from None
+    if not hasattr(os, "setpriority") or not hasattr(threading, "get_native_id"):
+        return 0
+    me = threading.get_native_id()
+    try:
+        now = os.getpriority(os.PRIO_PROCESS, me)
+        os.setpriority(os.PRIO_PROCESS, me, max(now, niceness))  # only ever lower: raising needs privileges
+        return os.getpriority(os.PRIO_PROCESS, me)
+    except OSError:
+        return 0
 
 
 def resolve_device(name: str = "auto") -> torch.device:

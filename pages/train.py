@@ -342,8 +342,9 @@ def live_panel(job_id: str, ticking: bool) -> None:
     if view.summary.get("train", {}).get("status") == "fitted":
         progress = f"fitted in closed form in {done:.1f} s"
     elif view.state is JobState.QUEUED:
-        progress = (f"**queued**, {ordinal(view.queue_position)} of {view.queue_length} waiting: it starts by "
-                    f"itself when one of the {job_manager().max_concurrent} training slots frees up")
+        progress = (f"**queued** for {time.time() - view.created:.0f} s, {ordinal(view.queue_position)} of "
+                    f"{view.queue_length} waiting: it starts by itself when one of the "
+                    f"{job_manager().max_concurrent} training slots frees up")
     elif view.active and not view.metrics:
         progress = f"**{view.state}**, waiting for the first step (started {time.time() - view.created:.0f} s ago)"
     elif view.scoring:

@@ -279,10 +279,11 @@ async def status_line(page) -> str | None:
 
 
 async def wait_trained(page, session: Session, pressed: float, args) -> None:
-    """Wait for the run's test numbers, timing the redraws on the way. While the job trains, its status line
-    changes at every redraw (the elapsed seconds); the gaps between changes are recorded. A page whose line
-    (or, while queued, whose websocket) stood still for --stall seconds has stopped redrawing: that is
-    recorded, and the page is nudged the way a user would (clicking Train in the navigation: a full rerun)."""
+    """Wait for the run's test numbers, timing the redraws on the way. While the job trains or waits, its status
+    line changes at every redraw (the elapsed seconds, or the seconds queued); the gaps between changes while
+    training are recorded. A page whose line (or, with no line, whose websocket) stood still for --stall
+    seconds has stopped redrawing: that is recorded, and the page is nudged the way a user would (clicking
+    Train in the navigation: a full rerun)."""
     done = page.get_by_text("Test split (best validation weights)")
     session.heard()
     line, changed = None, time.perf_counter()
@@ -295,7 +296,7 @@ async def wait_trained(page, session: Session, pressed: float, args) -> None:
             if training and line is not None and "queued" not in line:
                 session.redraw_gaps.append(now - changed)
             line, changed = shown, now
-        still = now - changed if training else now - session.last_frame
+        still = now - changed if shown is not None else now - session.last_frame  # a queued line counts its wait
         if still > args.stall:
             status = page.locator('[data-testid="stMain"] strong').filter(has_text=STATE)
             shown = (await status.first.inner_text()) if await status.count() else "no state"
@@ -460,8 +461,8 @@ def print_summary(result: dict) -> None:
     print(f"redraws of training pages (every {gaps['interval']:g} s asked): {gaps['count']} seen, gap p50 "
           f"{gaps['p50']:.2f} s, p95 {gaps['p95']:.2f} s, max {gaps['max']:.1f} s; pages with a gap over "
           f"{gaps['slow_seconds']:g} s: {gaps['slow_pages']}")
-    print(f"pages that stopped redrawing (status line still for {result['stall_seconds']:.0f} s while training, "
-          f"or no message while queued; nudged by clicking Train): {result['stalled_sessions']}"
+    print(f"pages that stopped redrawing (status line still for {result['stall_seconds']:.0f} s, training or "
+          f"queued; nudged by clicking Train): {result['stalled_sessions']}"
           + "".join(f"\n  - {e}" for e in result["stalls"][:5]))
     print(f"\nerrors: {len(result['errors'])}" + "".join(f"\n  - {e}" for e in result["errors"][:5]))
     print(f"server tracebacks in its log: {len(result['server_tracebacks'])}"
@@ -495,8 +496,8 @@ def parse_args(argv=None):
     parser.add_argument("--settle", type=float, default=120.0,
                         help="seconds to wait, after the sessions close, for the server's threads to end")
     parser.add_argument("--stall", type=float, default=60.0,
-                        help="seconds a training page's status line may stand still (a queued page: without a "
-                             "message from the server) before it counts as stopped and is nudged")
+                        help="seconds a live page's status line (training or queued) may stand still before it "
+                             "counts as stopped and is nudged")
     parser.add_argument("--backend", choices=("local", "ray"), default="local",
                         help="where runs train: threads of the server, or the Ray cluster at --ray-address")
     parser.add_argument("--ray-address", default=os.environ.get("GENLAB_RAY_ADDRESS") or "auto",

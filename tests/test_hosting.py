@@ -1,6 +1,7 @@
 """Budgets and cleanup for a hosted server: limits from the environment, client addresses, start-up and expiry."""
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -93,3 +94,13 @@ def test_a_restart_keeps_finished_runs_and_cleans_a_half_written_one(stores):
     assert [r["name"] for r in genlab.list_runs(space.runs)] == ["finished"]
     assert [r["name"] for r in genlab.list_runs(workspaces.root)] == ["public"]
     assert (workspaces.root / "workspaces" / space.id).is_dir()  # the workspace itself stays
+
+
+def test_the_served_config_skips_the_full_collection_after_every_rerun_and_the_file_watcher():
+    # a full gc.collect(2) after each fragment tick took 60-230 ms with torch loaded, half the server's CPU
+    # at 10 live pages (docs/BENCHMARKS.md); watching the venv floods inotify on a hosted server
+    import tomllib
+
+    config = tomllib.loads((Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["postScriptGC"] is False
+    assert config["server"]["fileWatcherType"] == "none" and config["server"]["runOnSave"] is False

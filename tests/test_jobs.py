@@ -1,5 +1,6 @@
 """Background jobs: they train, pause, stop within a second, leave no thread, respect the cap."""
 import dataclasses
+import os
 import threading
 import time
 
@@ -8,6 +9,7 @@ import torch
 
 import genlab
 from genlab.jobs import CapacityError, JobBackend, JobHandle, JobManager, JobState, JobView, ModelCard
+from genlab.runtime import TRAINING_NICENESS, yield_to_pages
 
 
 def wait_for(predicate, timeout=10.0):
@@ -351,3 +353,37 @@ def test_a_closed_tab_stops_only_the_jobs_it_started(points_ds, runs_in_tmp):
         assert other.folder.parent == runs_in_tmp / "b"
     finally:
         manager.shutdown()
+
+
+@pytest.mark.skipif(not hasattr(os, "setpriority"), reason="per-thread priorities are a Linux feature")
+def test_a_training_thread_steps_back_for_the_pages_and_the_server_does_not(points_ds, runs_in_tmp):
+    me = threading.get_native_id()
+    before = os.getpriority(os.PRIO_PROCESS, me)
+    manager = JobManager(runs_in_tmp)
+    job = manager.start(genlab.create_model("gmm", points_ds, num_components=4), points_ds, seconds=30)
+    try:
+        assert wait_for(lambda: job.view().metrics)
+        assert os.getpriority(os.PRIO_PROCESS, job.thread.native_id) == max(before, TRAINING_NICENESS)
+        assert os.getpriority(os.PRIO_PROCESS, me) == before  # the thread that serves pages keeps its priority
+    finally:
+        job.stop()
+        job.join(timeout=5)
+
+
+@pytest.mark.skipif(not hasattr(os, "setpriority"), reason="per-thread priorities are a Linux feature")
+def test_yield_to_pages_only_ever_lowers_and_reads_its_setting(monkeypatch):
+    seen = {}
+
+    def in_a_thread(niceness=None):
+        seen[niceness] = yield_to_pages(niceness)
+
+    for niceness in (3, None):
+        monkeypatch.setenv("GENLAB_TRAINING_NICENESS", "0")
+        worker = threading.Thread(target=in_a_thread, args=(niceness,))
+        worker.start()
+        worker.join()
+    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert seen == {3: max(base, 3), None: base}  # 0 in the environment leaves a thread as it was
+    monkeypatch.setenv("GENLAB_TRAINING_NICENESS", "fast")
+    with pytest.raises(ValueError, match="GENLAB_TRAINING_NICENESS"):
+        yield_to_pages()

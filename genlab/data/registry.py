@@ -11,6 +11,7 @@ source is one new module (or one declaration in an existing one) plus its test.
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 from collections.abc import Callable
@@ -113,6 +114,7 @@ def register(source: Source) -> Source:
     return source
 
 
+@functools.cache  # the package's modules are found once per process, not at every page run
 def _load_all() -> None:
     package = importlib.import_module("genlab.data")
     for info in pkgutil.iter_modules(package.__path__):

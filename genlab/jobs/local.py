@@ -40,6 +40,7 @@ from genlab.jobs.base import (
 )
 from genlab.models.base import GenerativeModel
 from genlab.runs import default_runs_root, train_and_save
+from genlab.runtime import yield_to_pages
 from genlab.snapshots import live_snapshot
 from genlab.train import TrainControl
 
@@ -144,6 +145,7 @@ class Job(JobHandle):
                 self.live = live
 
     def _run(self) -> None:
+        yield_to_pages()  # this thread trains; the web server's threads come first
         try:
             summary = train_and_save(self.model, self.dataset, self.folder, seconds=self.seconds, seed=self.seed,
                                      on_metrics=self._on_metrics, control=self.control)

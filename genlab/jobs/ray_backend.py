@@ -111,8 +111,10 @@ class Trainer:
     def train(self) -> dict:
         """Train and save into a temporary folder; returns the summary (JSON-safe) and the run's other files."""
         from genlab.runs import train_and_save
+        from genlab.runtime import yield_to_pages
         from genlab.snapshots import live_snapshot
 
+        yield_to_pages()  # this thread trains; where the machine also serves pages, they come first
         with tempfile.TemporaryDirectory(prefix="genlab-ray-") as folder:
             summary = train_and_save(self.model, self.ds, folder, seconds=self.seconds, seed=self.seed,
                                      on_metrics=self._on_metrics, control=self.control)

@@ -1,6 +1,7 @@
 """Model families, one file each, registered by name."""
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 
@@ -21,6 +22,7 @@ def register(cls: type[GenerativeModel]) -> type[GenerativeModel]:
     return cls
 
 
+@functools.cache  # the package's modules are found once per process, not at every page run
 def _load_all() -> None:
     for info in pkgutil.iter_modules(__path__):
         if info.name != "base" and not info.name.startswith("_"):
