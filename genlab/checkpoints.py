@@ -134,6 +134,23 @@ def _json(raw: bytes, name: str):
         raise CheckpointError(f"The checkpoint's {name} is malformed: it is not valid JSON.") from None
 
 
+def _text(raw: bytes, name: str) -> str:
+    try:
+        return raw.decode()
+    except UnicodeDecodeError:
+        raise CheckpointError(f"The checkpoint's {name} is not text.") from None
+
+
+def _checked(name: str, check):
+    """`check()`, its RunError made a CheckpointError that names the member `name` it is about."""
+    try:
+        return check()
+    except CheckpointError:
+        raise
+    except RunError as exc:
+        raise CheckpointError(f"The checkpoint's {name} is malformed or not valid: {exc}") from None
+
+
 def _header(raw: bytes) -> dict[str, tuple[str, tuple[int, ...]]]:
     """The safetensors header as {name: (dtype, shape)}, checked before any tensor is made:
     known dtypes, whole shapes, offsets that tile the data exactly, and a total under the budget."""
@@ -180,14 +197,10 @@ def _header(raw: bytes) -> dict[str, tuple[str, tuple[int, ...]]]:
 def _read(data: bytes) -> tuple[GenerativeModel, dict, bytes]:
     """(model, {config, summary, metrics} rebuilt from their allow-lists, the checked weights' bytes)."""
     members = _members(data)
-    try:
-        config = check_config(_json(members[CONFIG], CONFIG), uploaded=True)
-        summary = check_summary(_json(members[SUMMARY], SUMMARY), config) if SUMMARY in members else {}
-        metrics = check_metrics(members.get(METRICS, b"").decode().splitlines())
-    except UnicodeDecodeError:
-        raise CheckpointError(f"The checkpoint's {METRICS} is not text.") from None
-    except RunError as exc:
-        raise CheckpointError(f"The checkpoint's {CONFIG} is malformed or not valid: {exc}") from None
+    config = _checked(CONFIG, lambda: check_config(_json(members[CONFIG], CONFIG), uploaded=True))
+    summary = _checked(SUMMARY, lambda: check_summary(_json(members[SUMMARY], SUMMARY), config)
+                       if SUMMARY in members else {})
+    metrics = _checked(METRICS, lambda: check_metrics(_text(members.get(METRICS, b""), METRICS).splitlines()))
     header = _header(members[WEIGHTS])
     try:
         with parameter_budget(max_parameters()):

@@ -214,7 +214,7 @@ def check_summary(summary, config: dict) -> dict:
     method, the training status); anything else a file carries is dropped. Naming keys come from the config."""
     if not isinstance(summary, dict):
         raise RunError("The run's summary.json is not a JSON object.")
-    out = _numbers(summary, "summary")
+    out = _numbers(summary, "summary.json")
     train = summary.get("train")
     if isinstance(train, dict):
         out["train"] = _numbers(train, "training record")
@@ -229,15 +229,15 @@ def check_metrics(lines: list[str]) -> list[dict]:
         if not line.strip():
             continue
         if len(records) >= MAX_METRIC_LINES:
-            raise RunError(f"The run logs more than {MAX_METRIC_LINES:,} metrics records.")
+            raise RunError(f"The run's metrics.jsonl holds more than {MAX_METRIC_LINES:,} records.")
         try:
             record = json.loads(line)
         except ValueError:
-            raise RunError(f"Line {len(records) + 1} of the run's metrics is not valid JSON.") from None
+            raise RunError(f"Line {len(records) + 1} of the run's metrics.jsonl is not valid JSON.") from None
         if not isinstance(record, dict) or len(record) > MAX_METRIC_KEYS:
-            raise RunError(f"Line {len(records) + 1} of the run's metrics is not a JSON object of at most "
+            raise RunError(f"Line {len(records) + 1} of the run's metrics.jsonl is not a JSON object of at most "
                            f"{MAX_METRIC_KEYS} values.")
-        records.append(_scalars(record, "metrics"))
+        records.append(_scalars(record, "metrics.jsonl"))
     return records
 
 

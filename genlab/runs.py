@@ -182,15 +182,20 @@ def load_run(folder, load_data: bool = True) -> tuple[GenerativeModel, Dataset |
     return model, ds, info
 
 
-def _read_run(folder: Path) -> dict:
-    """A finished run as listed (folder, name, config, summary); raises RunError or OSError if it cannot be read."""
+def _read_run(folder: Path, with_metrics: bool = False) -> dict:
+    """A finished run as listed (folder, name, config, summary); raises RunError or OSError if it cannot be read.
+
+    `with_metrics` also reads (and checks) its metrics.jsonl, which listing leaves for `load_run`.
+    """
     config = read_config(folder)
     summary = check_summary(_read_json(folder / SUMMARY, MAX_SUMMARY_BYTES), config)
+    if with_metrics:
+        read_metrics(folder)
     return {"folder": str(folder), "name": folder.name, "config": config, "summary": summary}
 
 
-def _scan(root) -> tuple[list[dict], list[tuple[str, str]]]:
-    """(finished runs, [(folder name, why it cannot be read)]) under root."""
+def _scan(root, with_metrics: bool = False) -> tuple[list[dict], list[tuple[str, str]]]:
+    """(finished runs, [(folder name, why it cannot be read)]) under root; see `_read_run` for `with_metrics`."""
     root = Path(root) if root is not None else default_runs_root()
     runs, bad = [], []
     for summary_path in sorted(root.glob(f"*/{SUMMARY}")):
@@ -198,7 +203,7 @@ def _scan(root) -> tuple[list[dict], list[tuple[str, str]]]:
         if TEMPORARY in folder.name:
             continue
         try:
-            runs.append(_read_run(folder))
+            runs.append(_read_run(folder, with_metrics))
         except (RunError, OSError) as exc:
             reason = str(exc) if isinstance(exc, RunError) else f"it cannot be read ({type(exc).__name__})."
             bad.append((folder.name, reason))
@@ -231,8 +236,9 @@ def list_runs(root=None, dataset: str | None = None, view: str | None = None) ->
 
 
 def bad_runs(root=None) -> list[tuple[str, str]]:
-    """(folder name, plain reason) of every finished run under root that cannot be read."""
-    return _scan(root)[1]
+    """(folder name, plain reason naming the bad file) of every finished run under root that cannot be read,
+    its metrics.jsonl included (which `list_runs` does not read)."""
+    return _scan(root, with_metrics=True)[1]
 
 
 def delete_run(folder) -> None:

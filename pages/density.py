@@ -171,6 +171,7 @@ def kind_banner(model) -> None:
 
 
 def image_results(run, ds, inputs) -> None:
+    """Every input's log p, bits per dim and percentile; a closer look at one, with its cost per pixel."""
     model = run.model
     names = [name for name, _, _ in inputs]
     x = torch.stack([tensor for _, tensor, _ in inputs])
@@ -179,51 +180,61 @@ def image_results(run, ds, inputs) -> None:
     ranks = queries.percentile(log_p, reference)
     comparable = queries.has_comparable_log_prob(model)
     bpd = queries.bits_per_dim(log_p, ds.dim) if comparable else None
-    what, unit = ("log p_θ(x)", ", nats") if comparable else ("log p̃_θ(x), up to a constant", "")
-
-    if len(inputs) == 1:
-        chosen = 0
-    else:
-        rows = []
-        for i, (name, _, size) in enumerate(inputs):
-            row = {"input": name, "size": size, what + unit: float(log_p[i])}
-            if bpd is not None:
-                row["bits/dim"] = float(bpd[i])
-            rows.append(row | {"percentile": float(ranks[i])})
-        st.dataframe(rows, hide_index=True, width="stretch")
-        forget_unless("density_closer", range(len(inputs)))
-        chosen = persistent(st.selectbox, "Look closer at", "density_closer", 0, options=range(len(inputs)),
-                            format_func=lambda i: names[i], link="closer")
+    what = "log p_θ(x), nats" if comparable else "log p̃_θ(x), up to a constant"
+    chosen = 0 if len(inputs) == 1 else choose_closer(inputs, what, log_p, bpd, ranks)
     seen, numbers = st.columns([1, 2])
     with seen:
         st.plotly_chart(figures.one_image(to_unit_images(x[chosen:chosen + 1], ds.view, ds.levels)[0],
                                           title="What the model sees"), width="content")
         st.caption(f"{plain(names[chosen])} — {inputs[chosen][2]} → {ds.shape[1]}×{ds.shape[2]}, {ds.view} view")
     with numbers:
-        value = float(log_p[chosen])
-        shown = figures.format_number(value) if np.isfinite(value) else "−∞"
-        metrics = st.columns(3)
-        metrics[0].metric(what + unit, shown)
-        if bpd is not None:
-            metrics[1].metric("Bits per dim", figures.format_number(float(bpd[chosen])),
-                              help="−log p / (D ln 2): what coding this input with the model would cost per pixel.")
-        metrics[2].metric("Percentile among test images", f"{ranks[chosen]:.0f}%",
-                          help=f"Share of {len(reference):,} held-out test images the model finds less likely.")
-        st.caption(f"{ranks[chosen]:.0f}% of held-out test images are less likely under the model than this input. "
-                   + ("" if np.isfinite(value) else "p_θ(x) is 0 to working precision: the model rules it out."))
-        marks = [(name if len(inputs) > 1 else "this input", float(v)) for name, v in zip(names[:MARKS], log_p[:MARKS])]
-        sets = {"test images": reference} | ({"your inputs": log_p} if len(inputs) > MARKS else {})
-        st.plotly_chart(figures.histograms(sets, marks, title="Where it falls among held-out test images",
-                                           x_label=what + unit))
+        input_numbers(names, chosen, what, log_p, bpd, ranks, reference)
     if model.can("pixels"):
-        with torch.no_grad():
-            pixels = -model.pixel_log_prob(x[chosen:chosen + 1].to(model.device))[0, 0].cpu().double().numpy()
-        left, right = st.columns([1, 2])
-        left.plotly_chart(figures.pixel_map(pixels, title="−log p per pixel (nats)"))
-        right.markdown("**Where the cost comes from.** This family factorises over pixels, "
-                       "log p(x) = Σᵢ log p(xᵢ | …), so each pixel's share of −log p can be drawn. "
-                       f"Bright pixels surprised the model. They add up to "
-                       f"{figures.format_number(float(pixels.sum()))} nats.")
+        pixel_costs(model, x[chosen:chosen + 1])
+
+
+def choose_closer(inputs, what: str, log_p, bpd, ranks) -> int:
+    """A table of every input's numbers, and which one to look at closer (its index)."""
+    rows = []
+    for i, (name, _, size) in enumerate(inputs):
+        row = {"input": name, "size": size, what: float(log_p[i])}
+        if bpd is not None:
+            row["bits/dim"] = float(bpd[i])
+        rows.append(row | {"percentile": float(ranks[i])})
+    st.dataframe(rows, hide_index=True, width="stretch")
+    forget_unless("density_closer", range(len(inputs)))
+    return persistent(st.selectbox, "Look closer at", "density_closer", 0, options=range(len(inputs)),
+                      format_func=lambda i: inputs[i][0], link="closer")
+
+
+def input_numbers(names: list[str], chosen: int, what: str, log_p, bpd, ranks, reference) -> None:
+    """The chosen input's log p, bits per dim and percentile, and where it falls among held-out test images."""
+    value = float(log_p[chosen])
+    shown = figures.format_number(value) if np.isfinite(value) else "−∞"
+    metrics = st.columns(3)
+    metrics[0].metric(what, shown)
+    if bpd is not None:
+        metrics[1].metric("Bits per dim", figures.format_number(float(bpd[chosen])),
+                          help="−log p / (D ln 2): what coding this input with the model would cost per pixel.")
+    metrics[2].metric("Percentile among test images", f"{ranks[chosen]:.0f}%",
+                      help=f"Share of {len(reference):,} held-out test images the model finds less likely.")
+    st.caption(f"{ranks[chosen]:.0f}% of held-out test images are less likely under the model than this input. "
+               + ("" if np.isfinite(value) else "p_θ(x) is 0 to working precision: the model rules it out."))
+    marks = [(name if len(names) > 1 else "this input", float(v)) for name, v in zip(names[:MARKS], log_p[:MARKS])]
+    sets = {"test images": reference} | ({"your inputs": log_p} if len(names) > MARKS else {})
+    st.plotly_chart(figures.histograms(sets, marks, title="Where it falls among held-out test images", x_label=what))
+
+
+def pixel_costs(model, x) -> None:
+    """For a family that factorises over pixels: each pixel's share of −log p of the one image `x`."""
+    with torch.no_grad():
+        pixels = -model.pixel_log_prob(x.to(model.device))[0, 0].cpu().double().numpy()
+    left, right = st.columns([1, 2])
+    left.plotly_chart(figures.pixel_map(pixels, title="−log p per pixel (nats)"))
+    right.markdown("**Where the cost comes from.** This family factorises over pixels, "
+                   "log p(x) = Σᵢ log p(xᵢ | …), so each pixel's share of −log p can be drawn. "
+                   f"Bright pixels surprised the model. They add up to "
+                   f"{figures.format_number(float(pixels.sum()))} nats.")
 
 
 def ood_panel(run, ds, selection) -> None:
@@ -261,15 +272,15 @@ def ood_panel(run, ds, selection) -> None:
                 "is to compress, so it is a poor detector of out-of-distribution data on its own.")
 
 
-def toy_panel(run, ds) -> None:
-    model = run.model
-    comparable = queries.has_comparable_log_prob(model)
+def take_click() -> None:
+    """A click on the map becomes the point typed below it."""
+    points = st.session_state["density_click"]["selection"]["points"]
+    if points:
+        st.session_state["density_x"], st.session_state["density_y"] = points[0]["x"], points[0]["y"]
 
-    def take_click():
-        points = st.session_state["density_click"]["selection"]["points"]
-        if points:
-            st.session_state["density_x"], st.session_state["density_y"] = points[0]["x"], points[0]["y"]
 
+def typed_point() -> tuple[tuple[float, float], torch.Tensor] | None:
+    """The point to score, as typed (x, y) and as the model's input; None (with a sentence) when it is not one."""
     st.markdown("Click on the map, or type a point.")
     first, second = st.columns(2)
     px = persistent(first.number_input, "x", "density_x", 0.0, min_value=-1e4, max_value=1e4, step=0.1, format="%.3f",
@@ -277,13 +288,20 @@ def toy_panel(run, ds) -> None:
     py = persistent(second.number_input, "y", "density_y", 0.0, min_value=-1e4, max_value=1e4, step=0.1, format="%.3f",
                     link="y")
     try:
-        point = queries.check_point((px, py))
+        return (px, py), queries.check_point((px, py))
     except ValueError as exc:
         st.error(plain(exc))
+        return None
+
+
+def toy_panel(run, ds) -> None:
+    """Score a clicked or typed point: the learned density around it (beside a drawn truth) and its numbers."""
+    typed = typed_point()
+    if typed is None:
         return
-    log_p = float(queries.log_likelihoods(model, point)[0])
+    (px, py), point = typed
+    log_p = float(queries.log_likelihoods(run.model, point)[0])
     reference = reference_log_probs(run.folder, run.stamp, ds.name, ds.view)
-    rank = float(queries.percentile([log_p], reference)[0])
     xmin, xmax, ymin, ymax = ds.bounds
     grid = log_prob_grid(run.folder, run.stamp, tuple(ds.bounds))
     shown_point = (px, py) if xmin <= px <= xmax and ymin <= py <= ymax else None
@@ -299,21 +317,27 @@ def toy_panel(run, ds) -> None:
         if shown_point is None:
             st.caption("The point lies outside the plotted box, so it is not marked.")
     with numbers:
-        what = "log p_θ(x), nats" if comparable else "log p̃_θ(x), up to a constant"
-        st.metric(what, figures.format_number(log_p) if np.isfinite(log_p) else "−∞")
-        if ds.is_toy:
-            truth = float(ds.log_prob_true(point)[0])
-            st.metric("log p_data(x), the truth", figures.format_number(truth) if np.isfinite(truth) else "−∞",
-                      help="This toy's exact density: a perfect model would show the same number.")
-            if comparable and np.isfinite(truth) and np.isfinite(log_p):
-                gap = log_p - truth
-                st.caption(f"log p_θ − log p_data = {gap:+.2f} nats: the model puts "
-                           f"{'more' if gap > 0 else 'less'} probability here than the data do"
-                           + (" — mass spilt where there is no data." if gap > 1 else
-                              " — a region the model under-covers." if gap < -1 else "; close to the truth."))
-        st.metric("Percentile among test points", f"{rank:.0f}%")
-        st.plotly_chart(figures.histograms({"test points": reference}, [("your point", log_p)],
-                                           title="Among held-out points", x_label=what, height=300))
+        point_numbers(run.model, ds, point, log_p, reference)
+
+
+def point_numbers(model, ds, point, log_p: float, reference) -> None:
+    """The point's log p (beside the truth on a toy, with what the gap means) and its percentile."""
+    comparable = queries.has_comparable_log_prob(model)
+    what = "log p_θ(x), nats" if comparable else "log p̃_θ(x), up to a constant"
+    st.metric(what, figures.format_number(log_p) if np.isfinite(log_p) else "−∞")
+    if ds.is_toy:
+        truth = float(ds.log_prob_true(point)[0])
+        st.metric("log p_data(x), the truth", figures.format_number(truth) if np.isfinite(truth) else "−∞",
+                  help="This toy's exact density: a perfect model would show the same number.")
+        if comparable and np.isfinite(truth) and np.isfinite(log_p):
+            gap = log_p - truth
+            st.caption(f"log p_θ − log p_data = {gap:+.2f} nats: the model puts "
+                       f"{'more' if gap > 0 else 'less'} probability here than the data do"
+                       + (" — mass spilt where there is no data." if gap > 1 else
+                          " — a region the model under-covers." if gap < -1 else "; close to the truth."))
+    st.metric("Percentile among test points", f"{float(queries.percentile([log_p], reference)[0]):.0f}%")
+    st.plotly_chart(figures.histograms({"test points": reference}, [("your point", log_p)],
+                                       title="Among held-out points", x_label=what, height=300))
 
 
 selection, run = open_page("Density · log p_θ(x)", "score inputs under a model of it", "how likely an input is")

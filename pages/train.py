@@ -338,34 +338,9 @@ def live_panel(job_id: str, ticking: bool) -> None:
     view = job.view()  # everything below reads this one view, so it agrees with itself
     if ticking and not view.state.active:
         st.rerun()  # it ended: a full rerun stops the clock, shows the final numbers and frees Start
-    done = view.elapsed
-    if view.summary.get("train", {}).get("status") == "fitted":
-        progress = f"fitted in closed form in {done:.1f} s"
-    elif view.state is JobState.QUEUED:
-        progress = (f"**queued** for {time.time() - view.created:.0f} s, {ordinal(view.queue_position)} of "
-                    f"{view.queue_length} waiting: it starts by itself when one of the "
-                    f"{job_manager().max_concurrent} training slots frees up")
-    elif view.active and not view.metrics:
-        progress = f"**{view.state}**, waiting for the first step (started {time.time() - view.created:.0f} s ago)"
-    elif view.scoring:
-        progress = f"{view.seconds:.0f} s of training done, **scoring the held-out test set…**"
-    else:
-        progress = f"**{view.state}**, {done:.1f} of {view.seconds:.0f} s"
-    st.markdown(f"**{view.title}** on {dataset_title(view.dataset)} — {progress}")
-    st.progress(min(1.0, done / view.seconds) if view.state is not JobState.FINISHED else 1.0)
-    pause, resume, stop, reset, _, refresh = st.columns([1, 1, 1, 1, 1, 1])
-    if refresh.button("Refresh", icon=":material/refresh:", width="stretch",
-                      help="Redraw the whole page now (it redraws by itself while the run trains or waits)."):
-        st.rerun()
-    # Callbacks act before the redraw, so the buttons and the status line agree at once.
-    pause.button("Pause", on_click=job.pause, disabled=view.state is not JobState.RUNNING, width="stretch")
-    resume.button("Resume", on_click=job.resume, disabled=view.state is not JobState.PAUSED, width="stretch")
-    stop.button("Stop", on_click=stop_now, args=(job,), disabled=not view.active, width="stretch")
-    if view.trainable:
-        reset.button("Reset weights", on_click=job.reset, disabled=not view.state.training, width="stretch",
-                     help="Back to the initial weights (same seed) with a fresh optimizer; it goes on training "
-                          "(or stays paused) with the settings of now. The step count goes on, the best "
-                          "weights are tracked afresh, and the chart marks the reset.")
+    st.markdown(f"**{view.title}** on {dataset_title(view.dataset)} — {progress_line(view)}")
+    st.progress(min(1.0, view.elapsed / view.seconds) if view.state is not JobState.FINISHED else 1.0)
+    run_buttons(job, view)
     if view.state is JobState.QUEUED:
         st.info("Every training slot of this server is taken: your run waits its turn and starts by itself. "
                 "Meanwhile the other pages work with the saved runs.", icon=":material/hourglass_top:")
@@ -384,6 +359,39 @@ def live_panel(job_id: str, ticking: bool) -> None:
         change_controls(job, view)
         if view.players:
             player_control(job, view.players)
+
+
+def progress_line(view: JobView) -> str:
+    """Where the run stands, in words: fitted, queued (and where), waiting, scoring, or seconds done."""
+    done = view.elapsed
+    if view.summary.get("train", {}).get("status") == "fitted":
+        return f"fitted in closed form in {done:.1f} s"
+    if view.state is JobState.QUEUED:
+        return (f"**queued** for {time.time() - view.created:.0f} s, {ordinal(view.queue_position)} of "
+                f"{view.queue_length} waiting: it starts by itself when one of the "
+                f"{job_manager().max_concurrent} training slots frees up")
+    if view.active and not view.metrics:
+        return f"**{view.state}**, waiting for the first step (started {time.time() - view.created:.0f} s ago)"
+    if view.scoring:
+        return f"{view.seconds:.0f} s of training done, **scoring the held-out test set…**"
+    return f"**{view.state}**, {done:.1f} of {view.seconds:.0f} s"
+
+
+def run_buttons(job, view: JobView) -> None:
+    """Pause, resume, stop, reset and refresh, each enabled only where the run's state allows it."""
+    pause, resume, stop, reset, _, refresh = st.columns([1, 1, 1, 1, 1, 1])
+    if refresh.button("Refresh", icon=":material/refresh:", width="stretch",
+                      help="Redraw the whole page now (it redraws by itself while the run trains or waits)."):
+        st.rerun()
+    # Callbacks act before the redraw, so the buttons and the status line agree at once.
+    pause.button("Pause", on_click=job.pause, disabled=view.state is not JobState.RUNNING, width="stretch")
+    resume.button("Resume", on_click=job.resume, disabled=view.state is not JobState.PAUSED, width="stretch")
+    stop.button("Stop", on_click=stop_now, args=(job,), disabled=not view.active, width="stretch")
+    if view.trainable:
+        reset.button("Reset weights", on_click=job.reset, disabled=not view.state.training, width="stretch",
+                     help="Back to the initial weights (same seed) with a fresh optimizer; it goes on training "
+                          "(or stays paused) with the settings of now. The step count goes on, the best "
+                          "weights are tracked afresh, and the chart marks the reset.")
 
 
 def training_charts(ds, view: JobView) -> None:

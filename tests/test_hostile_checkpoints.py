@@ -165,6 +165,15 @@ def test_metrics_are_capped_and_parsed_plainly(packed):
     refused(with_member(packed, "metrics.jsonl", b"\xff\n"), "not text")
 
 
+@pytest.mark.parametrize("member, raw", [
+    ("metrics.jsonl", b'{"loss": 1}\nnot json\n'), ("metrics.jsonl", b"[1]\n"), ("metrics.jsonl", b"\xff\n"),
+    ("summary.json", b'"just text"'), ("summary.json", b"{not json"), ("config.json", b"[]"),
+])
+def test_the_message_names_the_file_that_is_bad(packed, member, raw):
+    text = refused(with_member(packed, member, raw), member)
+    assert all(other not in text for other in {"metrics.jsonl", "summary.json", "config.json"} - {member})
+
+
 def test_summary_values_of_odd_types_are_dropped(packed):
     summary = {"test_nll_nats": [1, 2], "kl_nats": {"a": 1}, "mmd": 0.5, "family": "os.system", "train": {"x": [1]}}
     _, info = read_checkpoint(with_member(packed, "summary.json", json.dumps(summary).encode()))

@@ -57,6 +57,18 @@ def test_a_bad_folder_is_skipped_and_reported_not_raised(points_ds, tmp_path):
     assert str(tmp_path) not in " ".join(reasons.values())
 
 
+def test_a_bad_metrics_file_is_reported_as_the_metrics_file(points_ds, tmp_path):
+    from genlab.runs import RunError, bad_runs
+
+    genlab.train_and_save(genlab.create_model("gaussian", points_ds), points_ds, tmp_path / "r", seconds=1)
+    (tmp_path / "r" / "metrics.jsonl").write_text('{"loss": 1}\nnot json\n')
+    [(name, reason)] = bad_runs(tmp_path)
+    assert name == "r" and "Line 2 of the run's metrics.jsonl" in reason and "config.json" not in reason
+    with pytest.raises(RunError, match="metrics.jsonl is not valid JSON") as caught:
+        genlab.load_run(tmp_path / "r", load_data=False)
+    assert "config.json" not in str(caught.value)
+
+
 def test_loading_a_bad_run_raises_one_plain_error(points_ds, tmp_path):
     from genlab.runs import RunError
 

@@ -12,8 +12,10 @@ changing the size or view) decodes again, whatever the files' timestamps say.
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import torch
@@ -31,7 +33,8 @@ from genlab.data.imagefiles import (
 from genlab.data.images import IMAGE_VIEWS
 from genlab.data.registry import Request, Source, register
 
-__all__ = ["PREFIX", "load_folder", "cache_key", "MIN_IMAGES", "SIZES", "NO_LABELS"]
+__all__ = ["PREFIX", "load_folder", "cache_key", "MIN_IMAGES", "SIZES", "NO_LABELS", "SHOWN_NAMES", "Shown", "shown",
+           "too_few"]
 
 PREFIX = "folder:"  # "folder:PATH" names the images under PATH
 
@@ -42,10 +45,53 @@ MAX_CLASS_NAME = 40  # characters of a class folder's name that are shown
 NO_LABELS = ("No labels found: to get them, put each class's images in a folder of its own (shapes/circles/…, "
              "shapes/squares/…) and zip the folder that holds them (`zip -r shapes.zip shapes/`).")
 CACHE_ENTRIES = 8  # decoded folders kept, least recently used dropped first
+SHOWN_NAMES = ".shown-names.json"  # beside saved uploads: what the visitor called them (genlab.data.uploads)
+MAX_SHOWN = 100  # characters of a visitor's name that are shown
 
 Decoded = tuple[torch.Tensor, "torch.Tensor | None", tuple, tuple]  # images, labels, class names, notes
 _decoded: OrderedDict[tuple, Decoded] = OrderedDict()
 _decoded_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What messages call a set of images: the set, and each file by its name relative to the set."""
+
+    name: str
+    files: dict[str, str] = field(default_factory=dict)
+
+    def file(self, name: str) -> str:
+        return self.files.get(name, name)
+
+
+def too_few(what: str, count: int) -> str:
+    """The sentence refusing a set of `count` usable images, whether at upload or at loading."""
+    return (f"{what} holds {count} usable image(s); GenLab needs at least {MIN_IMAGES} to split them into train, "
+            "validation and test.")
+
+
+def _visitor_names(folder: Path) -> dict:
+    """The SHOWN_NAMES record an upload left in `folder`, or {} (a folder of one's own, or a damaged record)."""
+    try:
+        record = json.loads((folder / SHOWN_NAMES).read_text())
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _clipped(name) -> str | None:
+    return name[:MAX_SHOWN] if isinstance(name, str) and name else None
+
+
+def shown(path: Path) -> Shown:
+    """How messages name the images at `path`: for an upload, by the names the visitor gave its files (never
+    the saved names or the folder they were saved in); otherwise by the folder's or the file's own name."""
+    record = _visitor_names(path.parent if path.is_file() else path)
+    files = record.get("files") if isinstance(record.get("files"), dict) else {}
+    files = {saved: _clipped(name) for saved, name in files.items() if _clipped(name)}
+    if path.is_file():
+        return Shown(files.get(path.name, path.name), {path.name: files.get(path.name, path.name)})
+    return Shown(_clipped(record.get("set")) or path.name, files)
 
 
 def _read_files(path: Path) -> list[tuple[str, bytes]]:
@@ -88,16 +134,17 @@ def _shown(folder: str) -> str:
     return "".join(c if c.isalnum() or c in " _.-" else "_" for c in folder)[:MAX_CLASS_NAME]
 
 
-def _collect(path: Path, files: list[tuple[str, bytes]]) -> tuple[list, list[str], list[str]]:
-    """Images, their class names ("" when flat) and notes; one pixel budget for them all."""
+def _collect(path: Path, files: list[tuple[str, bytes]], names_shown: Shown) -> tuple[list, list[str], list[str]]:
+    """Images, their class names ("" when flat) and notes, naming files as `names_shown` does; one pixel
+    budget for them all."""
     budget = PixelBudget()
     if path.is_file():
-        images, notes = read_images(*files[0], budget=budget)
+        images, notes = read_images(names_shown.name, files[0][1], budget=budget)
         return images, _classes([image.name for image in images]), notes
     images, names, notes, failures = [], [], [], []
     for name, data in files:
         try:
-            decoded, _ = read_images(name, data, budget=budget)
+            decoded, _ = read_images(names_shown.file(name), data, budget=budget)
         except OverBudget:
             raise
         except UploadError as exc:
@@ -110,10 +157,10 @@ def _collect(path: Path, files: list[tuple[str, bytes]]) -> tuple[list, list[str
     return images, _classes(names), notes
 
 
-def _decode(path: Path, files: list[tuple[str, bytes]], size: int, view: str) -> Decoded:
-    images, classes, notes = _collect(path, files)
+def _decode(path: Path, files: list[tuple[str, bytes]], size: int, view: str, names_shown: Shown) -> Decoded:
+    images, classes, notes = _collect(path, files, names_shown)
     if not images:
-        raise ValueError(f"No readable images in {path.name}. " + " ".join(notes))
+        raise ValueError(f"No readable images in {names_shown.name}. " + " ".join(notes))
     levels = 2 if view == "binary" else GRAY_LEVELS
     x = torch.stack([to_view(image, (1, size, size), view, levels) for image in images])  # (N, 1, size, size)
     names = sorted(set(classes))
@@ -121,15 +168,16 @@ def _decode(path: Path, files: list[tuple[str, bytes]], size: int, view: str) ->
     return x, labels, tuple(names), tuple(notes)
 
 
-def _load(path: Path, size: int, view: str) -> Decoded:
-    """The folder's images decoded in the view, from the cache when its files, size and view are unchanged."""
+def _load(path: Path, size: int, view: str, names_shown: Shown) -> Decoded:
+    """The folder's images decoded in the view, from the cache when its files, size, view and the names its
+    notes give them are unchanged."""
     files = _read_files(path)
-    key = _key(files, size, view)
+    key = (*_key(files, size, view), names_shown.name, tuple(sorted(names_shown.files.items())))
     with _decoded_lock:
         if key in _decoded:
             _decoded.move_to_end(key)
             return _decoded[key]
-    value = _decode(path, files, size, view)
+    value = _decode(path, files, size, view, names_shown)
     with _decoded_lock:
         _decoded[key] = value
         while len(_decoded) > CACHE_ENTRIES:
@@ -147,12 +195,12 @@ def load_folder(spec: str, view: str = "binary", size: int = 28, seed: int = 0, 
         raise ValueError(f"Image size must be one of {', '.join(map(str, SIZES))}; got {size}.")
     if view not in IMAGE_VIEWS:
         raise ValueError(f"Your images can be used in the binary or gray8 view; got {view!r}.")
-    x, labels, names, notes = _load(path, size, view)
+    names_shown = shown(path)
+    x, labels, names, notes = _load(path, size, view, names_shown)
     if len(x) < MIN_IMAGES:
-        raise ValueError(f"{path.name} holds {len(x)} usable image(s); GenLab needs at least {MIN_IMAGES} to split "
-                         "into train, validation and test.")
+        raise ValueError(too_few(names_shown.name, len(x)))
     train_idx, test_idx = split_indices(len(x), test_fraction, seed)
-    description = f"{len(x)} of your images from {path.name}, {size}×{size}" + (
+    description = f"{len(x)} of your images from {names_shown.name}, {size}×{size}" + (
         f", {len(names)} classes ({', '.join(names)})." if labels is not None else f". {NO_LABELS}")
     return Dataset(
         f"{PREFIX}{path}", x[train_idx].clone(), x[test_idx].clone(), view,
@@ -168,5 +216,9 @@ def _load_request(request: Request) -> Dataset:
     return load_folder(request.name, request.view, size=request.size, seed=request.seed)
 
 
+def _shown_name(place: str) -> str:
+    return shown(Path(place).expanduser()).name
+
+
 register(Source(f"{PREFIX}PATH", "your images ({})", "image", IMAGE_VIEWS, offline=True, load=_load_request,
-                short="yours", prefix=PREFIX, yours=True))
+                short="yours", prefix=PREFIX, yours=True, shown=_shown_name))

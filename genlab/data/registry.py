@@ -54,7 +54,7 @@ class Source:
         name: the name `load_dataset` knows it by ("digits"); for a source named by a pattern,
             the pattern as people write it ("folder:PATH").
         title: its name for people ("Digits 8×8 (scikit-learn)"). A pattern's title holds one
-            "{}", filled with the last part of what follows the prefix: a folder's name, never a path.
+            "{}", filled with `shown` of what follows the prefix: a name, never a path.
         kind: "toy" (2-D points) or "image"; see KINDS.
         views: the views it comes in, the default first.
         offline: True when it loads with no download and no local folder to fill.
@@ -65,6 +65,8 @@ class Source:
             offers it its own way, and a script builds it from its own arguments.
         rebuild: for a set built from arguments a run records (`Dataset.source`), builds it again
             from them; None for a set its name and view rebuild.
+        shown: for a pattern, the name people read for what follows the prefix (an upload names
+            the files the visitor chose); None for its last part (a folder's or a file's name).
     """
 
     name: str
@@ -77,6 +79,7 @@ class Source:
     prefix: str | None = None
     yours: bool = False
     rebuild: Callable[..., Dataset] | None = None
+    shown: Callable[[str], str] | None = None
 
     def __post_init__(self):
         if not self.short:
@@ -94,7 +97,8 @@ class Source:
         """The title people read for `name`; a pattern's title names only the folder or file, not its path."""
         if not self.prefix:
             return self.title
-        return self.title.format(PurePath(name.removeprefix(self.prefix)).name or "unnamed")
+        rest = name.removeprefix(self.prefix)
+        return self.title.format((self.shown(rest) if self.shown else PurePath(rest).name) or "unnamed")
 
     def check_view(self, view: str) -> None:
         if view in self.views:

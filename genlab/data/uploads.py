@@ -1,17 +1,23 @@
 """Your own images, kept: uploaded files written to a folder named by their contents.
 
-The same files always land in the same folder, so the loader's cache (keyed by the
-folder) serves them again. A folder appears whole or not at all: the files are written
-into a staging folder first, which is then renamed into place.
+Every file is decoded, and the set counted, before anything is written: a set the loader
+would refuse (a damaged file, too many pixels, fewer than MIN_IMAGES images) is refused
+here, naming the visitor's own file, and takes no disk. The same files always land in the
+same folder, so the loader's cache serves them again. A folder appears whole or not at
+all: the files are written into a staging folder first, which is then renamed into place.
+Beside them, SHOWN_NAMES keeps the names the visitor gave them, so that messages and
+titles name those, never the names the files were saved under or their folder.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
+from genlab.data.folder import MIN_IMAGES, SHOWN_NAMES, too_few
 from genlab.data.imagefiles import IMAGE_SUFFIXES, PixelBudget, UploadError, read_images
 
 __all__ = ["UploadedFile", "save_uploads"]
@@ -26,15 +32,22 @@ class UploadedFile(Protocol):
 
 
 MAX_NAME = 100  # characters of a visitor's file name kept on disk
+LAYOUT = b"shown-names\0"  # in every digest: a folder saved before the visitor's names were kept is not reused
 
 
-def _safe_file_name(name: str, index: int) -> str:
-    """A visitor's file name made harmless: no folders, no hidden files, only plain characters."""
-    stem = re.sub(r"[^A-Za-z0-9._-]", "_", PurePosixPath(name.replace("\\", "/")).name).lstrip(".") or "image"
+def _own_name(name: str) -> str:
+    """The file's own name, without the folders a browser or a crafted request may put before it."""
+    return PurePosixPath(name.replace("\\", "/")).name
+
+
+def _safe_file_name(name: str, index: int | None) -> str:
+    """A visitor's file name made harmless: no folders, no hidden files, only plain characters; numbered
+    (`index`) when it is one of several, so two names made alike stay apart."""
+    stem = re.sub(r"[^A-Za-z0-9._-]", "_", _own_name(name)).lstrip(".") or "image"
     if len(stem) > MAX_NAME:  # keep the suffix (how the file is read) and the start; disks refuse long names
         suffix = PurePosixPath(stem).suffix[:10]
         stem = stem[:MAX_NAME - len(suffix)] + suffix
-    return f"{index:04d}-{stem}"
+    return stem if index is None else f"{index:04d}-{stem}"
 
 
 def _check_files(files: Sequence[UploadedFile]) -> None:
@@ -52,18 +65,37 @@ def _check_files(files: Sequence[UploadedFile]) -> None:
 
 def _contents_digest(names: Sequence[str], contents: Sequence[bytes]) -> str:
     """A short hex digest of the files' names and bytes: the same files give the same digest."""
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(LAYOUT)
     for name, data in zip(names, contents):
         digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
     return digest.hexdigest()[:16]
 
 
+def _check_images(names: Sequence[str], contents: Sequence[bytes]) -> None:
+    """Decode every file as the loader will, within one pixel budget, and count the images (a zip holds
+    several); refuse, naming the visitor's file, what the loader would refuse."""
+    budget = PixelBudget()  # one budget for all the files of this upload
+    count = sum(len(read_images(_own_name(name), data, budget=budget)[0]) for name, data in zip(names, contents))
+    if count < MIN_IMAGES:
+        what = _own_name(names[0]) if len(names) == 1 else "Your upload"
+        raise UploadError(too_few(what, count) + " Add more and upload again; nothing was saved.")
+
+
+def _shown_set(names: Sequence[str]) -> str:
+    first = _own_name(names[0])
+    return first if len(names) == 1 else f"{first} and {len(names) - 1} more"
+
+
 def _write_whole(folder: Path, names: Sequence[str], contents: Sequence[bytes]) -> None:
-    """Write the files into `folder` through a staging folder, so it never shows half written."""
+    """Write the files, and the names the visitor gave them (SHOWN_NAMES), into `folder` through a staging
+    folder, so it never shows half written."""
     staging = folder.with_name(folder.name + ".part")
     staging.mkdir(parents=True, exist_ok=True)
-    for index, (name, data) in enumerate(zip(names, contents)):
-        (staging / _safe_file_name(name, index)).write_bytes(data)
+    saved = [_safe_file_name(name, index if len(names) > 1 else None) for index, name in enumerate(names)]
+    for name, data in zip(saved, contents):
+        (staging / name).write_bytes(data)
+    shown = {"set": _shown_set(names), "files": {s: _own_name(name) for s, name in zip(saved, names)}}
+    (staging / SHOWN_NAMES).write_text(json.dumps(shown))
     staging.rename(folder)
 
 
@@ -71,8 +103,8 @@ def save_uploads(files: Sequence[UploadedFile], session_folder: Path) -> str:
     """Write uploaded files to a folder of their own under `session_folder`; returns "folder:PATH".
 
     Arguments:
-        files: one zip, or several image files (each must decode; a damaged one is refused
-            by name, before anything is saved).
+        files: one zip, or several image files, holding at least MIN_IMAGES images (each file
+            must decode; a damaged one is refused by name, before anything is saved).
         session_folder: where this visitor's uploads live.
 
     Returns:
@@ -81,14 +113,11 @@ def save_uploads(files: Sequence[UploadedFile], session_folder: Path) -> str:
     _check_files(files)
     names = [f.name for f in files]
     contents = [f.getvalue() for f in files]
+    _check_images(names, contents)
     zipped = names[0].lower().endswith(".zip")
-    if not zipped:
-        budget = PixelBudget()  # one budget for all the files of this upload
-        for name, data in zip(names, contents):
-            read_images(name, data, budget=budget)
     folder = session_folder / _contents_digest(names, contents)
     if not folder.exists():
         _write_whole(folder, names, contents)
     if zipped:
-        return f"folder:{next(folder.iterdir())}"
+        return f"folder:{folder / _safe_file_name(names[0], None)}"
     return f"folder:{folder}"

@@ -5,8 +5,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from genlab.data.uploads import save_uploads
-from tests.data.test_uploads import Upload, png, zip_of_pngs
+from tests.data.test_uploads import png, zip_of_pngs
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 30
@@ -164,14 +163,6 @@ def test_a_bad_drawing_is_refused_with_a_sentence(app):
 
 
 # ---- your own images -----------------------------------------------------------------
-def choose_your_images(at: AppTest, spec: str, size: int = 8) -> AppTest:
-    at.session_state["upload_spec"] = spec  # what the uploader saved (AppTest cannot drive a file uploader)
-    at.session_state["upload_size"] = size
-    at.switch_page("pages/data.py").run()
-    at.sidebar.selectbox(key="_widget_dataset").set_value("yours").run()
-    return at
-
-
 def test_no_upload_yet_says_what_to_do(app):
     app.switch_page("pages/data.py").run()
     app.sidebar.selectbox(key="_widget_dataset").set_value("yours").run()
@@ -221,14 +212,18 @@ def test_a_damaged_image_in_the_uploader_is_a_sentence(app):
     assert {m.label: m.value for m in at.metric}["Shape of one item"] == "1 × 8 × 8"
 
 
-@pytest.mark.parametrize("files, message", [
-    ([Upload("few.zip", zip_of_pngs(3))], "at least 10"),
-    ([Upload("few.zip", b"PK not really a zip")], "few.zip"),
+@pytest.mark.parametrize("data, message", [
+    (zip_of_pngs(3), "few.zip holds 3 usable image"),
+    (b"PK\x03\x04 not really a zip", "few.zip looks like a zip but is damaged"),
 ])
-def test_bad_uploads_are_sentences(app, tmp_path, files, message):
-    at = choose_your_images(app, save_uploads(files, app.session_state["_workspace"].uploads))
+def test_bad_uploads_are_sentences_naming_the_visitors_file_and_leave_the_workspace_empty(app, data, message):
+    at = upload(app, [("few.zip", data, "application/zip")])
     assert not at.exception
-    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    errors = [e.value for e in at.sidebar.error]
+    assert any(message in e for e in errors) and not any("0000-" in e for e in errors), errors
+    uploads = at.session_state["_workspace"].uploads
+    assert not uploads.exists() or not any(uploads.iterdir())  # refused before anything was written
+    assert "upload_spec" not in at.session_state
 
 
 @pytest.mark.parametrize("dataset", ["toy:drawn", "yours"])

@@ -5,20 +5,16 @@ AppTest does not tick `run_every` fragments, so this records what each run asks 
 `run_every` of every fragment it registers. The browser test checks that a page really keeps redrawing.
 """
 import json
-from pathlib import Path
 
 import pytest
 import streamlit
 from streamlit.testing.v1 import AppTest
 
-import genlab
 from pages._ui.jobs import STATUS_SECONDS
 from pages._ui.live import REFRESH_SECONDS
 from pages._ui.timing import TIMING_LOG_ENV, timed_run
-from tests.pages.test_learner_controls import button, wait_until
-
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
-TIMEOUT = 30
+from tests.pages.queued_behind import APP, TIMEOUT, queued_behind_another_session
+from tests.pages.test_learner_controls import wait_until
 
 
 @pytest.fixture
@@ -46,23 +42,11 @@ def ticking(asked: list, at: AppTest) -> list:
 
 
 def test_one_clock_at_one_pace_while_queued_then_training_and_none_once_ended(clocks):
-    from pages._ui.jobs import job_manager
-
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    manager = job_manager()
-    ds = genlab.load_dataset("toy:8gaussians")
-    elsewhere = manager.start(genlab.create_model("gmm", ds, num_components=2), ds, seconds=120, owner="another-tab")
-    try:
-        at.switch_page("pages/train.py").run()
-        at.selectbox(key="_widget_train_family").set_value("gmm").run()
-        at.number_input(key="hparam:gmm:num_components").set_value(2)
-        at.number_input(key="train_seconds").set_value(120)
-        button(at, "Start").click().run()
-        job = manager.get(at.session_state["job_id"])
-        assert job.view().state == "queued"
+    with queued_behind_another_session(seconds=120) as queued:
+        at, job = queued.at, queued.waiting
         assert ticking(clocks, at) == [REFRESH_SECONDS]  # queued: the same pace as training, sidebar silent
 
-        elsewhere.stop()
+        queued.elsewhere.stop()
         wait_until(lambda: job.view().state == "running", timeout=60)
         assert ticking(clocks, at) == [REFRESH_SECONDS]  # training: no new pace, so no full rerun was needed
 
@@ -74,9 +58,6 @@ def test_one_clock_at_one_pace_while_queued_then_training_and_none_once_ended(cl
         job.stop()
         wait_until(lambda: not job.active)
         assert ticking(clocks, at) == []  # ended: nothing ticks
-    finally:
-        for running in manager.jobs():
-            running.stop()
 
 
 def test_the_timing_log_has_a_line_per_full_run(monkeypatch, tmp_path):

@@ -1,16 +1,13 @@
 """Many users, one small server: with one training slot, this session's run waits in a visible queue."""
 import re
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 import genlab
 import genlab.jobs
-from tests.pages.test_learner_controls import button, wait_until
-
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
-TIMEOUT = 30
+from tests.pages.queued_behind import queued_behind_another_session
+from tests.pages.test_learner_controls import wait_until
 
 
 @pytest.fixture
@@ -25,30 +22,15 @@ def status_line(at: AppTest) -> str:
 
 
 def test_a_run_waits_in_the_queue_while_another_session_trains_then_starts_by_itself(one_slot):
-    from pages._ui.jobs import job_manager
-
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    manager = job_manager()
-    ds = genlab.load_dataset("toy:8gaussians")
-    elsewhere = manager.start(genlab.create_model("gmm", ds, num_components=2), ds, seconds=120, owner="another-tab")
-    try:
-        at.switch_page("pages/train.py").run()
-        at.selectbox(key="_widget_train_family").set_value("gmm").run()
-        at.number_input(key="hparam:gmm:num_components").set_value(2)
-        at.number_input(key="train_seconds").set_value(1)
-        button(at, "Start").click().run()
-        assert not at.exception, at.exception
-        waiting = manager.get(at.session_state["job_id"])
-        assert elsewhere.view().state == "running" and waiting.view().state == "queued"
+    with queued_behind_another_session(seconds=1) as queued:
+        at, manager, waiting = queued.at, queued.manager, queued.waiting
         assert re.search(r"queued\*\* for \d+ s, 1st of 1 waiting", status_line(at))  # the wait counts up
         assert not [b for b in at.button if b.label.startswith("Step")]  # nothing to step while waiting
+        ds = genlab.load_dataset("toy:8gaussians")
         with pytest.raises(genlab.jobs.CapacityError, match="1 are waiting"):  # the queue is full: a plain refusal
             manager.start(genlab.create_model("gaussian", ds), ds, seconds=1, owner="a-third-tab")
-        elsewhere.stop()
+        queued.elsewhere.stop()
         wait_until(lambda: not waiting.active, timeout=60)  # it left the queue, trained, and finished
         assert waiting.view().state == "finished" and waiting.view().metrics
         at.run()
         assert "finished" in status_line(at)
-    finally:
-        for job in manager.jobs():
-            job.stop()
