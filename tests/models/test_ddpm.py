@@ -243,9 +243,9 @@ def test_bits_per_dim_on_tiny_binary_images_fall_below_a_fair_coin_after_short_t
     flips = torch.rand(400, 1, 4, 4, generator=g) < 0.05
     data = torch.where(flips, 1 - centre, centre)
     ds = from_tensors(data[:300], data[300:], view="binary")
-    model = create_model("ddpm", ds, **TINY)
+    model = create_model("ddpm", ds, hidden_units=64, hidden_layers=2, timesteps=50, sampling_steps=50, batch_size=64)
     assert math.isfinite(genlab.evaluate(model, ds)["bits_per_dim"])  # untrained: a valid (loose) bound
-    genlab.train(model, ds, seconds=60, max_steps=400, report_every=60)
+    genlab.train(model, ds, seconds=60, max_steps=500, report_every=60)  # 0.55 bits/dim when measured
     out = genlab.evaluate(model, ds)
     assert out["log_prob_kind"] == "lower_bound" and out["bits_per_dim"] < 1.0
     assert out["test_decoder_nll_nats"] >= 0  # a probability now, never a density above 1
