@@ -26,12 +26,16 @@ numbers in eval mode). It costs T network evaluations per item, batched over ste
 (about 0.5–1 s for 2,000 points at T = 100 on one CPU thread).
 
 log_prob_kind is "lower_bound" on every view: on points it bounds the exact
-log-density; on images pixels are uniformly dequantized to y ∈ [0, 1] and scaled to
-z = 2y − 1, and E_u[ELBO] − D·log(levels) + D·log 2 bounds the log-probability of the
-discrete image (as for every dequantized family; `DensityModel`). `extra_metrics`
-splits the bound into its three terms, and on points adds `ode_nll_nats`: the NLL under
-the probability-flow ODE (Song et al., 2021) of the same network, exact up to the RK4
-solver (< 1e-3 nats, tested against a Gaussian's closed form) and its start at step 1.
+log-density (σ_t² = β_t). On images there is no dequantization: a pixel value k of L levels
+starts at its bin's centre 2k/(L − 1) − 1 and the decoder term is the probability of that bin
+under N(μ_θ(z_1, 1), β_1) (`discretized_gaussian_log_prob`), so the ELBO bounds log P_θ(x) of the
+discrete image. There σ_t² is fitted per step to the network's measured error (`step_variance`;
+with σ² = β the variance mismatch alone costs 1 bit/dim at T = 100), and with two levels the
+reverse mean's ẑ_0 adds the pixel's own noisy value as evidence (log-odds) to the network's, which
+makes the small-t steps nearly exact; with more levels the bound stays loose at small t (see
+docs/YARDSTICKS.md). `extra_metrics` splits the bound into its three terms, and on points adds
+`ode_nll_nats`: the NLL under the probability-flow ODE (Song et al., 2021) of the same network,
+exact up to the RK4 solver (< 1e-3 nats, tested against a Gaussian's closed form) and its start at step 1.
 It is not a bound: it is the likelihood of a different sampler (the deterministic flow),
 and it sits on the same exact axis as the flows (KL = ode_nll − data_entropy_nats).
 
