@@ -10,8 +10,8 @@ from genlab.data.base import Dataset
 from genlab.models.base import GenerativeModel
 from genlab.yardsticks import grid_kl, median_distance, mmd2, mode_coverage, sample_log_density
 
-__all__ = ["evaluate", "heldout_metrics", "batched_log_prob", "toy_kl", "sample_metrics", "KL_METHODS", "kl_method",
-           "live_kl_method"]
+__all__ = ["evaluate", "heldout_metrics", "batched_log_prob", "budgeted_items", "toy_kl", "sample_metrics",
+           "KL_METHODS", "kl_method", "live_kl_method", "EVAL_SHARE"]
 
 EVAL_BATCH = 2048
 SAMPLES_FOR_KL = 20000  # samples behind the density estimate of an implicit model
@@ -19,6 +19,8 @@ LIVE_SAMPLES_FOR_KL = 4000  # the same while it trains, where the estimate is ma
 MMD_ITEMS = 1000  # samples and held-out items compared by MMD
 LIVE_MMD_ITEMS = 300  # held-out items behind the live MMD of a family without a likelihood
 MMD_ITEMS_LARGE = 200  # the same above 256 dimensions, where pixel-by-pixel samplers are slow
+EVAL_SHARE = 0.2  # with a run's budget: the held-out scoring after training takes at most this share of it
+PROBE_ITEMS = 32  # items scored first, to measure what one costs
 
 
 def batched_log_prob(model: GenerativeModel, x: torch.Tensor, batch: int = EVAL_BATCH) -> torch.Tensor:
@@ -28,20 +30,39 @@ def batched_log_prob(model: GenerativeModel, x: torch.Tensor, batch: int = EVAL_
     return torch.cat(parts) if parts else torch.empty(0)
 
 
+def budgeted_items(x: torch.Tensor, score, seconds: float | None, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """(items scored, their scores): all of x without a budget; with one, the items of a seeded random
+    order, a probe of PROBE_ITEMS first to measure the cost of one, then as many more as the rest of
+    `seconds` allows at that cost (at least the probe). `score` maps items to a Tensor[N]."""
+    if seconds is None or len(x) <= PROBE_ITEMS:
+        return x, score(x)
+    x = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))]
+    began = time.perf_counter()
+    probe = score(x[:PROBE_ITEMS])
+    per_item = (time.perf_counter() - began) / PROBE_ITEMS
+    more = int(max(0.0, seconds - per_item * PROBE_ITEMS) / max(per_item, 1e-9))
+    n = min(len(x), PROBE_ITEMS + more)
+    if n == PROBE_ITEMS:
+        return x[:n], probe
+    return x[:n], torch.cat([probe, score(x[PROBE_ITEMS:n])])
+
+
 def _finite_mean(values: torch.Tensor) -> float:
     """The mean of a loss-like quantity (lower is better), +inf when it is not finite."""
     value = float(values.double().mean())
     return value if math.isfinite(value) else math.inf
 
 
-def _heldout(model: GenerativeModel, x: torch.Tensor, ds: Dataset, live_mmd: bool) -> dict:
+def _heldout(model: GenerativeModel, x: torch.Tensor, ds: Dataset, live_mmd: bool,
+             log_p: torch.Tensor | None = None) -> dict:
     """The common yardstick on held-out points x, each number computed once: NLL in nats (and
     bits/dim on images) where p_θ or a bound on it exists; KL(p_data‖p_θ) on toys by the best
     method the family allows, with that method's name; with `live_mmd`, MMD² of a few samples
-    on images for families without a likelihood (`evaluate` measures MMD² for all anyway)."""
+    on images for families without a likelihood (`evaluate` measures MMD² for all anyway); `log_p`:
+    log p_θ(x) when it is already scored."""
     out: dict = {}
     if model.can("density") and model.log_prob_kind in ("exact", "lower_bound", "estimate"):
-        log_p = batched_log_prob(model, x)
+        log_p = batched_log_prob(model, x) if log_p is None else log_p
         nll = _finite_mean(-log_p)  # a point with p_θ = 0 makes it +inf, never −inf
         out["nll_nats"] = nll
         if ds.view != "continuous":
@@ -122,7 +143,7 @@ def sample_metrics(model: GenerativeModel, ds: Dataset, x: torch.Tensor) -> dict
     return out
 
 
-def evaluate(model: GenerativeModel, ds: Dataset, max_items: int | None = None) -> dict:
+def evaluate(model: GenerativeModel, ds: Dataset, max_items: int | None = None, seconds: float | None = None) -> dict:
     """Test-split numbers for a trained model: every yardstick the family allows.
 
     Returns a dict with `log_prob_kind`, `test_nll_nats` and `bits_per_dim` (families with
@@ -130,15 +151,23 @@ def evaluate(model: GenerativeModel, ds: Dataset, max_items: int | None = None) 
     (toys: exact Monte-Carlo, grid-normalised energy, or a density estimate from
     samples), `mmd` (every family that samples), `modes_covered` / `far_share`
     (mixtures with known modes), `n_test` and the evaluation wall time in `seconds`.
+
+    `seconds` is a time budget for scoring log p_θ on test items (a run's passes
+    EVAL_SHARE of its training budget): a seeded random subset is scored, as large as the
+    cost of a first few items says fits (`budgeted_items`), and the family's extra numbers
+    are taken on the same subset. `n_test` is then the number scored, of `n_test_total`,
+    and `test_nll_stderr_nats` the standard error of the mean over them.
     """
     start = time.perf_counter()
     x = ds.test if max_items is None else ds.test[:max_items]
-    metrics = _heldout(model, x, ds, live_mmd=False)
-    out = {
-        "log_prob_kind": model.log_prob_kind,
-        "n_test": len(x),
-        "test_nll_nats": metrics.get("nll_nats"),
-    }
+    out: dict = {"log_prob_kind": model.log_prob_kind, "n_test_total": len(x)}
+    if model.can("density") and model.log_prob_kind in ("exact", "lower_bound", "estimate"):
+        x, log_p = budgeted_items(x, lambda items: batched_log_prob(model, items), seconds)
+        out["test_nll_stderr_nats"] = float(log_p.double().std() / math.sqrt(len(x))) if len(x) > 1 else None
+    else:
+        log_p = None
+    metrics = _heldout(model, x, ds, live_mmd=False, log_p=log_p)
+    out.update({"n_test": len(x), "test_nll_nats": metrics.get("nll_nats")})
     if "bits_per_dim" in metrics:
         out["bits_per_dim"] = metrics["bits_per_dim"]
     if ds.is_toy:

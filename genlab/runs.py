@@ -287,14 +287,17 @@ def clean_partial_runs(root=None, min_age_seconds: float = 0.0) -> list[str]:
 
 
 def train_and_save(model: GenerativeModel, ds: Dataset, folder=None, seconds: float = 30.0, seed: int = 0,
-                   on_metrics=None, control=None, **train_kwargs) -> dict:
+                   on_metrics=None, control=None, full_evaluation: bool = False, **train_kwargs) -> dict:
     """Train, evaluate on the test split and (if `folder`) save the run; returns the summary.
 
     The summary holds the evaluation (`test_nll_nats`, `bits_per_dim`, `kl_nats`, ...), the
-    training result under "train", the parameter count and the torch thread setting.
+    training result under "train", the parameter count and the torch thread setting. Held-out scoring
+    after the budget (the trainer's last report and this evaluation) takes about EVAL_SHARE of
+    `seconds`: the test items scored are a random subset sized to fit (`n_test` of `n_test_total`),
+    unless `full_evaluation` (the zoo, whose numbers a test reproduces) asks for every one.
     """
-    from genlab.evaluate import evaluate
-    from genlab.train import train
+    from genlab.evaluate import EVAL_SHARE, evaluate
+    from genlab.train import REPORT_SHARE, train
 
     log = MetricsLog(folder) if folder is not None else None
 
@@ -310,7 +313,7 @@ def train_and_save(model: GenerativeModel, ds: Dataset, folder=None, seconds: fl
         "dataset": ds.name,
         "view": ds.view,
         "seed": seed,
-        **evaluate(model, ds),
+        **evaluate(model, ds, seconds=None if full_evaluation else (EVAL_SHARE - REPORT_SHARE) * seconds),
         "train_seconds": result.seconds,
         "num_parameters": model.num_parameters(),
         "torch_threads": torch.get_num_threads(),

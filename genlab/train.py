@@ -19,6 +19,8 @@ __all__ = ["train", "TrainControl", "TrainResult", "Setup", "prepare", "make_opt
 
 VALID_ITEMS = 2000  # held-out items scored at each report
 VALID_FRACTION = 0.1  # share of the training split held out for validation
+REPORT_SHARE = 0.05  # one held-out report costs at most this share of the budget: its items are sized to fit
+PROBE_ITEMS = 32  # validation items the first report scores alone, to measure what one costs
 REPORT_COST_RATIO = 4.0  # train for at least this many times as long as the last report took
 REDRAW_SECONDS = 1.0  # slow motion: the wait after each report, so a human sees every redraw
 
@@ -269,8 +271,9 @@ class _Records:
     under "event", the playback (pause, resume, single steps, speed) under "control"."""
 
     def __init__(self, model: GenerativeModel, ds: Dataset, valid: torch.Tensor,
-                 on_metrics: Callable[[dict], None] | None):
+                 on_metrics: Callable[[dict], None] | None, report_seconds: float | None = None):
         self.model, self.ds, self.valid, self.on_metrics = model, ds, valid, on_metrics
+        self.report_seconds = report_seconds  # what one report may cost; None: score every validation item
         self.metrics: list[dict] = []
         self.events: list[str] = []
         self.controls: list[str] = []
@@ -286,12 +289,28 @@ class _Records:
             record["control"] = "; ".join(self.controls)
             self.controls.clear()
         record.update({f"train_{k}": v for k, v in train_metrics.items()})
-        record["valid_loss"] = _valid_loss(self.model, self.valid)
-        record.update(heldout_metrics(self.model, self.valid, self.ds, "valid"))
+        if self.report_seconds is not None:
+            self.size_validation()
+        record.update(self.held_out(self.valid))
         self.metrics.append(record)
         if self.on_metrics is not None:
             self.on_metrics(record)
         return record
+
+    def held_out(self, items: torch.Tensor) -> dict:
+        return {"valid_loss": _valid_loss(self.model, items), **heldout_metrics(self.model, items, self.ds, "valid")}
+
+    def size_validation(self) -> None:
+        """Once, at the first report: keep as many validation items as one report can score in
+        `report_seconds`, at the cost of PROBE_ITEMS scored alone (every report then uses the same items,
+        so their objectives compare)."""
+        self.report_seconds, budget = None, self.report_seconds
+        if len(self.valid) <= PROBE_ITEMS:
+            return
+        began = time.perf_counter()
+        self.held_out(self.valid[:PROBE_ITEMS])
+        per_item = (time.perf_counter() - began) / PROBE_ITEMS
+        self.valid = self.valid[:max(PROBE_ITEMS, min(len(self.valid), int(budget / max(per_item, 1e-9))))]
 
     def measure(self, step: int, elapsed: float, train_metrics: dict) -> None:
         """Report, and keep the weights if they are the best held-out so far."""
@@ -469,7 +488,7 @@ def train(
         raise ValueError(f"seconds must be a positive number; got {seconds}.")
     start = time.perf_counter()
     setup = prepare(model, ds, seed, valid_fraction)
-    records = _Records(model, ds, setup.valid, on_metrics)
+    records = _Records(model, ds, setup.valid, on_metrics, REPORT_SHARE * seconds)
     if not model.trainable:
         record = records.report(0, time.perf_counter() - start, setup.init_metrics)
         return TrainResult("fitted", 0, time.perf_counter() - start, 0, record["valid_loss"], "", records.metrics)

@@ -55,7 +55,7 @@ def build(seconds: float = 20.0, seed: int = 0, families=None, datasets=None, ou
             folder = out / entry_name(family, name, ds.view)
             print(f"zoo: {folder.name} ({seconds:g} s)", file=sys.stderr, flush=True)
             model = genlab.create_model(family, ds)
-            summary = genlab.train_and_save(model, ds, folder, seconds=seconds, seed=seed)
+            summary = genlab.train_and_save(model, ds, folder, seconds=seconds, seed=seed, full_evaluation=True)
             entries.append({
                 "folder": folder.name, "family": family, "dataset": name, "view": ds.view,
                 "hparams": model.hparams(), "seed": seed, "seconds": seconds,

@@ -26,12 +26,16 @@ numbers in eval mode). It costs T network evaluations per item, batched over ste
 (about 0.5–1 s for 2,000 points at T = 100 on one CPU thread).
 
 log_prob_kind is "lower_bound" on every view: on points it bounds the exact
-log-density; on images pixels are uniformly dequantized to y ∈ [0, 1] and scaled to
-z = 2y − 1, and E_u[ELBO] − D·log(levels) + D·log 2 bounds the log-probability of the
-discrete image (as for every dequantized family; `DensityModel`). `extra_metrics`
-splits the bound into its three terms, and on points adds `ode_nll_nats`: the NLL under
-the probability-flow ODE (Song et al., 2021) of the same network, exact up to the RK4
-solver (< 1e-3 nats, tested against a Gaussian's closed form) and its start at step 1.
+log-density (σ_t² = β_t). On images there is no dequantization: a pixel value k of L levels
+starts at its bin's centre 2k/(L − 1) − 1 and the decoder term is the probability of that bin
+under N(μ_θ(z_1, 1), β_1) (`discretized_gaussian_log_prob`), so the ELBO bounds log P_θ(x) of the
+discrete image. There σ_t² is fitted per step to the network's measured error (`step_variance`;
+with σ² = β the variance mismatch alone costs 1 bit/dim at T = 100), and with two levels the
+reverse mean's ẑ_0 adds the pixel's own noisy value as evidence (log-odds) to the network's, which
+makes the small-t steps nearly exact; with more levels the bound stays loose at small t (see
+docs/YARDSTICKS.md). `extra_metrics` splits the bound into its three terms, and on points adds
+`ode_nll_nats`: the NLL under the probability-flow ODE (Song et al., 2021) of the same network,
+exact up to the RK4 solver (< 1e-3 nats, tested against a Gaussian's closed form) and its start at step 1.
 It is not a bound: it is the likelihood of a different sampler (the deterministic flow),
 and it sits on the same exact axis as the flows (KL = ode_nll − data_entropy_nats).
 
@@ -62,8 +66,9 @@ from genlab.models._nets import Standardize, mlp, sinusoidal_embedding
 from genlab.models._noise import random_index, standard_normal
 from genlab.models.base import DensityModel, ModelConfig, hparam, thin_frames
 
-__all__ = ["DDPM", "DDPMConfig", "beta_schedule", "SCHEDULES"]
+__all__ = ["DDPM", "DDPMConfig", "beta_schedule", "SCHEDULES", "discretized_gaussian_log_prob"]
 
+ERROR_DECAY = 0.99  # per training batch, in the running mean of the noise prediction's error per step (images)
 TIME_FEATURES = 32  # sinusoidal features of the step t fed to the noise predictor
 ELBO_CHUNK = 16384  # (item, step) pairs per network call when computing the ELBO
 SCORE_NOISE = 0.1  # noise std (standardized units) at which `fields` reads the score
@@ -95,6 +100,30 @@ SCHEDULES = {"linear": _linear, "cosine": _cosine}
 def beta_schedule(name: str, T: int) -> torch.Tensor:
     """β_1..β_T (float64, shape (T,)) of the named schedule."""
     return SCHEDULES[name](T)
+
+
+def discretized_gaussian_log_prob(z0: torch.Tensor, mean: torch.Tensor, std: torch.Tensor | float,
+                                  levels: int) -> torch.Tensor:
+    """log P(k) per coordinate (float64, z0's shape): the mass of N(mean, std²) on the bin of the value k
+    whose centre z0 is.
+
+    The L = `levels` values k = 0..L−1 sit at the centres c_k = 2k/(L − 1) − 1 of [−1, 1], and bin k is
+    c_k ± 1/(L − 1), except that the first reaches down to −∞ and the last up to +∞: the bins tile the
+    line, so the L probabilities sum to 1 for any mean and std (tested). With two levels it is a
+    Bernoulli with P(k = 1) = Φ(mean/std). The mass Φ(b) − Φ(a) between the standardized edges is taken
+    in logs from the tail both edges lie in (Φ(b) − Φ(a) = Φ(−a) − Φ(−b)), so a bin far out in either
+    tail keeps its digits.
+    """
+    mean = mean.double()
+    k = torch.round((z0.double() + 1) * (levels - 1) / 2).clamp(0, levels - 1)
+    lower = torch.where(k > 0, (2 * k - 1) / (levels - 1) - 1, -math.inf)
+    upper = torch.where(k < levels - 1, (2 * k + 1) / (levels - 1) - 1, math.inf)
+    std = torch.as_tensor(std, dtype=torch.float64, device=mean.device)
+    a, b = (lower - mean) / std, (upper - mean) / std
+    flip = a + b > 0  # the bin lies mostly above the mean: measure it from the upper tail
+    low, high = torch.where(flip, -b, a), torch.where(flip, -a, b)
+    log_high = torch.special.log_ndtr(high)
+    return log_high + torch.log(-torch.expm1(torch.special.log_ndtr(low) - log_high))
 
 
 @dataclass
@@ -151,6 +180,10 @@ class DDPM(DensityModel):
         betas = beta_schedule(config.schedule, config.timesteps)
         self.register_buffer("betas", betas.float())  # β_t at index t − 1
         self.register_buffer("alpha_bars", torch.cumprod(1 - betas, 0).float())  # ᾱ_t at index t − 1
+        self.discrete = spec.view != "continuous"
+        if self.discrete:  # running sums behind the reverse variances on images (`step_variance`), per step
+            self.register_buffer("error_sums", torch.zeros(config.timesteps))
+            self.register_buffer("error_counts", torch.zeros(config.timesteps))
 
     # ---- the forward process ----------------------------------------------------------
     def alpha_bar(self, t: torch.Tensor) -> torch.Tensor:
@@ -163,9 +196,62 @@ class DDPM(DensityModel):
         a = self.alpha_bar(t)[:, None]
         return a.sqrt() * z0 + (1 - a).sqrt() * noise
 
-    def standardized(self, x: torch.Tensor, generator=None) -> torch.Tensor:
-        y, _ = self.to_continuous(x, generator)
-        return self.norm(y)
+    def data_coordinates(self, x: torch.Tensor) -> torch.Tensor:
+        """Items in the data view -> the flat continuous y (N, D) the diffusion starts from: points as they
+        are; on images the pixel values k ∈ 0..L−1 at the centres k/(L − 1) of their bins (no dequantization:
+        the discretised decoder scores the bin itself)."""
+        y = self.flat(x)
+        return y if self.spec.view == "continuous" else y / (self.spec.levels - 1)
+
+    def standardized(self, x: torch.Tensor) -> torch.Tensor:
+        """z_0 (N, D): the data coordinates standardized (images: bin centres 2k/(L − 1) − 1 in [−1, 1])."""
+        return self.norm(self.data_coordinates(x))
+
+    def to_view(self, y: torch.Tensor) -> torch.Tensor:
+        """Flat continuous y back to the data view: on images the nearest bin centre (the discretised decoder's
+        most likely value for the mean it is given)."""
+        if self.spec.view != "continuous":
+            y = torch.round(y.clamp(0.0, 1.0) * (self.spec.levels - 1))
+        return y.reshape(len(y), *self.spec.shape)
+
+    def denoised(self, z: torch.Tensor, t: torch.Tensor, eps: torch.Tensor | None = None):
+        """(ε̂, ẑ_0) at z_t: the predicted noise (ε_θ(z_t, t) unless given) and the z_0 it implies. On images
+        ẑ_0 is clipped to [−1, 1], where every z_0 lies (which only brings it nearer), and ε̂ is the noise
+        that clipped ẑ_0 implies, so the bound and the sampler use the same reverse mean."""
+        a = self.alpha_bar(t).reshape(-1, 1)
+        eps = self.eps_net(z, t) if eps is None else eps
+        z0_hat = (z - (1 - a).sqrt() * eps) / a.sqrt()
+        if self.discrete:
+            z0_hat = z0_hat.clamp(-1, 1)
+            if self.spec.levels == 2:
+                z0_hat = torch.tanh(torch.atanh(z0_hat.clamp(-1 + 1e-6, 1 - 1e-6)) + a.sqrt() * z / (1 - a))
+            eps = (z - a.sqrt() * z0_hat) / (1 - a).sqrt()
+        return eps, z0_hat
+
+    def step_variance(self, t: torch.Tensor, prev: torch.Tensor) -> torch.Tensor:
+        """σ² of the reverse step from whole step t down to prev < t.
+
+        On points, its β = 1 − ᾱ_t/ᾱ_prev. On images, the variance that makes the step's term of the bound
+        smallest for the network's measured error: β̃ + β²/((1 − β)(1 − ᾱ_t))·m_t, with β̃ = β(1 − ᾱ_prev)/(1 − ᾱ_t)
+        the posterior's variance and m_t the mean squared error of ε̂ per coordinate at step t on the training
+        batches (`track_errors`), kept within [β̃, β] (β before any is measured; Bao et al., 2022).
+        """
+        a_t, a_prev = self.alpha_bar(t), self.alpha_bar(prev)
+        beta = 1 - a_t / a_prev
+        if not self.discrete:
+            return beta
+        posterior = beta * (1 - a_prev) / (1 - a_t)
+        counts = self.error_counts[t - 1]
+        mse = torch.where(counts > 0, self.error_sums[t - 1] / counts.clamp_min(1e-12), math.inf)
+        return torch.minimum(torch.maximum(posterior + beta.square() / ((1 - beta) * (1 - a_t)) * mse, posterior), beta)
+
+    @torch.no_grad()
+    def track_errors(self, t: torch.Tensor, squared_errors: torch.Tensor) -> None:
+        """Add a training batch's ‖ε − ε̂‖²/D at steps t (N,) to the per-step running sums (older batches
+        weigh ERROR_DECAY less at each batch); images only."""
+        ones = torch.ones_like(squared_errors)
+        self.error_sums.mul_(ERROR_DECAY).index_add_(0, t - 1, squared_errors / self.spec.dim)
+        self.error_counts.mul_(ERROR_DECAY).index_add_(0, t - 1, ones)
 
     # ---- training ---------------------------------------------------------------------
     def squared_error(self, z0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
@@ -180,60 +266,92 @@ class DDPM(DensityModel):
     def loss(self, batch):
         z0 = self.standardized(batch)
         t = 1 + random_index(self.config.timesteps, (len(z0),), None, z0.device)
-        mse = self.noise_prediction_mse(z0, t)
+        noise = standard_normal(z0.shape, None, z0.device)
+        z_t = self.noised(z0, t, noise)
+        eps = self.eps_net(z_t, t)
+        mse = (noise - eps).square().mean()
+        if self.discrete and self.training:
+            eps_hat, _ = self.denoised(z_t, t, eps.detach())
+            self.track_errors(t, (noise - eps_hat).square().sum(1))
         return {"loss": mse, "noise_prediction_mse": mse.detach()}
 
     def validation_loss(self, valid):
         """L_simple with the steps t cycling through 1..T over the items and a fixed noise seed."""
         generator = torch.Generator().manual_seed(0)
-        z0 = self.standardized(valid, generator)
+        z0 = self.standardized(valid)
         t = torch.arange(len(z0), device=z0.device) % self.config.timesteps + 1
         return float(self.noise_prediction_mse(z0, t, generator))
 
     @torch.no_grad()
     def initialize(self, train, valid, generator):
-        y, _ = self.to_continuous(train[:20000], generator)
-        self.norm.fit(y)
+        self.norm.fit(self.data_coordinates(train[:20000]))
         return {}
 
     # ---- the bound ----------------------------------------------------------------------
+    def step_errors(self, z0: torch.Tensor, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """ε − ε_θ(z_t, t) at one draw of z_t per item and step: per coordinate at t = 1 (N, D), squared and
+        summed over coordinates at t = 2..T (T − 1, N). The network sees about ELBO_CHUNK (item, step) pairs
+        per call, all the items at a few steps."""
+        n, T = len(z0), self.config.timesteps
+        per_call = max(1, ELBO_CHUNK // max(n, 1))
+        first, squares = None, []
+        for start in range(1, T + 1, per_call):
+            steps = torch.arange(start, min(start + per_call, T + 1), device=z0.device)
+            t = steps.repeat_interleave(n)  # (S·N,): every item at the first of these steps, then the next, …
+            items = z0.repeat(len(steps), 1)  # (S·N, D)
+            noise = standard_normal(items.shape, generator, z0.device)
+            error = noise - self.denoised(self.noised(items, t, noise), t)[0]
+            if start == 1:
+                first = error[:n]
+            squares.append(error.square().sum(1).view(len(steps), n))
+        return first, torch.cat(squares)[1:]
+
+    def decoder_nll(self, z0: torch.Tensor, first_error: torch.Tensor) -> torch.Tensor:
+        """−log p_θ(z_0 | z_1) per item (N,), with p_θ(· | z_1) = N(μ_θ(z_1, 1), β_1 I) and
+        μ_θ − z_0 = √β_1·(ε − ε_θ)/√(1 − β_1): its density on points; on images the probability of
+        each pixel's bin under it (`discretized_gaussian_log_prob`), so the bound is on a probability."""
+        beta = self.betas[0]
+        if self.spec.view == "continuous":
+            return 0.5 * (first_error.square().sum(1) / (1 - beta) + z0.shape[1] * torch.log(2 * math.pi * beta))
+        mean = z0 + (beta / (1 - beta)).sqrt() * first_error
+        log_p = discretized_gaussian_log_prob(z0, mean, beta.sqrt(), self.spec.levels)
+        return -log_p.sum(1).to(z0.dtype)
+
     def elbo_terms(self, z0: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
         """The ELBO's terms for standardized items z0 (N, D), each (N,) in nats (losses: lower is better)."""
-        n, d = z0.shape
-        T = self.config.timesteps
+        d = z0.shape[1]
         a_T = self.alpha_bars[-1]
         prior = 0.5 * ((1 - a_T) + a_T * z0.square() - 1 - torch.log(1 - a_T)).sum(1)
-        t = torch.arange(1, T + 1, device=z0.device).repeat_interleave(n)  # (T·N,): every item at step 1, then 2, …
-        items = z0.repeat(T, 1)  # (T·N, D)
-        noise = standard_normal(items.shape, generator, z0.device)
-        sq_err = torch.cat([
-            self.squared_error(items[i:i + ELBO_CHUNK], t[i:i + ELBO_CHUNK], noise[i:i + ELBO_CHUNK])
-            for i in range(0, len(items), ELBO_CHUNK)
-        ]).view(T, n)
-        betas, a_bar = self.betas, self.alpha_bars
-        decoder = 0.5 * (sq_err[0] / (1 - betas[0]) + d * torch.log(2 * math.pi * betas[0]))
-        beta, a_t, a_prev = betas[1:], a_bar[1:], a_bar[:-1]  # t = 2..T
-        ratio = (1 - a_prev) / (1 - a_t)  # β̃_t / β_t
-        variance_kl = 0.5 * d * (-torch.log(ratio) + ratio - 1).sum()
-        weight = beta / (2 * (1 - beta) * (1 - a_t))  # (T − 1,)
-        denoising = variance_kl + (weight[:, None] * sq_err[1:]).sum(0)
-        return {"prior_kl_nats": prior, "denoising_kl_nats": denoising, "decoder_nll_nats": decoder}
+        first_error, sq_err = self.step_errors(z0, generator)
+        beta, a_t, a_prev = self.betas[1:], self.alpha_bars[1:], self.alpha_bars[:-1]  # t = 2..T
+        steps = torch.arange(2, self.config.timesteps + 1, device=z0.device)
+        variance = self.step_variance(steps, steps - 1)  # σ_t²
+        ratio = beta * (1 - a_prev) / (1 - a_t) / variance  # β̃_t / σ_t²
+        variance_kl = 0.5 * d * (ratio - 1 - torch.log(ratio)).sum()
+        weight = beta.square() / (2 * variance * (1 - beta) * (1 - a_t))  # (T − 1,)
+        denoising = variance_kl + (weight[:, None] * sq_err).sum(0)
+        return {"prior_kl_nats": prior, "denoising_kl_nats": denoising,
+                "decoder_nll_nats": self.decoder_nll(z0, first_error)}
 
-    def flat_log_prob(self, y, generator=None):
-        """ELBO ≤ log p_θ(y) in nats, for flat continuous y (N, D); T network calls per item."""
-        terms = self.elbo_terms(self.norm(y), self.eval_generator(generator))
-        return -sum(terms.values()) + self.norm.log_det()
+    def elbo(self, x: torch.Tensor, generator: torch.Generator | None = None):
+        """(ELBO (N,), its terms) in nats for items x in the data view: on points a bound on log p_θ(x),
+        the density; on images on log P_θ(x), the probability of the discrete image. T network calls per item."""
+        terms = self.elbo_terms(self.standardized(x), self.eval_generator(generator))
+        elbo = -sum(terms.values())
+        if self.spec.view == "continuous":
+            elbo = elbo + self.norm.log_det()
+        return elbo, terms
+
+    def log_prob(self, x):
+        return self.elbo(x)[0]
 
     def extra_metrics(self, x):
         """The ELBO (nats, on the data view) and its three terms, averaged over x; on points also the
         NLL under the probability-flow ODE (`ode_nll_nats`, see `ode_log_prob`)."""
-        generator = torch.Generator().manual_seed(0)
-        y, correction = self.to_continuous(x, generator)
-        terms = self.elbo_terms(self.norm(y), generator)
-        elbo = -sum(terms.values()) + self.norm.log_det() + correction
+        elbo, terms = self.elbo(x)
         out = {"elbo_nats": float(elbo.mean()), **{k: float(v.mean()) for k, v in terms.items()}}
         if self.spec.view == "continuous":
-            out["ode_nll_nats"] = -float(self.ode_log_prob(y[:ODE_ITEMS]).mean())
+            out["ode_nll_nats"] = -float(self.ode_log_prob(self.flat(x[:ODE_ITEMS])).mean())
         return out
 
     # ---- the probability-flow ODE ---------------------------------------------------------
@@ -298,15 +416,14 @@ class DDPM(DensityModel):
         z = temperature * standard_normal((n, self.spec.dim), generator, self.device)
         yield steps[0], z
         for t, prev in zip(steps, steps[1:] + [0]):
-            a_t, a_prev = self.alpha_bar(torch.tensor(t)), self.alpha_bar(torch.tensor(prev))
+            t_, prev_ = torch.tensor(t, device=self.device), torch.tensor(prev, device=self.device)
+            a_t, a_prev = self.alpha_bar(t_), self.alpha_bar(prev_)
             beta = 1 - a_t / a_prev  # the respaced β from step prev to step t
-            eps = self.eps_net(z, torch.full((n,), t, device=self.device))
-            z0_hat = (z - (1 - a_t).sqrt() * eps) / a_t.sqrt()
-            if self.spec.view != "continuous":
-                z0_hat = z0_hat.clamp(-1, 1)
+            _, z0_hat = self.denoised(z, t_.expand(n))
             mean = (a_prev.sqrt() * beta * z0_hat + (1 - beta).sqrt() * (1 - a_prev) * z) / (1 - a_t)
-            if prev > 0:  # σ² = β, as in the model whose bound is reported
-                z = mean + temperature * beta.sqrt() * standard_normal(z.shape, generator, self.device)
+            if prev > 0:  # σ² as in the model whose bound is reported
+                noise = standard_normal(z.shape, generator, self.device)
+                z = mean + temperature * self.step_variance(t_, prev_).sqrt() * noise
             else:
                 z = mean
             yield prev, z
