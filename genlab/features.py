@@ -155,7 +155,7 @@ def class_coverage(logits: torch.Tensor, classes: int) -> dict:
     return {
         "classes_covered": int((share >= COVERED_SHARE / classes).sum()),
         "classes_total": classes,
-        "class_entropy_nats": float(-(hit * hit.log()).sum()),
+        "class_entropy_nats": float((hit * hit.reciprocal().log()).sum()),
     }
 
 
