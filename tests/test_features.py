@@ -45,6 +45,7 @@ def test_frechet_distance_with_singular_covariances_and_its_limits():
     expected = float((few.mean(0) - 1).square().sum() + few.T.cov().trace())  # the cross term is 0
     assert frechet_distance(few, constant) == pytest.approx(expected, rel=1e-9)
     assert frechet_distance(torch.zeros(5, 2), torch.ones(5, 2)) == pytest.approx(2.0)
+    assert frechet_distance(few, torch.full((5, 8), float("nan"))) == float("inf")  # a diverged model's samples
     with pytest.raises(ValueError, match="two items"):
         frechet_distance(few[:1], few)
     with pytest.raises(ValueError, match="shaped"):
