@@ -133,8 +133,7 @@ def evaluate(model: GenerativeModel, ds: Dataset, max_items: int | None = None) 
     a normalised density or a bound; bits/dim on image views), `kl_nats` and `kl_method`
     (toys: exact Monte-Carlo, grid-normalised energy, or a density estimate from
     samples), `mmd` (every family that samples), `modes_covered` / `far_share`
-    (mixtures with known modes), `frechet_distance` / `classes_covered` / `class_entropy_nats`
-    (labelled images, `genlab.features`), `n_test` and the evaluation wall time in `seconds`.
+    (mixtures with known modes), `n_test` and the evaluation wall time in `seconds`.
     """
     start = time.perf_counter()
     x = ds.test if max_items is None else ds.test[:max_items]
