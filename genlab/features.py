@@ -245,8 +245,9 @@ def ship(ds: Dataset, label: str) -> Path:
 
 def image_metrics(ds: Dataset, samples: torch.Tensor, reference: torch.Tensor) -> dict:
     """The image yardstick between a model's samples and held-out images, both in ds's view:
-    `frechet_distance` in the classifier's features, and `class_coverage` of the samples.
-    {} where ds has no classifier (not images, or no labels)."""
+    `frechet_distance` in the classifier's features, `frechet_samples` (how many samples it compared:
+    its bias grows as they get fewer, so compare runs at the same count), and `class_coverage` of
+    the samples. {} where ds has no classifier (not images, or no labels)."""
     net = classifier_for(ds)
     if net is None:
         return {}
@@ -254,4 +255,4 @@ def image_metrics(ds: Dataset, samples: torch.Tensor, reference: torch.Tensor) -
         sample_features, reference_features = net.features(scaled(ds, samples)), net.features(scaled(ds, reference))
         logits = net.head(sample_features)
     return {"frechet_distance": frechet_distance(sample_features, reference_features),
-            **class_coverage(logits, _classes(ds))}
+            "frechet_samples": len(samples), **class_coverage(logits, _classes(ds))}

@@ -93,7 +93,7 @@ def test_it_ranks_exact_families_like_their_nll(digits):
     nll = [r["test_nll_nats"] for r in results]
     fd = [r["frechet_distance"] for r in results]
     assert nll == sorted(nll, reverse=True) and fd == sorted(fd, reverse=True)
-    assert all("mmd" in r and r["classes_total"] == 10 for r in results)  # pixel MMD² stays beside it
+    assert all("mmd" in r and r["classes_total"] == 10 and r["frechet_samples"] == 360 for r in results)
 
 
 def test_unlabelled_or_point_data_get_no_image_yardstick(binary_ds, points_ds):
@@ -162,8 +162,8 @@ def test_leaderboard_and_bench_show_it_before_pixel_mmd():
     from genlab.bench import format_table
 
     assert leaderboard.better("frechet_distance") == "lower" and leaderboard.better("classes_covered") == "higher"
-    assert leaderboard.yardstick_keys([{"mmd": 0.1, "frechet_distance": 3.0, "classes_total": 10}]) == [
-        "frechet_distance", "mmd"]
+    assert leaderboard.yardstick_keys([{"mmd": 0.1, "frechet_distance": 3.0, "classes_total": 10,
+                                        "frechet_samples": 360}]) == ["frechet_distance", "mmd"]
     assert leaderboard.headline("binary", [{"mmd": 0.1, "frechet_distance": 3.0}]) == "frechet_distance"
     row = {"family": "gan", "dataset": "digits", "view": "binary", "test_nll_nats": None, "bits_per_dim": None,
            "kl_nats": None, "frechet_distance": 12.34, "classes_covered": 9, "mmd": 0.01, "modes_covered": None,
