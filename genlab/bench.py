@@ -95,6 +95,7 @@ def _bench_row(family: str, name: str, ds, seconds: float, seed: int, threads: i
         "test_nll_nats": summary.get("test_nll_nats"), "bits_per_dim": summary.get("bits_per_dim"),
         "kl_nats": summary.get("kl_nats"), "kl_method": summary.get("kl_method"),
         "mmd": summary.get("mmd"), "modes_covered": summary.get("modes_covered"),
+        "frechet_distance": summary.get("frechet_distance"), "classes_covered": summary.get("classes_covered"),
         "log_prob_kind": summary.get("log_prob_kind"),
         "num_parameters": summary["num_parameters"], "steps": summary["train"]["steps"],
         "wall_seconds": time.perf_counter() - start, "seed": seed,
@@ -171,15 +172,16 @@ def format_table(result: dict) -> str:
         f"Budget {result['seconds_budget']:g} s per pair, seed {result['seed']}, "
         f"torch threads {result['torch_threads']}.",
         "",
-        "| family | dataset | view | test NLL (nats) | bits/dim | KL (nats) | MMD² | modes | kind | params | steps | "
-        "wall s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| family | dataset | view | test NLL (nats) | bits/dim | KL (nats) | FD (features) | classes | MMD² | modes | "
+        "kind | params | steps | wall s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in result["rows"]:
         lines.append(
             f"| {r['family']} | {r['dataset']} | {r['view']} | {_fmt(r['test_nll_nats'], '.3f')} | "
-            f"{_fmt(r['bits_per_dim'], '.3f')} | {_fmt(r['kl_nats'], '.3f')} | {_fmt(r.get('mmd'), '.4f')} | "
-            f"{_fmt(r.get('modes_covered'), 'd')} | {r['log_prob_kind']} | "
+            f"{_fmt(r['bits_per_dim'], '.3f')} | {_fmt(r['kl_nats'], '.3f')} | "
+            f"{_fmt(r.get('frechet_distance'), '.1f')} | {_fmt(r.get('classes_covered'), 'd')} | "
+            f"{_fmt(r.get('mmd'), '.4f')} | {_fmt(r.get('modes_covered'), 'd')} | {r['log_prob_kind']} | "
             f"{r['num_parameters']:,} | {r['steps']} | {r['wall_seconds']:.1f} |"
         )
     if result.get("concurrency"):
@@ -211,6 +213,9 @@ def format_report(result: dict) -> str:
         "measures) and by MMD² everywhere.",
         "- KL is KL(p_data‖p_θ) in nats on toys; MMD² is the unbiased kernel MMD² between samples and held-out "
         "data (it can be slightly negative); `modes` counts the modes of `toy:8gaussians` the samples cover.",
+        "- FD (features) is the Fréchet distance between samples and held-out images in the features of a small "
+        "classifier trained on the data set's training split, and `classes` how many of its classes the samples "
+        "cover (`genlab.features`; what a perfect sampler and noise score is in docs/YARDSTICKS.md).",
         f"- {result['seconds_budget']:g} s per pair is a budget for comparing families side by side, not for their "
         "best numbers.",
     ]
@@ -295,7 +300,7 @@ def _train_once(family: str, ds, hparams: dict, seconds: float, seed: int) -> di
     summary = genlab.train_and_save(model, ds, None, seconds=WALL_CAP * seconds, seed=seed,
                                     control=_cpu_budget(seconds))
     run = {k: summary.get(k) for k in ("kl_nats", "test_nll_nats", "bits_per_dim", "mmd", "log_prob_kind",
-                                       "modes_covered")}
+                                       "modes_covered", "frechet_distance", "classes_covered")}
     return {"seed": seed, **run, "steps": summary["train"]["steps"],
             "train_wall_seconds": round(summary["train_seconds"], 1),
             "wall_seconds": round(time.perf_counter() - start, 1),

@@ -7,6 +7,7 @@ import time
 import torch
 
 from genlab.data.base import Dataset
+from genlab.features import image_metrics
 from genlab.models.base import GenerativeModel
 from genlab.yardsticks import grid_kl, median_distance, mmd2, mode_coverage, sample_log_density
 
@@ -72,7 +73,7 @@ def _heldout(model: GenerativeModel, x: torch.Tensor, ds: Dataset, live_mmd: boo
     elif ds.is_toy:
         out["kl_nats"], out["kl_method"] = toy_kl(model, ds, x, LIVE_SAMPLES_FOR_KL if live_mmd else SAMPLES_FOR_KL)
     elif live_mmd and model.can("sample"):
-        out["mmd"] = sample_metrics(model, ds, x[:LIVE_MMD_ITEMS])["mmd"]
+        out["mmd"] = sample_metrics(model, ds, x[:LIVE_MMD_ITEMS], features=False)["mmd"]
     return out
 
 
@@ -127,16 +128,19 @@ def toy_kl(model: GenerativeModel, ds: Dataset, x: torch.Tensor,
     return None, "the family gives neither a density nor samples"
 
 
-def sample_metrics(model: GenerativeModel, ds: Dataset, x: torch.Tensor) -> dict:
-    """MMD² between samples and held-out data (every family that samples), and mode coverage."""
+def sample_metrics(model: GenerativeModel, ds: Dataset, x: torch.Tensor, features: bool = True) -> dict:
+    """MMD² between samples and held-out data (every family that samples), mode coverage, and with
+    `features`, on labelled images, the Fréchet distance in a classifier's features and the classes
+    covered (`genlab.features`; left out while training, where a first use would train the classifier)."""
     if not model.can("sample"):
         return {}
     n = min(len(x), MMD_ITEMS if ds.dim <= 256 else MMD_ITEMS_LARGE)
     samples = _samples(model, n)
     reference = x[:n]
+    out = image_metrics(ds, samples, reference) if features else {}
     if ds.view != "continuous":
         samples, reference = samples / (ds.levels - 1), reference / (ds.levels - 1)
-    out = {"mmd": mmd2(samples, reference, median_distance(reference))}
+    out["mmd"] = mmd2(samples, reference, median_distance(reference))
     if ds.modes is not None:
         centres, sigma = ds.modes
         out.update(mode_coverage(samples, centres, sigma))

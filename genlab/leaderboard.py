@@ -21,6 +21,8 @@ YARDSTICKS = {
     "kl_nats": ("KL (nats)", "lower"),
     "test_nll_nats": ("test NLL (nats)", "lower"),
     "bits_per_dim": ("bits/dim", "lower"),
+    "frechet_distance": ("Fréchet distance (features)", "lower"),
+    "classes_covered": ("classes covered", "higher"),
     "mmd": ("MMD²", "lower"),
     "modes_covered": ("modes covered", "higher"),
     "far_share": ("share of samples far from every mode", "lower"),
@@ -99,7 +101,8 @@ def runs_table(runs) -> list[dict]:
 
 def headline(view: str, summaries) -> str | None:
     """The yardstick runs on one data view race on: KL for toys, test NLL for images, else the first known
-    yardstick any of them reports (MMD² scores every family, GANs included); None if they report none."""
+    yardstick any of them reports (the Fréchet distance in classifier features on labelled images, MMD²
+    elsewhere: both score every family, GANs included); None if they report none."""
     found = yardstick_keys(summaries)
     first = HEADLINE.get(view, HEADLINE_DEFAULT)
     return first if first in found else next((key for key in YARDSTICKS if key in found), None)
