@@ -11,7 +11,7 @@ from genlab.features import image_metrics
 from genlab.models.base import GenerativeModel
 from genlab.yardsticks import grid_kl, median_distance, mmd2, mode_coverage, sample_log_density
 
-__all__ = ["evaluate", "heldout_metrics", "batched_log_prob", "budgeted_items", "toy_kl", "sample_metrics",
+__all__ = ["evaluate", "heldout_metrics", "batched_log_prob", "budgeted_items", "budgeted", "toy_kl", "sample_metrics",
            "KL_METHODS", "kl_method", "live_kl_method", "EVAL_SHARE"]
 
 EVAL_BATCH = 2048
@@ -22,6 +22,7 @@ LIVE_MMD_ITEMS = 300  # held-out items behind the live MMD of a family without a
 MMD_ITEMS_LARGE = 200  # the same above 256 dimensions, where pixel-by-pixel samplers are slow
 EVAL_SHARE = 0.2  # with a run's budget: the held-out scoring after training takes at most this share of it
 PROBE_ITEMS = 32  # items scored first, to measure what one costs
+SEQUENTIAL_DIMS = 256  # above this many dimensions a network_pass_per_dimension sampler is too slow to time
 
 
 def batched_log_prob(model: GenerativeModel, x: torch.Tensor, batch: int = EVAL_BATCH) -> torch.Tensor:
@@ -31,21 +32,27 @@ def batched_log_prob(model: GenerativeModel, x: torch.Tensor, batch: int = EVAL_
     return torch.cat(parts) if parts else torch.empty(0)
 
 
-def budgeted_items(x: torch.Tensor, score, seconds: float | None, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """(items scored, their scores): all of x without a budget; with one, the items of a seeded random
-    order, a probe of PROBE_ITEMS first to measure the cost of one, then as many more as the rest of
-    `seconds` allows at that cost (at least the probe). `score` maps items to a Tensor[N]."""
-    if seconds is None or len(x) <= PROBE_ITEMS:
-        return x, score(x)
-    x = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))]
+def budgeted(n: int, make, seconds: float | None) -> torch.Tensor:
+    """`make(a, b)` (a Tensor of b - a items) for items 0..n, all of them without a budget; with one, a
+    probe of PROBE_ITEMS first to measure the cost of one, then as many more as the rest of `seconds`
+    allows at that cost (at least the probe)."""
+    if seconds is None or n <= PROBE_ITEMS:
+        return make(0, n)
     began = time.perf_counter()
-    probe = score(x[:PROBE_ITEMS])
+    probe = make(0, PROBE_ITEMS)
     per_item = (time.perf_counter() - began) / PROBE_ITEMS
     more = int(max(0.0, seconds - per_item * PROBE_ITEMS) / max(per_item, 1e-9))
-    n = min(len(x), PROBE_ITEMS + more)
-    if n == PROBE_ITEMS:
-        return x[:n], probe
-    return x[:n], torch.cat([probe, score(x[PROBE_ITEMS:n])])
+    n = min(n, PROBE_ITEMS + more)
+    return probe if n == PROBE_ITEMS else torch.cat([probe, make(PROBE_ITEMS, n)])
+
+
+def budgeted_items(x: torch.Tensor, score, seconds: float | None, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """(items scored, their scores): all of x without a budget; with one, the first items of a seeded
+    random order, as many as `budgeted` says fit in `seconds`. `score` maps items to a Tensor[N]."""
+    if seconds is not None and len(x) > PROBE_ITEMS:
+        x = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))]
+    scores = budgeted(len(x), lambda a, b: score(x[a:b]), seconds)
+    return x[: len(scores)], scores
 
 
 def _finite_mean(values: torch.Tensor) -> float:
@@ -110,8 +117,8 @@ def live_kl_method(log_prob_kind: str | None) -> str:
     return kl_method(log_prob_kind, LIVE_SAMPLES_FOR_KL)
 
 
-def _samples(model: GenerativeModel, n: int) -> torch.Tensor:
-    return model.sample(n, generator=torch.Generator().manual_seed(0)).cpu()
+def _samples(model: GenerativeModel, n: int, seed: int = 0) -> torch.Tensor:
+    return model.sample(n, generator=torch.Generator().manual_seed(seed)).cpu()
 
 
 def toy_kl(model: GenerativeModel, ds: Dataset, x: torch.Tensor,
@@ -128,16 +135,25 @@ def toy_kl(model: GenerativeModel, ds: Dataset, x: torch.Tensor,
     return None, "the family gives neither a density nor samples"
 
 
-def sample_metrics(model: GenerativeModel, ds: Dataset, x: torch.Tensor, features: bool = True) -> dict:
-    """MMD² between samples and held-out data (every family that samples), mode coverage, and with
+def sample_metrics(model: GenerativeModel, ds: Dataset, x: torch.Tensor, features: bool = True,
+                   seconds: float | None = None) -> dict:
+    """MMD² between samples and held-out data x (every family that samples), mode coverage, and with
     `features`, on labelled images, the Fréchet distance in a classifier's features and the classes
-    covered (`genlab.features`; left out while training, where a first use would train the classifier)."""
+    covered (`genlab.features`; left out while training, where a first use would train the classifier).
+    With `seconds`, only as many samples are drawn as fit in it (`budgeted`: a pixel-by-pixel sampler
+    on MNIST draws a few per second); `samples_compared` says how many, against up to MMD_ITEMS of x."""
     if not model.can("sample"):
         return {}
+    if seconds is not None and model.network_pass_per_dimension and ds.dim > SEQUENTIAL_DIMS:
+        return {"samples_skipped": f"{model.title} draws an image in {ds.dim} passes of its network, one per "
+                                   "pixel (tens of seconds for a few images on a CPU): more than a timed "
+                                   "evaluation allows, so its sample yardsticks are left out here; the "
+                                   "Samples page draws samples, and `bench` measures them without a budget."}
     n = min(len(x), MMD_ITEMS if ds.dim <= 256 else MMD_ITEMS_LARGE)
-    samples = _samples(model, n)
+    samples = budgeted(n, lambda a, b: _samples(model, b - a, seed=a), seconds)
     reference = x[:n]
     out = image_metrics(ds, samples, reference) if features else {}
+    out["samples_compared"] = len(samples)
     if ds.view != "continuous":
         samples, reference = samples / (ds.levels - 1), reference / (ds.levels - 1)
     out["mmd"] = mmd2(samples, reference, median_distance(reference))
@@ -163,10 +179,11 @@ def evaluate(model: GenerativeModel, ds: Dataset, max_items: int | None = None, 
     and `test_nll_stderr_nats` the standard error of the mean over them.
     """
     start = time.perf_counter()
-    x = ds.test if max_items is None else ds.test[:max_items]
+    x = every = ds.test if max_items is None else ds.test[:max_items]
     out: dict = {"log_prob_kind": model.log_prob_kind, "n_test_total": len(x)}
     if model.can("density") and model.log_prob_kind in ("exact", "lower_bound", "estimate"):
-        x, log_p = budgeted_items(x, lambda items: batched_log_prob(model, items), seconds)
+        share = None if seconds is None else seconds / 2  # the other half for the sample yardsticks
+        x, log_p = budgeted_items(x, lambda items: batched_log_prob(model, items), share)
         out["test_nll_stderr_nats"] = float(log_p.double().std() / math.sqrt(len(x))) if len(x) > 1 else None
     else:
         log_p = None
@@ -177,7 +194,8 @@ def evaluate(model: GenerativeModel, ds: Dataset, max_items: int | None = None, 
     if ds.is_toy:
         out["kl_nats"], out["kl_method"] = metrics["kl_nats"], metrics["kl_method"]
         out["data_entropy_nats"] = _finite_mean(-ds.log_prob_true(x))
-    out.update(sample_metrics(model, ds, x))
+    left = None if seconds is None else max(0.0, seconds - (time.perf_counter() - start))
+    out.update(sample_metrics(model, ds, every, seconds=left))  # compared with the whole test split
     model.eval()
     with torch.no_grad():
         out.update({f"test_{k}": v for k, v in model.extra_metrics(x.to(model.device)).items()})

@@ -200,7 +200,8 @@ def _scalars(record: dict, what: str) -> dict:
     return out
 
 
-SUMMARY_TEXTS = {"log_prob_kind", "kl_method", "trained_on", "status", "message"}  # the only texts a summary holds
+# the only texts a summary holds
+SUMMARY_TEXTS = {"log_prob_kind", "kl_method", "trained_on", "status", "message", "samples_skipped"}
 
 
 def _numbers(record: dict, what: str) -> dict:

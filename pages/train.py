@@ -19,6 +19,7 @@ from pages._ui.live import live_fragment
 from pages._ui.next_steps import next_links
 from pages._ui.preamble import open_page
 from pages._ui.routing import PAGES
+from pages._ui.text import plain
 
 STOP_WAIT_SECONDS = 3.0  # the Stop click's rerun waits this long at most for the run to end and save
 FULL_SPEED = "full speed"
@@ -238,6 +239,8 @@ def final_numbers(view: JobView) -> None:
     for i, column in enumerate(st.columns(2)):
         for key, label, help_text in reported[i::2]:
             column.metric(label, figures.format_number(summary[key]), help=help_text)
+    if summary.get("samples_skipped"):
+        st.caption(plain(summary["samples_skipped"]))
     kind = summary.get("log_prob_kind")
     st.caption(f"Density: {KIND_TEXT.get(kind, kind)}"
                + (f" · KL by {summary['kl_method']}" if summary.get("kl_method") else ""))

@@ -169,6 +169,8 @@ class GenerativeModel(nn.Module):
         changeable: config fields a learner may change while it trains.
         players: for a game of several networks, who can train: all of them first ("both"),
             then each alone; `train_step` then takes `player=` one of these. Empty otherwise.
+        network_pass_per_dimension: True where sampling runs the whole network once per dimension
+            (PixelCNN): seconds per image on MNIST, so a timed evaluation leaves its samples out.
     """
 
     name: ClassVar[str] = ""
@@ -181,6 +183,7 @@ class GenerativeModel(nn.Module):
     trainable: ClassVar[bool] = True
     changeable: ClassVar[tuple[str, ...]] = ("learning_rate", "batch_size")
     players: ClassVar[tuple[str, ...]] = ()
+    network_pass_per_dimension: ClassVar[bool] = False
 
     def __init__(self, config: ModelConfig, spec: DataSpec):
         super().__init__()

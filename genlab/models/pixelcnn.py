@@ -111,6 +111,7 @@ class PixelCNN(AutoregressiveModel):
     )
     config_class = PixelCNNConfig
     views = ("binary", "gray8")
+    network_pass_per_dimension = True  # one pass of the whole convolutional net per pixel drawn
 
     def __init__(self, config: PixelCNNConfig, spec):
         super().__init__(config, spec)
