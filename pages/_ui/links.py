@@ -110,6 +110,8 @@ def _follow_link(link: str, key: str, default, link_format: Callable[[object], s
 
 def _shown(value, format_func: Callable[[object], str]) -> str:
     """A widget's value as the page writes it, for a sentence."""
+    if isinstance(value, bool):
+        return SWITCH_TEXT[value]
     if isinstance(value, (list, tuple)):
         return ", ".join(str(format_func(item)) for item in value) or "nothing"
     return str(format_func(value))
