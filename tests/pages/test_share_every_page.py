@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 import genlab
 from genlab.data.packed import pack_pixels
+from tests.pages.test_hosting_pages import server, visit  # noqa: F401 (a fixture)
 from tests.pages.test_share_roundtrip import at_runs, link_of, on_page, runs, saved_runs  # noqa: F401
 
 CONCEPTS = "pages/concepts.py"
@@ -183,3 +184,16 @@ def test_a_drawing_to_complete_travels_in_the_link():
     assert any("the linked drawing" in c.value and "erased (red)" in c.value for c in at.caption)
     broken = downstream({"completion_input": "draw", "completion_drawing": "not-a-drawing"})
     assert any("drawing cannot be shown" in w.value for w in broken.warning)
+
+
+def test_a_compare_link_shows_the_private_runs_of_its_table_to_whoever_opens_it(server, monkeypatch):  # noqa: F811
+    """Visitor A's Compare table holds A's own run: A's link names it by a share token, so a stranger sees it too."""
+    root, token, private = server
+    monkeypatch.setenv("GENLAB_RUNS", str(root))  # this server's runs, not the module's (its fixture is autouse)
+    mine = visit(token, {"dataset": "toy:moons"}, "pages/compare.py")
+    assert len(mine.dataframe[0].value) == 2
+    link = link_of(mine)
+    assert link["runs"] and private.name not in link["runs"]  # a token, never the private folder's name
+    stranger = visit(None, link, "pages/compare.py")
+    assert stranger.dataframe[0].value.equals(mine.dataframe[0].value)
+    assert visit(None, {"dataset": "toy:moons"}, "pages/compare.py").dataframe[0].value.shape[0] == 1  # not without
