@@ -10,9 +10,10 @@ from genlab.export import export_run, script_name, unsupported_reason
 from genlab.jobs import CapacityError
 from genlab.runs import WEIGHTS, RunError, delete_run
 from pages._ui.datasets import data_title
+from pages._ui.links import LIST_SEPARATOR, forget_unless, not_in_link, persistent, share
 from pages._ui.rooms import ROOM, compare_view, room_section
 from pages._ui.routing import PAGES
-from pages._ui.runs import visible_runs
+from pages._ui.runs import run_link, visible_runs
 from pages._ui.sidebar import sidebar
 from pages._ui.text import plain
 from pages._ui.workspace import current_workspace, host_limits
@@ -61,7 +62,9 @@ def checkpoints(runs: list[dict]) -> None:
         if runs:
             names = {run["folder"]: f"{run['name']} ({data_title(run['config']['dataset'], run['config']['view'])})"
                      for run in runs}
-            folder = st.selectbox("Run to download", list(names), format_func=names.get, key="checkpoint_run")
+            forget_unless("checkpoint_run", list(names))
+            folder = persistent(st.selectbox, "Run to download", "checkpoint_run", next(iter(names)),
+                                options=list(names), format_func=names.get, link="download", link_format=run_link)
             st.download_button("Download run", data=run_file("checkpoint", folder),
                                file_name=f"{names[folder].split()[0]}.zip",
                                mime="application/zip", icon=":material/download:", on_click="ignore")
@@ -71,6 +74,7 @@ def checkpoints(runs: list[dict]) -> None:
                                   f"{MAX_CHECKPOINT_BYTES // 2**20} MB)", type=["zip"], key="checkpoint_upload")
         if upload is None:
             return
+        not_in_link("the uploaded checkpoint (once loaded it is one of your runs, and the table's link carries it)")
         done = st.session_state.setdefault("checkpoints_loaded", {})  # each upload is imported once
         if upload.file_id not in done:
             space = current_workspace()
@@ -103,11 +107,22 @@ def delete_yours(runs: list[dict]) -> None:
                 st.rerun()
 
 
+def pair_text(pair: tuple[str, str]) -> str:
+    """A (data set, view) pair as a link writes it."""
+    return "/".join(pair)
+
+
+def share_shown(shown: list[dict]) -> None:
+    """The link names the runs in the table that another browser would not see (yours, shared with you)."""
+    share("runs", LIST_SEPARATOR.join(run_link(run["folder"]) for run in shown if run["whose"] != "public"))
+
+
 selection = sidebar()
 st.title("Compare")
 if compare_view() == ROOM:
     room_section()
     st.stop()
+st.query_params.pop("room", None)  # the saved runs are on screen: a link opens them, not the room board
 checkpoints(visible_runs())
 runs = visible_runs()
 delete_yours(runs)
@@ -120,14 +135,17 @@ if not runs:
 pairs = sorted({(run["config"]["dataset"], run["config"]["view"]) for run in runs})
 current = (selection.name, selection.view)
 pick_data, pick_family = st.columns(2)
-chosen_pairs = pick_data.multiselect("Data sets", pairs, default=[current] if current in pairs else pairs,
-                                     format_func=lambda p: data_title(*p), key=f"compare_data:{current}",
-                                     help="Numbers only compare between runs on the same data and view.")
+chosen_pairs = persistent(pick_data.multiselect, "Data sets", f"compare_data:{current}",
+                          [current] if current in pairs else pairs, options=pairs, link="data", link_format=pair_text,
+                          format_func=lambda p: data_title(*p),
+                          help="Numbers only compare between runs on the same data and view.")
 on_data = [run for run in runs if (run["config"]["dataset"], run["config"]["view"]) in chosen_pairs]
 titles = {run["config"]["family"]: run["config"].get("title", run["config"]["family"]) for run in on_data}
-chosen_families = pick_family.multiselect("Families", sorted(titles), default=sorted(titles), format_func=titles.get,
-                                          key=f"compare_families:{sorted(titles)}")  # fresh when the data change
+chosen_families = persistent(pick_family.multiselect, "Families", f"compare_families:{sorted(titles)}",
+                             sorted(titles), options=sorted(titles), link="families",
+                             format_func=titles.get)  # fresh when the data change
 shown = [run for run in on_data if run["config"]["family"] in chosen_families]
+share_shown(shown)
 if not shown:
     where = data_title(*current)
     st.info(f"No saved runs match these filters ({len(runs)} saved in all). "
@@ -156,8 +174,9 @@ st.download_button("Download as CSV", data=leaderboard.to_csv(rows), file_name="
                    icon=":material/download:", on_click="ignore")
 
 reported = [k for k in keys if any(run["summary"].get(k) is not None for run in shown)]
-key = st.selectbox("Yardstick to chart", reported, format_func=leaderboard.yardstick_label, key="compare_yardstick") \
-    if reported else None
+forget_unless("compare_yardstick", reported)
+key = persistent(st.selectbox, "Yardstick to chart", "compare_yardstick", reported[0], options=reported,
+                 link="yardstick", format_func=leaderboard.yardstick_label) if reported else None
 if key is not None:
     label = leaderboard.yardstick_label(key)
     direction = leaderboard.better(key)

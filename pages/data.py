@@ -10,6 +10,7 @@ from genlab import figures
 from genlab.data import drawn
 from genlab.snapshots import live_snapshot, to_unit_images
 from pages._ui.datasets import DRAWN_KEY, dataset_title, dataset_variant, drawn_blobs, load_dataset
+from pages._ui.links import blobs_from_text, blobs_text, link_on_first_sight, persistent, share
 from pages._ui.preamble import open_page
 from pages._ui.routing import PAGES
 from pages._ui.text import plain
@@ -20,6 +21,7 @@ BASELINE_SECONDS = 10.0  # both are closed-form fits; this only caps them
 EXAMPLES = 32
 HALF_WIDTH = 440  # pixels a figure may take in one of two columns of the wide layout
 BLOB_COLUMNS = ("x", "y", "weight", "std")
+DRAFT_LINK = "draft"  # the blob table while it differs from the density in use
 CLICK_GRID = np.stack(np.meshgrid(np.linspace(-4, 4, 33), np.linspace(-4, 4, 33)), -1).reshape(-1, 2)  # (1089, 2)
 
 
@@ -54,11 +56,31 @@ def _add_clicked_blob(chart_key: str) -> None:
         _start_drawing(st.session_state.get("drawn_edited", []) + [(points[0]["x"], points[0]["y"], 1.0, std)])
 
 
+def linked_draft() -> None:
+    """A link's blob table (a drawing not yet in use) starts the table, read once per session."""
+    raw = link_on_first_sight(DRAFT_LINK)
+    if not raw:
+        return
+    try:
+        _start_drawing(blobs_from_text(raw))
+    except ValueError as exc:
+        st.warning(f"The link's blob table cannot be shown ({plain(exc)}); showing the table drawn here instead.")
+
+
+def share_draft(rows: list[tuple]) -> None:
+    """The link carries the table while it differs from the density in use (else that density says it all)."""
+    if rows and rows != list(drawn_blobs()):
+        share(DRAFT_LINK, blobs_text(rows))
+    else:
+        st.query_params.pop(DRAFT_LINK, None)
+
+
 def draw_density(name: str) -> None:
     """Blobs in a table and on a clickable canvas; "Use this density" makes them the data set."""
     st.markdown(f"Each row is a round Gaussian blob on the canvas [{drawn.CANVAS[0]:g}, {drawn.CANVAS[1]:g}]²; "
                 "the weights are scaled to sum to one, and that mixture is log p_data exactly, so every model "
                 "trained on it reports a true KL. Click the canvas to add a blob, edit or delete rows in the table.")
+    linked_draft()
     st.session_state.setdefault("drawn_table", list(drawn_blobs()))
     version = st.session_state.get("drawn_version", 0)
     table, canvas = st.columns(2)
@@ -74,7 +96,9 @@ def draw_density(name: str) -> None:
             })
         rows = blob_rows(edited)
         st.session_state["drawn_edited"] = rows
-        st.slider("std of a clicked blob", drawn.MIN_STD, 1.5, 0.3, 0.01, key="drawn_new_std")
+        share_draft(rows)
+        persistent(st.slider, "std of a clicked blob", "drawn_new_std", 0.3, link="blob_std", min_value=drawn.MIN_STD,
+                   max_value=1.5, step=0.01)
         ring, use = st.columns(2)
         ring.button("Start from a ring", on_click=_start_drawing, args=(drawn.ring(),), width="stretch",
                     help="Sixteen equal blobs on a circle of radius 2.5.")
@@ -125,9 +149,11 @@ else:
     if selection.name == drawn.NAME and st.session_state.get("drawing_for") != drawn.NAME:
         st.session_state["drawing"] = True  # choosing the drawn density opens its drawing at once
     st.session_state["drawing_for"] = selection.name
-    if st.toggle("Draw your own 2-D density", key="drawing",
-                 help="Place Gaussian blobs by clicking or in a table, then train any family on that density."):
+    if persistent(st.toggle, "Draw your own 2-D density", "drawing", False, link="drawing",
+                  help="Place Gaussian blobs by clicking or in a table, then train any family on that density."):
         draw_density(selection.name)
+    else:
+        st.query_params.pop(DRAFT_LINK, None)
 
 st.subheader("The curse of dimensionality")
 if is_image:

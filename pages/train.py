@@ -14,7 +14,7 @@ from genlab.presets import dataset_kind, measured_note, presets_for
 from pages._ui.capabilities import default_family, family_label, short_title
 from pages._ui.datasets import dataset_title
 from pages._ui.jobs import KEPT_SECONDS_KEY, SECONDS_KEY, current_job, job_manager, start_job
-from pages._ui.links import forget_unless, link_on_first_sight, persistent, share
+from pages._ui.links import forget_unless, link_on_first_sight, not_in_link, persistent, share
 from pages._ui.live import live_fragment
 from pages._ui.next_steps import next_links
 from pages._ui.preamble import open_page
@@ -128,12 +128,20 @@ def preset_picker(cls, kind: str, view: str) -> None:
     """A preset select that fills the hyper-parameter widgets below it, and says why (or what to look for)."""
     offered = {p.name: p for p in presets_for(cls.name, kind)}
     if not offered:
+        st.query_params.pop("preset", None)
         return
     key = f"preset:{cls.name}:{kind}"
+    linked = link_on_first_sight("preset")  # the hyper-parameters travel on their own; this is the preset's note
+    if linked is not None and linked in (DEFAULTS_CHOICE, *offered):
+        st.session_state[key] = linked
+    elif linked is not None:
+        st.warning(f"The link's preset {plain(repr(linked))} is not one of {cls.name}'s; showing the settings "
+                   "without it.")
     choice = st.selectbox("Preset", [DEFAULTS_CHOICE, *offered], key=key, on_change=fill_from_preset,
                           args=(cls, view, key, offered),
                           help="Settings known to work (or broken on purpose, to show a failure); "
                                "they fill the hyper-parameters below, which you can still change.")
+    share("preset", choice)
     preset = offered.get(choice)
     if preset is None:
         return
@@ -418,9 +426,9 @@ def training_charts(ds, view: JobView) -> None:
         units.append("")
     about, zoom = st.columns([3, 1])
     about.caption(f"Training objective of {view.title} (not always a divergence): {view.objective}")
-    zoomed = zoom.toggle("Zoom on late progress", value=True, key="train_zoom",
-                         help="Scale each chart to the points after the first, so a high start does not flatten "
-                              "the last seconds of progress.")
+    zoomed = persistent(zoom.toggle, "Zoom on late progress", "train_zoom", True, link="zoom",
+                        help="Scale each chart to the points after the first, so a high start does not flatten "
+                             "the last seconds of progress.")
     st.plotly_chart(figures.training_curves(view.metrics, keys, titles, events=True, units=units, zoom=zoomed,
                                             labels=labels))
     marks = figures.training_marks(view.metrics)
@@ -458,6 +466,9 @@ about.markdown(f"{cls.summary}  \n**Objective d:** {cls.objective}")
 
 job = current_job()
 watching = job is not None  # a run is shown, training or ended: the settings fold away, so it is in view
+if watching:
+    not_in_link("the run on screen, which trains in this session (the link carries its data, family and settings; "
+                "once saved, Density, Samples and Latent links open it)")
 with st.expander("Hyper-parameters" if cls.trainable else "Settings of the closed-form fit", expanded=not watching,
                  icon=":material/tune:"):
     preset_picker(cls, dataset_kind(ds), ds.view)

@@ -6,15 +6,19 @@ import torch
 
 from genlab import completion, concepts, figures, queries
 from genlab.data.imagefiles import IMAGE_SUFFIXES, MAX_FILE_BYTES, UploadError, read_images, to_view
+from genlab.data.packed import pack_pixels
 from genlab.snapshots import to_unit_images
 from pages._concepts.common import FRESH, image_set_or_digits, pick_source, run_stamp, seconds_input
 from pages._ui.datasets import load_dataset
+from pages._ui.links import clamp, linked_flag, linked_pixels, not_in_link, persistent, share
 from pages._ui.runs import load_model
 
 COMPLETIONS = 6  # completions side by side
 COMPLETION_INPUTS = {"test": "A test image", "upload": "Upload an image", "draw": "Draw"}
 PROPOSAL_CHOICES = (2, 4, 8, 16, 32, 64, 128)
 COMPLETION_CANVAS_PIXELS = 196
+DRAWING_LINK = "completion_drawing"
+LINKED_DRAWING_KEY = "_concepts_completion_linked_drawing"  # the drawing a link brought
 
 
 def completion_family(spec) -> str | None:
@@ -46,13 +50,15 @@ def completions(name: str, view: str, seed: int, source: str, stamp: float, seco
 
 def completion_input(ds) -> tuple[str, torch.Tensor] | None:
     """The image to erase, in the data view, with a name; None until there is one."""
-    source = st.radio("Image", list(COMPLETION_INPUTS), format_func=COMPLETION_INPUTS.get, horizontal=True,
-                      key="concepts_completion_input")
+    source = persistent(st.radio, "Image", "concepts_completion_input", "test", options=list(COMPLETION_INPUTS),
+                        link="completion_input", format_func=COMPLETION_INPUTS.get, horizontal=True)
     if source == "test":
-        index = int(st.columns([1, 3])[0].number_input("Test image #", 0, len(ds.test) - 1, 0,
-                                                       key="concepts_completion_index"))
+        clamp("concepts_completion_index", 0, len(ds.test) - 1, low=0)
+        index = int(persistent(st.columns([1, 3])[0].number_input, "Test image #", "concepts_completion_index", 0,
+                               link="completion_index", min_value=0, max_value=len(ds.test) - 1))
         return f"test image #{index}", ds.test[index]
     if source == "upload":
+        not_in_link("the uploaded image to complete (upload it again after opening the link)")
         upload = st.file_uploader("One image (PNG, JPEG, WebP, BMP, GIF)",
                                   type=[s.removeprefix(".") for s in IMAGE_SUFFIXES],
                                   max_upload_size=MAX_FILE_BYTES // 2**20, key="concepts_completion_upload",
@@ -66,20 +72,34 @@ def completion_input(ds) -> tuple[str, torch.Tensor] | None:
         except UploadError as exc:
             st.error(str(exc))
             return None
+    return drawn_input(ds)
+
+
+def drawn_input(ds) -> tuple[str, torch.Tensor] | None:
+    """A drawing on the canvas, else the one a link carries (its pixels travel in the link), else None."""
     from streamlit_drawable_canvas import st_canvas
 
+    linked = linked_pixels(DRAWING_LINK, LINKED_DRAWING_KEY, ds)
     stroke = int(np.clip(2.2 * COMPLETION_CANVAS_PIXELS / ds.shape[2], 10, 32))
     result = st_canvas(stroke_width=stroke, stroke_color="#FFFFFF", background_color="#000000",
                        height=COMPLETION_CANVAS_PIXELS, width=COMPLETION_CANVAS_PIXELS, drawing_mode="freedraw",
                        return_image_data=True, key="concepts_completion_canvas")
-    if result is None or result.image_data is None:
+    picked = None
+    if result is not None and result.image_data is not None:
+        try:
+            picked = "your drawing", to_view(queries.canvas_image(result.image_data), ds.shape, ds.view, ds.levels,
+                                             invert="no")
+        except UploadError as exc:
+            if linked is None:
+                st.caption(str(exc))
+    if picked is None and linked is not None:
+        st.info("This is the drawing the link carries; draw on the canvas to complete your own instead.")
+        picked = "the linked drawing", linked
+    if picked is None:
+        st.query_params.pop(DRAWING_LINK, None)
         return None
-    try:
-        return "your drawing", to_view(queries.canvas_image(result.image_data), ds.shape, ds.view, ds.levels,
-                                       invert="no")
-    except UploadError as exc:
-        st.caption(str(exc))
-        return None
+    share(DRAWING_LINK, pack_pixels(picked[1], ds.levels))
+    return picked
 
 
 
@@ -105,7 +125,7 @@ def show(selection) -> None:
         st.info("No family that completes fits this data; pick the digits or MNIST in the sidebar.")
         return
     source, options = pick_source(name, view, able, f"Train a small {able[completion_family(ds.spec)]} here",
-                                  "Complete with", "concepts_completion_source",
+                                  "Complete with", "concepts_completion_source", "completion_run",
                                   "A saved run on this data whose family completes, or a model trained here.")
     ready = completer_ready(name, view, selection.seed, source)
     if ready is None:
@@ -123,11 +143,12 @@ def completer_ready(name: str, view: str, seed: int, source: str) -> tuple[float
     if source == FRESH:
         left, right = st.columns([1, 2], vertical_alignment="bottom")
         with left:
-            seconds = seconds_input("Seconds to train the completer", "concepts_completion_seconds", 4.0)
+            seconds = seconds_input("Seconds to train the completer", "concepts_completion_seconds",
+                                    "completion_seconds", 4.0)
         key = f"concepts_completion_fresh:{name}:{view}:{seed}:{seconds}"
         if right.button(f"Train it ({seconds:g} s)", key="concepts_completion_train", icon=":material/model_training:"):
             st.session_state[key] = True
-        if not st.session_state.get(key):
+        if not linked_flag("completion_trained", key, True):
             st.info("Train a small model here, or train one on the Train page and pick its run above.")
             return None
         return 0.0, seconds
@@ -141,22 +162,24 @@ def completer_ready(name: str, view: str, seed: int, source: str) -> tuple[float
 def complete_and_show(ds, model_key: tuple, title: str, label: str, image: torch.Tensor, seed: int) -> None:
     """The erase and temperature controls, then the completions: exact draws, or in order and resampled."""
     left, middle, right = st.columns(3)
-    preset = left.selectbox("Erase", list(completion.MASKS), key="concepts_completion_mask",
-                            help="The random box moves with the sidebar's seed.")
-    temperature = middle.slider("Temperature", 0.1, 2.0, 1.0, 0.1, key="concepts_completion_temperature",
-                                help="Divides every conditional's logits: below 1 sharper, above 1 more varied. "
-                                     "Resampling then targets the conditional of that tempered model.")
+    preset = persistent(left.selectbox, "Erase", "concepts_completion_mask", next(iter(completion.MASKS)),
+                        options=list(completion.MASKS), link="erase",
+                        help="The random box moves with the sidebar's seed.")
+    temperature = persistent(middle.slider, "Temperature", "concepts_completion_temperature", 1.0,
+                             link="completion_temperature", min_value=0.1, max_value=2.0, step=0.1,
+                             help="Divides every conditional's logits: below 1 sharper, above 1 more varied. "
+                                  "Resampling then targets the conditional of that tempered model.")
     missing = completion.erase_mask(preset, ds.shape, seed)
     try:
         exact = completion.observed_first(completer(*model_key), missing)
     except (OSError, KeyError, ValueError) as exc:
         st.error(f"Could not load {title}: {exc}. Pick another run, or train one here.")
         return
-    proposals = right.select_slider("Proposals K per completion", PROPOSAL_CHOICES, completion.DEFAULT_PROPOSALS,
-                                    key="concepts_completion_proposals", disabled=exact,
-                                    help="Importance resampling keeps one of K in-order completions, in proportion to "
-                                         "how well it explains the kept pixels that come after erased ones. Not "
-                                         "needed when every kept pixel comes first in the model's ordering.")
+    proposals = persistent(right.select_slider, "Proposals K per completion", "concepts_completion_proposals",
+                           completion.DEFAULT_PROPOSALS, options=PROPOSAL_CHOICES, link="proposals", disabled=exact,
+                           help="Importance resampling keeps one of K in-order completions, in proportion to how "
+                                "well it explains the kept pixels that come after erased ones. Not needed when "
+                                "every kept pixel comes first in the model's ordering.")
     try:
         drawn = [completions(*model_key, image.numpy(), missing.numpy(), temperature, k)
                  for k in ((1,) if exact else (1, proposals))]

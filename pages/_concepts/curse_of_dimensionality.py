@@ -6,9 +6,12 @@ import streamlit as st
 
 from genlab import concepts, figures
 from pages._concepts.common import image_view, seconds_input, table
+from pages._ui.links import persistent
 
 SHAPES = {"notes": (700, 1400, 3, 256), "mnist": (28, 28, 1, 2)}
 SHAPE_KEYS = ("concepts_height", "concepts_width", "concepts_channels", "concepts_levels")
+SHAPE_SLIDERS = (("Height (pixels)", "height", 1, 2048), ("Width (pixels)", "width", 1, 2048),
+                 ("Channels", "channels", 1, 4), ("Levels per number", "levels", 2, 256))  # label, link, range
 
 
 def set_shape(which: str) -> None:
@@ -51,13 +54,10 @@ def any_shape_count() -> None:
     buttons = st.columns(4)
     buttons[0].button("The notes' photo", on_click=set_shape, args=("notes",), key="concepts_shape_notes")
     buttons[1].button("Binary MNIST", on_click=set_shape, args=("mnist",), key="concepts_shape_mnist")
-    for key, value in zip(SHAPE_KEYS, SHAPES["mnist"]):
-        st.session_state.setdefault(key, value)
-    sliders = st.columns(4)
-    height = sliders[0].slider("Height (pixels)", 1, 2048, key=SHAPE_KEYS[0])
-    width = sliders[1].slider("Width (pixels)", 1, 2048, key=SHAPE_KEYS[1])
-    channels = sliders[2].slider("Channels", 1, 4, key=SHAPE_KEYS[2])
-    levels = sliders[3].slider("Levels per number", 2, 256, key=SHAPE_KEYS[3])
+    height, width, channels, levels = [
+        persistent(column.slider, label, key, default, link=link, min_value=low, max_value=high)
+        for column, key, default, (label, link, low, high) in zip(st.columns(4), SHAPE_KEYS, SHAPES["mnist"],
+                                                                  SHAPE_SLIDERS)]
     log10 = concepts.log10_possible_inputs(height, width, channels, levels)
     dim = height * width * channels
     biggest = max(concepts.DATASET_SIZES.values())
@@ -80,10 +80,11 @@ def measured(selection) -> None:
     view = image_view(selection)
     labels = {f"{size}×{size} ({source})": (source, size) for source, size in concepts.RESOLUTIONS}
     left, right = st.columns([3, 1])
-    chosen = left.multiselect("Resolutions (16×16 and 28×28 come from MNIST 5k and take longer)", list(labels),
-                              default=list(labels)[:2], key="concepts_resolutions")
+    chosen = persistent(left.multiselect, "Resolutions (16×16 and 28×28 come from MNIST 5k and take longer)",
+                        "concepts_resolutions", list(labels)[:2], options=list(labels), link="resolutions",
+                        link_format=lambda label: "-".join(map(str, labels[label])))
     with right:
-        seconds = seconds_input("Seconds per deep fit", "concepts_gap_seconds")
+        seconds = seconds_input("Seconds per deep fit", "concepts_gap_seconds", "gap_seconds")
     if not chosen:
         st.info("Pick at least one resolution.")
         return

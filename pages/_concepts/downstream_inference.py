@@ -48,12 +48,13 @@ def linear_probe(selection) -> None:
     family = encoder_family(load_dataset(name, view).spec)
     fresh = None if family is None else f"Train a small {genlab.families()[family].title} here"
     source, options = pick_source(name, view, families_that("encode"), fresh, "Features from",
-                                  "concepts_probe_source",
+                                  "concepts_probe_source", "probe_run",
                                   "A saved run on this data whose family has encode(x), or a model trained here.")
     if source is None:
         st.info("No family that encodes fits this data.")
         return
-    seconds = seconds_input("Seconds to train the encoder", "concepts_probe_seconds", 4.0) if source == FRESH else 0.0
+    seconds = seconds_input("Seconds to train the encoder", "concepts_probe_seconds", "probe_seconds", 4.0) \
+        if source == FRESH else 0.0
     try:
         rows = probe_rows(name, view, selection.seed, source, run_stamp(source), seconds)
     except (OSError, ValueError, KeyError) as exc:

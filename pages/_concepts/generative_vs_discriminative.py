@@ -23,7 +23,7 @@ from pages._concepts.classifiers import (
 )
 from pages._concepts.common import image_view, seconds_input, table
 from pages._ui.datasets import dataset_title
-from pages._ui.links import forget_unless
+from pages._ui.links import clamp, forget_unless, linked_flag, persistent
 
 CLASS_SETS = {"toy:moons": "Two moons", "blobs": "Gaussian blobs", "digits": "Digits 8×8"}
 SIDES = {concepts.DISCRIMINATIVE: ("logistic", "mlp"), concepts.GENERATIVE: ("naive_bayes", "gaussian", "kde")}
@@ -40,8 +40,8 @@ def show(selection) -> None:
         "A **generative** classifier models how each class produces its inputs, p(x | y), and the class "
         "frequencies p(y), and classifies by Bayes' rule: "
         "$p(y \\mid x) = p(x \\mid y)\\,p(y) / \\sum_{y'} p(x \\mid y')\\,p(y')$.")
-    name = st.radio("Labelled data", list(CLASS_SETS), format_func=CLASS_SETS.get, horizontal=True,
-                    key="concepts_class_data")
+    name = persistent(st.radio, "Labelled data", "concepts_class_data", next(iter(CLASS_SETS)),
+                      options=list(CLASS_SETS), link="class_data", format_func=CLASS_SETS.get, horizontal=True)
     view, seed = image_view(selection), selection.seed
     ds = class_data(name, view, seed)
     st.caption(f"{ds.description or dataset_title(name)} {len(ds.train):,} training and {len(ds.test):,} test items "
@@ -86,20 +86,19 @@ def pick_family(ds, name: str, view: str, seed: int) -> tuple[str, float] | None
     default = concepts.deep_family(ds.spec)
     forget_unless("concepts_family", list(choices))
     left, middle, right = st.columns([3, 1, 2], vertical_alignment="bottom")
-    family = left.selectbox("Any GenLab family with a density, fitted per class", list(choices),
-                            index=list(choices).index(default) if default in choices else 0,
-                            format_func=choices.get, key="concepts_family",
-                            help="Families that fit this data and give a normalised log p(x) (exact, a bound or "
+    family = persistent(left.selectbox, "Any GenLab family with a density, fitted per class", "concepts_family",
+                        default if default in choices else next(iter(choices)), options=list(choices),
+                        link="class_family", format_func=choices.get,
+                        help="Families that fit this data and give a normalised log p(x) (exact, a bound or "
                                  "an estimate): Bayes' rule needs densities that compare across classes.")
     trainable = genlab.families()[family].trainable
     with middle:
-        seconds = seconds_input("Seconds per class", "concepts_family_seconds") if trainable else None
+        seconds = seconds_input("Seconds per class", "concepts_family_seconds", "class_seconds") if trainable else None
     cost = f"{num_classes(ds)} × {seconds:g} s" if trainable else "closed form"
     key = family_fit_key(name, view, seed)
     if right.button(f"Fit one per class ({cost})", key="concepts_family_button", icon=":material/model_training:"):
         st.session_state[key] = (family, seconds)
-    chosen = st.session_state.get(key)
-    return tuple(chosen) if chosen and chosen[0] == family and chosen[1] == seconds else None
+    return (family, seconds) if linked_flag("class_fitted", key, (family, seconds)) else None
 
 
 def boundaries(ds, name, view, seed, lineup: dict[str, float | None]) -> None:
@@ -127,9 +126,9 @@ def class_densities_panel(ds, name, view, seed, lineup) -> str:
     generative = [c for c in lineup if concepts.classifier_kind(c) == concepts.GENERATIVE]
     best = max(generative, key=lambda c: test_accuracy(name, view, seed, c, lineup[c])[0])
     forget_unless("concepts_generative", generative)
-    chosen = st.selectbox("Generative classifier", generative, format_func=concepts.classifier_title,
-                          index=generative.index(best), key="concepts_generative",
-                          help="Starts on the generative classifier with the best test accuracy.")
+    chosen = persistent(st.selectbox, "Generative classifier", "concepts_generative", best, options=generative,
+                        link="generative", format_func=concepts.classifier_title,
+                        help="Starts on the generative classifier with the best test accuracy.")
     seconds, k = lineup[chosen], num_classes(ds)
     if ds.view == "continuous":
         grids = class_densities(name, view, seed, chosen, seconds)
@@ -175,7 +174,8 @@ def generative_only(ds, name, view, seed, lineup, chosen: str) -> None:
 def sample_a_class(ds, name, view, seed, chosen: str, seconds: float | None) -> None:
     st.markdown("**Sample a class.** A discriminative model has no p(x | y) to draw from.")
     forget_unless("concepts_sample_class", list(range(num_classes(ds))))
-    label = st.selectbox("Class", list(range(num_classes(ds))), key="concepts_sample_class")
+    label = persistent(st.selectbox, "Class", "concepts_sample_class", 0, options=list(range(num_classes(ds))),
+                       link="sample_class")
     drawn = class_samples(name, view, seed, chosen, seconds, label, 200 if ds.view == "continuous" else 16)
     if ds.view == "continuous":
         st.plotly_chart(figures.scatter_points(drawn, bounds=ds.bounds, background=ds.train[:1000], height=340,
@@ -190,8 +190,8 @@ def flag_novelty(ds, name, view, seed, chosen: str, seconds: float | None) -> tu
     """The novelty threshold picked here and, on points, an input to judge: (threshold, point or None)."""
     st.markdown("**Flag an input that fits no class.** If max over y of log p(x | y) is lower than almost all "
                 "training items score, no class explains x — however sure p(y | x) is.")
-    percentile = st.slider("Threshold: percentile of the training items' max_y log p(x|y)", 0.5, 10.0, 1.0, 0.5,
-                           key="concepts_percentile")
+    percentile = persistent(st.slider, "Threshold: percentile of the training items' max_y log p(x|y)",
+                            "concepts_percentile", 1.0, link="percentile", min_value=0.5, max_value=10.0, step=0.5)
     cut = threshold(name, view, seed, chosen, seconds, percentile)
     st.metric("Novelty threshold (nats)", figures.format_number(cut))
     if ds.view != "continuous":
@@ -207,6 +207,10 @@ def flag_novelty(ds, name, view, seed, chosen: str, seconds: float | None) -> tu
 def novelty_point(ds) -> list[float]:
     xmin, xmax, ymin, ymax = ds.bounds
     x_col, y_col = st.columns(2)
-    x = x_col.number_input("Your input: x", float(xmin), float(xmax), float(xmax) * 0.85, 0.1, key="concepts_point_x")
-    y = y_col.number_input("y", float(ymin), float(ymax), float(ymin) * 0.85, 0.1, key="concepts_point_y")
+    clamp("concepts_point_x", float(xmax) * 0.85, float(xmax), low=float(xmin))
+    clamp("concepts_point_y", float(ymin) * 0.85, float(ymax), low=float(ymin))
+    x = persistent(x_col.number_input, "Your input: x", "concepts_point_x", float(xmax) * 0.85, link="point_x",
+                   min_value=float(xmin), max_value=float(xmax), step=0.1)
+    y = persistent(y_col.number_input, "y", "concepts_point_y", float(ymin) * 0.85, link="point_y",
+                   min_value=float(ymin), max_value=float(ymax), step=0.1)
     return [float(x), float(y)]

@@ -4,6 +4,7 @@ import streamlit as st
 import genlab
 from genlab import concepts, figures
 from pages._concepts.classifiers import IMAGE_GENERATIVE, class_data, density_families
+from pages._ui.links import persistent
 
 
 @st.cache_data(show_spinner="Computing the learning curve…", max_entries=16)
@@ -25,10 +26,11 @@ def show(ds, name, view, seed) -> None:
     if ds.view != "continuous":
         default += [c for c in IMAGE_GENERATIVE if c in options]
     left, right = st.columns([4, 1])
-    lineup = left.multiselect("Classifiers (closed-form density families only: each is refitted at every size)",
-                              options, default=default, format_func=concepts.classifier_title,
-                              key=f"concepts_curve_lineup:{name}:{view}")
-    repeats = int(right.number_input("Repeats", 1, 10, 3, key="concepts_curve_repeats"))
+    lineup = persistent(left.multiselect, "Classifiers (closed-form density families only: each is refitted at every "
+                        "size)", f"concepts_curve_lineup:{name}:{view}", default, options=options, link="curve_lineup",
+                        format_func=concepts.classifier_title)
+    repeats = int(persistent(right.number_input, "Repeats", "concepts_curve_repeats", 3, link="curve_repeats",
+                             min_value=1, max_value=10))
     kinds = {concepts.classifier_kind(c) for c in lineup}
     if kinds != {concepts.GENERATIVE, concepts.DISCRIMINATIVE}:
         st.info("Pick at least one classifier of each kind to compare the two sides.")

@@ -6,6 +6,7 @@ import genlab
 from genlab import concepts, figures
 from pages._concepts.common import FIT_SECONDS, seconds_input, table
 from pages._ui.datasets import dataset_title, load_dataset
+from pages._ui.links import forget_unless, linked_flag, persistent
 
 
 @st.cache_data(show_spinner="Fitting at every n…", max_entries=16)
@@ -31,9 +32,10 @@ def show(selection) -> None:
         return
     options = concepts.growth_sizes(len(ds.train))
     default = max(n for n in options if n <= 5000) if options[0] <= 5000 else options[0]
-    largest = st.select_slider("Largest n", options, value=default, format_func=lambda n: f"{n:,}",
-                               key=f"concepts_growth_largest:{len(ds.train)}",
-                               help="A KDE compares each test point with all n training points, and searches its "
+    forget_unless(f"concepts_growth_largest:{len(ds.train)}", options)
+    largest = persistent(st.select_slider, "Largest n", f"concepts_growth_largest:{len(ds.train)}", default,
+                         options=options, link="growth_n", format_func=lambda n: f"{n:,}",
+                         help="A KDE compares each test point with all n training points, and searches its "
                                     "bandwidth the same way: beyond ~5,000 that takes tens of seconds and GBs.")
     rows = growth(selection.name, selection.view, selection.seed, largest, deep_seconds(selection, largest))
     last = {r["model"]: r for r in rows if r["n"] == largest}
@@ -68,10 +70,10 @@ def deep_seconds(selection, largest: int) -> float | None:
     title = genlab.families()[family].title
     left, right = st.columns([1, 2], vertical_alignment="bottom")
     with left:
-        seconds = seconds_input(f"Seconds per {title} fit", "concepts_growth_seconds")
+        seconds = seconds_input(f"Seconds per {title} fit", "concepts_growth_seconds", "growth_seconds")
     sizes = concepts.growth_sizes(largest)
     key = f"concepts_growth_deep:{selection.name}:{selection.view}:{selection.seed}:{largest}:{seconds}"
     if right.button(f"Add a deep model: {title} ({len(sizes)} fits × {seconds:g} s)", key="concepts_growth_button",
                     icon=":material/model_training:"):
         st.session_state[key] = True
-    return seconds if st.session_state.get(key) else None
+    return seconds if linked_flag("growth_deep", key, True) else None

@@ -1,7 +1,8 @@
 """Widgets whose value outlives the page, and the view's state in the URL's query (a shareable link).
 
 A session opened from a link reads each query parameter once, the first time it shows
-what that parameter sets; after that the URL only follows the widgets.
+what that parameter sets; after that the URL only follows the widgets. A list (a multiselect's
+choice) travels as its items joined by "~"; a switch as "true" or "false".
 """
 from __future__ import annotations
 
@@ -12,17 +13,21 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from genlab.data import drawn
+from genlab.data.packed import unpack_pixels
 from genlab.workspaces import is_token
 from pages._ui.datasets import DRAWN_KEY, drawn_blobs
 from pages._ui.routing import PAGE_PATH_KEY
 from pages._ui.text import plain
 
 __all__ = ["SHARE_BOX_KEY", "persistent", "share", "share_url", "share_box", "drawn_link", "clamp", "forget_unless",
-           "link_on_first_sight", "not_in_link"]
+           "link_on_first_sight", "not_in_link", "blobs_text", "blobs_from_text", "linked_pixels", "linked_flag",
+           "LIST_SEPARATOR"]
 
 LINKS_READ_KEY = "_links_read"  # query parameters this session has already taken its values from
 SHARE_BOX_KEY = "_share_box"  # the sidebar's "share this view" placeholder of this run
 NOT_IN_LINK_KEY = "_not_in_link"  # what this run's view holds that its link cannot carry
+LIST_SEPARATOR = "~"  # between the items of a list in a link (urlencode leaves it as it is)
+SWITCH_TEXT = {True: "true", False: "false"}
 
 
 def _remember(key: str) -> None:
@@ -43,12 +48,25 @@ def persistent(widget, label: str, key: str, default, link: str | None = None,
     st.session_state[f"_widget_{key}"] = st.session_state[key]
     value = widget(label, key=f"_widget_{key}", on_change=_remember, args=(key,), **kwargs)
     if link:
-        share(link, link_format(value))
+        share(link, _link_text(value, link_format))
     return value
+
+
+def _link_text(value, link_format: Callable[[object], str]) -> str:
+    if isinstance(value, bool):
+        return SWITCH_TEXT[value]
+    if isinstance(value, (list, tuple)):
+        return LIST_SEPARATOR.join(link_format(item) for item in value)
+    return link_format(value)
 
 
 def _from_link(raw: str, default, link_format: Callable[[object], str], kwargs: dict):
     """The widget value a link's text stands for, or None if the widget cannot show it."""
+    if isinstance(default, bool):
+        return next((value for value, text in SWITCH_TEXT.items() if text == raw.lower()), None)
+    if isinstance(default, list):
+        items = [_from_link(part, None, link_format, kwargs) for part in raw.split(LIST_SEPARATOR) if part]
+        return None if None in items else list(dict.fromkeys(items))
     if "options" in kwargs:
         return next((option for option in kwargs["options"] if link_format(option) == raw), None)
     try:
@@ -83,11 +101,48 @@ def _follow_link(link: str, key: str, default, link_format: Callable[[object], s
     value = _from_link(raw, default, link_format, kwargs)
     if value is None:
         asked = f"a shared {link}" if is_token(raw) else f"{link} = {plain(repr(raw))}"
-        shown = kwargs.get("format_func", link_format)(st.session_state[key])
+        shown = _shown(st.session_state[key], kwargs.get("format_func", link_format))
         st.warning(f"The link asks for {asked}, which this page cannot show here (or you cannot open); showing "
                    f"{plain(shown)} instead.")
         return
     st.session_state[key] = value
+
+
+def _shown(value, format_func: Callable[[object], str]) -> str:
+    """A widget's value as the page writes it, for a sentence."""
+    if isinstance(value, bool):
+        return SWITCH_TEXT[value]
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(format_func(item)) for item in value) or "nothing"
+    return str(format_func(value))
+
+
+def linked_flag(link: str, key: str, on: object) -> bool:
+    """A press that stays pressed (a button that trains, whose result the view shows) in the link as `link`.
+
+    `st.session_state[key]` holds `on` once pressed for the present settings; a link with `link=true` presses it.
+    Returns whether it is pressed, and writes that into the link.
+    """
+    raw = link_on_first_sight(link)
+    if raw is not None and raw.lower() != SWITCH_TEXT[False]:
+        if raw.lower() == SWITCH_TEXT[True]:
+            st.session_state[key] = on
+        else:
+            st.warning(f"The link asks for {link} = {plain(repr(raw))}, which is neither true nor false; "
+                       "showing the page without it.")
+    pressed = st.session_state.get(key) == on
+    share(link, SWITCH_TEXT[pressed])
+    return pressed
+
+
+def blobs_text(rows) -> str:
+    """Blobs (x, y, weight, std) as a link writes them: "x,y,weight,std;…"."""
+    return ";".join(",".join(f"{v:.6g}" for v in blob) for blob in rows)
+
+
+def blobs_from_text(raw: str) -> list[tuple[float, ...]]:
+    """The checked blobs a link's text stands for; ValueError, in a sentence, if it stands for none."""
+    return drawn.check_blobs([row.split(",") for row in raw.split(";")])
 
 
 def drawn_link() -> None:
@@ -95,10 +150,25 @@ def drawn_link() -> None:
     raw = link_on_first_sight("blobs")
     if raw:
         try:
-            st.session_state[DRAWN_KEY] = drawn.check_blobs([row.split(",") for row in raw.split(";")])
+            st.session_state[DRAWN_KEY] = blobs_from_text(raw)
         except ValueError as exc:
             st.warning(f"The link's drawn density cannot be used ({plain(exc)}); showing the one drawn here instead.")
-    share("blobs", ";".join(",".join(f"{v:.6g}" for v in blob) for blob in drawn_blobs()))
+    share("blobs", blobs_text(drawn_blobs()))
+
+
+def linked_pixels(link: str, key: str, ds):
+    """An image drawn here, as a link carries it (its pixels, packed): read once into `st.session_state[key]`.
+
+    Returns the image the link brought, if it fits `ds`'s shape, else None; a broken one warns.
+    """
+    raw = link_on_first_sight(link)
+    if raw:
+        try:
+            st.session_state[key] = unpack_pixels(raw, ds.shape, ds.levels)
+        except ValueError as exc:
+            st.warning(f"The link's drawing cannot be shown here ({plain(exc)}); draw one instead.")
+    linked = st.session_state.get(key)
+    return linked if linked is not None and tuple(linked.shape) == tuple(ds.shape) else None
 
 
 def share(link: str, text: str) -> None:

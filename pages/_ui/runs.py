@@ -22,7 +22,7 @@ from genlab.workspaces import is_token
 from pages._ui.capabilities import short_title
 from pages._ui.datasets import dataset_title
 from pages._ui.jobs import current_job
-from pages._ui.links import persistent
+from pages._ui.links import LIST_SEPARATOR, persistent
 from pages._ui.routing import PAGES
 from pages._ui.sidebar import Selection
 from pages._ui.text import plain
@@ -72,10 +72,12 @@ def run_label(run: dict) -> str:
 
 
 def follow_shared_link() -> None:
-    """A link's `run` that is a live share token: that run is shared with this session from now on."""
-    raw = st.query_params.get("run")
-    if is_token(raw) and stores()[0].shared_run(raw) is not None:
-        st.session_state.setdefault(SHARED_KEY, set()).add(raw)
+    """Each live share token a link names (its `run`, Compare's `runs`, a Concepts panel's run): that run is
+    shared with this session from now on."""
+    for text in st.query_params.to_dict().values():
+        for raw in text.split(LIST_SEPARATOR):
+            if is_token(raw) and stores()[0].shared_run(raw) is not None:
+                st.session_state.setdefault(SHARED_KEY, set()).add(raw)
 
 
 def visible_runs(dataset: str | None = None, view: str | None = None) -> list[dict]:

@@ -27,4 +27,4 @@ def test_upload_a_checkpoint_and_refuse_a_bad_one(runs_in_tmp, tmp_path):
     at.run()  # a rerun with the file still in the uploader does not import it twice
     assert genlab.list_runs(runs_in_tmp) == []  # imported into this visitor's workspace, not the public runs
     assert [r["name"] for r in genlab.list_runs(at.session_state["_workspace"].runs)] == ["mine"]
-    assert at.selectbox(key="checkpoint_run").value.endswith("mine")
+    assert at.selectbox(key="_widget_checkpoint_run").value.endswith("mine")

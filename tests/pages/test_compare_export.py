@@ -20,11 +20,11 @@ def test_download_a_run_as_a_script_or_hear_why_not(runs_in_tmp):
     at = AppTest.from_file(APP, default_timeout=60).run()
     at = at.switch_page("pages/compare.py").run()
     assert not at.exception
-    at.selectbox(key="checkpoint_run").set_value(str(runs_in_tmp / "gauss-digits")).run()
+    at.selectbox(key="_widget_checkpoint_run").set_value(str(runs_in_tmp / "gauss-digits")).run()
     button = download(at, "Download as a PyTorch script")
     assert button is not None and "KB)" in button.proto.label
     assert any("python gauss_digits.py" in c.value for c in at.caption)
-    at.selectbox(key="checkpoint_run").set_value(str(runs_in_tmp / "gan-digits")).run()
+    at.selectbox(key="_widget_checkpoint_run").set_value(str(runs_in_tmp / "gan-digits")).run()
     assert not at.exception and download(at, "Download as a PyTorch script") is None
     assert any("cannot be exported as a script yet" in c.value for c in at.caption)
     assert download(at, "Download run") is not None

@@ -49,8 +49,8 @@ def captions(at: AppTest) -> str:
 
 def test_the_bottom_half_is_completed_exactly_with_a_saved_run(saved_run, monkeypatch):
     at = open_tab(saved_run, monkeypatch)
-    assert at.selectbox(key="concepts_completion_source").value.endswith("nade-digits")
-    assert at.selectbox(key="concepts_completion_mask").value == "bottom half"
+    assert at.selectbox(key="_widget_concepts_completion_source").value.endswith("nade-digits")
+    assert at.selectbox(key="_widget_concepts_completion_mask").value == "bottom half"
     (grid,) = completion_grids(at)
     assert grid["title"] == "Exact draws" and grid["tiles"] == 2 + 6  # original, erased, six completions
     assert "test image #0, bottom half erased (red), 6 completions at temperature 1." in captions(at)
@@ -82,7 +82,7 @@ def test_an_uploaded_image_is_completed(saved_run, monkeypatch):
 
 def test_without_a_saved_run_a_small_model_is_trained_on_request(tmp_path, monkeypatch):
     at = open_tab(tmp_path / "no-runs", monkeypatch, concepts_probe_seconds=0.5, concepts_completion_seconds=0.5)
-    assert at.selectbox(key="concepts_completion_source").value == "__fresh__"
+    assert at.selectbox(key="_widget_concepts_completion_source").value == "__fresh__"
     assert not completion_grids(at)  # nothing trains until asked
     at.button(key="concepts_completion_train").click().run()
     assert not at.exception, at.exception

@@ -112,5 +112,5 @@ def test_downstream_inference_probes_features(saved_run, runs_in_tmp):
     values = [percent(m.value) for m in at.metric]  # raw pixels, then features: 10, 100, all labels per class
     assert len(values) == 6 and all(0.0 <= v <= 1.0 for v in values)
     assert at.metric[2].label == "all labels" and values[2] > 0.5  # raw pixels; chance is 0.1
-    chosen = at.selectbox(key="concepts_probe_source").value
+    chosen = at.selectbox(key="_widget_concepts_probe_source").value
     assert chosen.endswith("gaussian-digits") if saved_run else chosen == "__fresh__"

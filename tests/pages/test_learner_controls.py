@@ -124,7 +124,7 @@ def test_a_preset_fills_the_widgets_and_says_why(app):
 def on_data_page(at: AppTest, dataset: str = "toy:8gaussians") -> AppTest:
     at.switch_page("pages/data.py").run()
     at.sidebar.selectbox(key="_widget_dataset").set_value(dataset).run()
-    at.toggle(key="drawing").set_value(True).run()
+    at.toggle(key="_widget_drawing").set_value(True).run()
     return at
 
 

@@ -125,7 +125,7 @@ def test_the_density_page_shows_the_drawn_truth_beside_the_learned_density(monke
 def test_choosing_the_drawn_density_opens_its_drawing_at_once(monkeypatch, tmp_path):
     monkeypatch.setenv("GENLAB_RUNS", str(tmp_path))
     at = opened({"dataset": "toy:8gaussians"}, "pages/data.py")
-    assert at.toggle(key="drawing").value is False
+    assert at.toggle(key="_widget_drawing").value is False
     at.sidebar.selectbox(key="_widget_dataset").set_value("toy:drawn").run()
     assert not at.exception, at.exception
-    assert at.toggle(key="drawing").value is True
+    assert at.toggle(key="_widget_drawing").value is True
