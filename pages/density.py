@@ -7,11 +7,11 @@ import genlab
 from genlab import figures, queries
 from genlab.data import drawn
 from genlab.data.imagefiles import MAX_FILE_BYTES, UploadError, read_images, to_view
-from genlab.data.packed import pack_pixels, unpack_pixels
+from genlab.data.packed import pack_pixels
 from genlab.snapshots import density_grid, to_unit_images
 from pages._ui.capabilities import short_title
 from pages._ui.datasets import dataset_title, is_image_set, load_dataset
-from pages._ui.links import clamp, forget_unless, link_on_first_sight, not_in_link, persistent, share
+from pages._ui.links import clamp, forget_unless, linked_pixels, not_in_link, persistent, share
 from pages._ui.next_steps import ASKED_KEY, next_links
 from pages._ui.preamble import open_page
 from pages._ui.routing import PAGES
@@ -89,18 +89,6 @@ def uploaded_inputs(ds) -> list[tuple[str, torch.Tensor, str]]:
     return inputs
 
 
-def linked_drawing(ds) -> torch.Tensor | None:
-    """The drawing a shared link carries (read once per session), or None."""
-    raw = link_on_first_sight(DRAWING_LINK)
-    if raw:
-        try:
-            st.session_state[LINKED_DRAWING_KEY] = unpack_pixels(raw, ds.shape, ds.levels)
-        except ValueError as exc:
-            st.warning(f"The link's drawing cannot be shown here ({exc}); draw one instead.")
-    linked = st.session_state.get(LINKED_DRAWING_KEY)
-    return linked if linked is not None and tuple(linked.shape) == tuple(ds.shape) else None
-
-
 def clear_canvas() -> None:
     st.session_state[CANVAS_ROUND_KEY] = st.session_state.get(CANVAS_ROUND_KEY, 0) + 1
     st.session_state.pop(LINKED_DRAWING_KEY, None)
@@ -109,7 +97,7 @@ def clear_canvas() -> None:
 def drawn_inputs(ds) -> list[tuple[str, torch.Tensor, str]]:
     from streamlit_drawable_canvas import st_canvas
 
-    linked = linked_drawing(ds)
+    linked = linked_pixels(DRAWING_LINK, LINKED_DRAWING_KEY, ds)
     stroke = int(np.clip(2.2 * CANVAS_PIXELS / ds.shape[2], 12, 40))
     st.space("medium")  # room for the canvas's toolbar, which floats above it, below the input's pills
     canvas, about = st.columns([0.35, 0.65])
