@@ -9,6 +9,7 @@ from genlab.data import drawn
 from genlab.data.imagefiles import MAX_FILE_BYTES, UploadError, read_images, to_view
 from genlab.data.packed import pack_pixels
 from genlab.snapshots import density_grid, to_unit_images
+from pages._ui.canvas import drawing_canvas
 from pages._ui.capabilities import short_title
 from pages._ui.datasets import dataset_title, is_image_set, load_dataset
 from pages._ui.links import clamp, forget_unless, linked_pixels, not_in_link, persistent, share
@@ -95,16 +96,13 @@ def clear_canvas() -> None:
 
 
 def drawn_inputs(ds) -> list[tuple[str, torch.Tensor, str]]:
-    from streamlit_drawable_canvas import st_canvas
-
     linked = linked_pixels(DRAWING_LINK, LINKED_DRAWING_KEY, ds)
     stroke = int(np.clip(2.2 * CANVAS_PIXELS / ds.shape[2], 12, 40))
     st.space("medium")  # room for the canvas's toolbar, which floats above it, below the input's pills
     canvas, about = st.columns([0.35, 0.65])
     with canvas:
-        result = st_canvas(stroke_width=stroke, stroke_color="#FFFFFF", background_color="#000000",
-                           height=CANVAS_PIXELS, width=CANVAS_PIXELS, drawing_mode="freedraw",
-                           return_image_data=True, key=f"density_canvas:{st.session_state.get(CANVAS_ROUND_KEY, 0)}")
+        result = drawing_canvas(CANVAS_PIXELS, stroke, f"density_canvas:{st.session_state.get(CANVAS_ROUND_KEY, 0)}",
+                                linked, ds.levels)
         st.button("Clear the drawing", icon=":material/ink_eraser:", on_click=clear_canvas)
     about.caption("Draw a digit large and centred, light on dark like the training data; it is scored when you "
                   "lift the pen. **Clear the drawing** starts again; the canvas's own undo and redo arrows "
@@ -119,7 +117,8 @@ def drawn_inputs(ds) -> list[tuple[str, torch.Tensor, str]]:
             st.info(plain(exc))
     if x is None and linked is not None:
         x = linked
-        about.info("This is the drawing the link carries; draw on the canvas to score your own instead.")
+        about.info("The canvas shows the drawing the link carries; draw on it, or **Clear the drawing** to start "
+                   "your own.")
     if x is None:
         st.query_params.pop(DRAWING_LINK, None)
         return []

@@ -9,6 +9,7 @@ from genlab.data.imagefiles import IMAGE_SUFFIXES, MAX_FILE_BYTES, UploadError, 
 from genlab.data.packed import pack_pixels
 from genlab.snapshots import to_unit_images
 from pages._concepts.common import FRESH, image_set_or_digits, pick_source, run_stamp, seconds_input
+from pages._ui.canvas import drawing_canvas
 from pages._ui.datasets import load_dataset
 from pages._ui.links import clamp, linked_flag, linked_pixels, not_in_link, persistent, share
 from pages._ui.runs import load_model
@@ -77,13 +78,9 @@ def completion_input(ds) -> tuple[str, torch.Tensor] | None:
 
 def drawn_input(ds) -> tuple[str, torch.Tensor] | None:
     """A drawing on the canvas, else the one a link carries (its pixels travel in the link), else None."""
-    from streamlit_drawable_canvas import st_canvas
-
     linked = linked_pixels(DRAWING_LINK, LINKED_DRAWING_KEY, ds)
     stroke = int(np.clip(2.2 * COMPLETION_CANVAS_PIXELS / ds.shape[2], 10, 32))
-    result = st_canvas(stroke_width=stroke, stroke_color="#FFFFFF", background_color="#000000",
-                       height=COMPLETION_CANVAS_PIXELS, width=COMPLETION_CANVAS_PIXELS, drawing_mode="freedraw",
-                       return_image_data=True, key="concepts_completion_canvas")
+    result = drawing_canvas(COMPLETION_CANVAS_PIXELS, stroke, "concepts_completion_canvas", linked, ds.levels)
     picked = None
     if result is not None and result.image_data is not None:
         try:
@@ -93,7 +90,8 @@ def drawn_input(ds) -> tuple[str, torch.Tensor] | None:
             if linked is None:
                 st.caption(str(exc))
     if picked is None and linked is not None:
-        st.info("This is the drawing the link carries; draw on the canvas to complete your own instead.")
+        st.info("The canvas shows the drawing the link carries, and that is what is completed; draw on it to "
+                "change it.")
         picked = "the linked drawing", linked
     if picked is None:
         st.query_params.pop(DRAWING_LINK, None)

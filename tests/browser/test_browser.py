@@ -266,12 +266,29 @@ def test_density_scores_an_upload_and_a_drawing(page, browser, app_url, browser_
         other = fresh.new_page()
         other.set_default_timeout(SLOW)
         other.goto(link)
-        other.get_by_text("This is the drawing the link carries").wait_for()
         other.get_by_text("Percentile among test images").wait_for()
+        assert lit_canvas(other), "the canvas opened empty"  # the canvas itself shows the drawing the link carries
+        assert other.get_by_text("The canvas shows the drawing the link carries").count() or \
+            other.get_by_text("drawing — 280×280").count()  # scored: as the link carries it, or as drawn there
         other.screenshot(path=artefacts_folder() / "density-shared-drawing.png", full_page=True)
         assert_no_exception(other)
     finally:
         fresh.close()
+
+
+def lit_canvas(page, timeout: float = 60.0) -> bool:
+    """Whether the drawing canvas shows a lit pixel within `timeout` s (fabric draws its scene on the lower of two
+    stacked canvases, inside the component's shadow root, which Playwright's locators enter)."""
+    canvas = page.locator("canvas.dc-canvas.lower-canvas").first  # not dc-background-canvas, also a lower-canvas
+    canvas.wait_for()
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if canvas.evaluate("""c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                                     for (let i = 0; i < d.length; i += 4) if (d[i] > 128) return true;
+                                     return false; }"""):
+            return True
+        page.wait_for_timeout(500)
+    return False
 
 
 def artefacts_folder() -> Path:
