@@ -1,4 +1,5 @@
 """Train: choose a family and its hyper-parameters, start a run, watch d(p_data, p_θ) fall."""
+import functools
 import math
 import time
 import uuid
@@ -445,6 +446,8 @@ def training_charts(ds, view: JobView) -> None:
             latest_numbers(view, stick)
 
 
+START_ASKED_KEY = "_train_start_asked"  # Start was pressed; the run that follows starts the job
+
 selection, _ = open_page("Train · min_θ d(p_data, p_θ)", "train on it", live=True)
 ds = selection.ds
 
@@ -465,7 +468,8 @@ cls = all_families[family]
 about.markdown(f"{cls.summary}  \n**Objective d:** {cls.objective}")
 
 job = current_job()
-watching = job is not None  # a run is shown, training or ended: the settings fold away, so it is in view
+# a run is shown (training or ended) or about to start: the settings fold away, so it is in view
+watching = job is not None or st.session_state.get(START_ASKED_KEY, False)
 if watching:
     not_in_link("the run on screen, which trains in this session (the link carries its data, family and settings; "
                 "once saved, Density, Samples and Latent links open it)")
@@ -484,11 +488,12 @@ seconds = budget.number_input("Seconds of training", min_value=1, max_value=MAX_
                               help="Wall-clock budget; time spent paused does not count.")
 st.session_state[KEPT_SECONDS_KEY] = seconds
 share_settings(hparams, seconds, {f.name for c in all_families.values() for f in c.config_class.fields()})
-started = start.button("Start", type="primary", width="stretch", disabled=job is not None and job.active,
-                       help="Stop the current run to start another." if job is not None and job.active else None)
 note.caption(f"Seed {selection.seed} (sidebar) · on {dataset_title(selection.name)}"
              + ("" if cls.trainable else " · fitted in closed form, the budget only caps it"))
-if started:
+# The press only raises a flag; this run starts the job with the widgets' values of now and then draws the
+# button, so one run shows the live panel and a disabled Start. (Starting, then st.rerun(), made two runs back
+# to back at the moment the page's clock is first set: under load a page could miss that clock.)
+if st.session_state.pop(START_ASKED_KEY, False) and not (job is not None and job.active):
     try:
         model = genlab.create_model(family, ds, **hparams)
         job = start_job(model, ds, seconds=seconds, seed=selection.seed, name=run_folder_name(family, ds))
@@ -498,7 +503,9 @@ if started:
         st.error(str(exc))
     else:
         st.session_state["job_id"] = job.id
-        st.rerun()
+start.button("Start", type="primary", width="stretch", disabled=job is not None and job.active,
+             on_click=functools.partial(st.session_state.__setitem__, START_ASKED_KEY, True),
+             help="Stop the current run to start another." if job is not None and job.active else None)
 
 st.divider()
 job = current_job()
