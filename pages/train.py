@@ -180,13 +180,14 @@ def follow_link(cls, view: str) -> None:
             st.session_state[hparam_key(cls.name, field.name)] = getattr(cls.config_class.build(**{field.name: raw}),
                                                                           field.name)
         except ValueError as exc:
-            st.warning(f"The link's {field.name} = {raw!r} cannot be used: {exc}")
+            st.warning(f"The link's {field.name} = {plain(repr(raw[:40]))} cannot be used: {plain(exc)}")
     raw = link_on_first_sight(SECONDS_LINK)
     if raw is not None:
         if raw.isdigit() and 1 <= int(raw) <= MAX_SECONDS:
             st.session_state[SECONDS_KEY] = int(raw)
         else:
-            st.warning(f"The link's {SECONDS_LINK} = {raw!r} is not a whole number of seconds from 1 to {MAX_SECONDS}.")
+            st.warning(f"The link's {SECONDS_LINK} = {plain(repr(raw[:40]))} is not a whole number of seconds from 1 "
+                       f"to {MAX_SECONDS}.")
 
 
 def share_settings(hparams: dict, seconds: int, every_field: set[str]) -> None:

@@ -27,6 +27,8 @@ NAME = "toy:drawn"
 MAX_BLOBS = 200
 CANVAS = (-4.0, 4.0, -4.0, 4.0)  # xmin, xmax, ymin, ymax: where blobs are placed, like the other toys
 MIN_STD = 0.02
+MAX_STD = 8.0  # twice the canvas half-width: wider says nothing more, and far wider breaks the maths
+MAX_WEIGHT = 1e6  # relative weights; a bound keeps their sum finite
 MARGIN_STDS = 4.0  # the plot box holds each blob out to this many stds
 CHUNK_ROWS = 8192  # points per block of log p, so a grid over 200 blobs stays small
 
@@ -51,6 +53,11 @@ def check_blobs(blobs: Sequence[Sequence[float]]) -> list[Blob]:
             raise ValueError(f"Row {i}: weight {weight:g} is negative; use 0 to switch a blob off.")
         if std < MIN_STD:
             raise ValueError(f"Row {i}: std {std:g} is below {MIN_STD:g}; a blob needs some width.")
+        if std > MAX_STD:
+            raise ValueError(f"Row {i}: std {std:g} is above {MAX_STD:g}, wider than the canvas; narrow it.")
+        if weight > MAX_WEIGHT:
+            raise ValueError(f"Row {i}: weight {weight:g} is above {MAX_WEIGHT:g}; weights only count relative "
+                             "to each other, so scale them all down.")
     if sum(row[2] for row in rows) <= 0:
         raise ValueError("Every weight is zero; give at least one blob a positive weight.")
     return rows

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -129,9 +130,17 @@ def _classes(names: list[str]) -> list[str]:
     return [_shown(p[depth]) if len(p) > depth + 1 else "" for p in parts]
 
 
+def safe_text(text: str, limit: int) -> str:
+    """A visitor's name (a folder, a file) as text safe to show anywhere, in a title, a list or markdown: letters,
+    digits, space, . and - (anything else becomes -: an _ or * could open emphasis), at most `limit` characters,
+    with a zero-width space after each "www" so no page turns it into a link to another site."""
+    kept = "".join(c if c.isalnum() or c in " .-" else "-" for c in text)[:limit]
+    return re.sub(r"(www)", "\\1\u200b", kept, flags=re.IGNORECASE)
+
+
 def _shown(folder: str) -> str:
-    """A visitor's folder name as a class name that is safe to show: letters, digits, space, _ . -."""
-    return "".join(c if c.isalnum() or c in " _.-" else "_" for c in folder)[:MAX_CLASS_NAME]
+    """A visitor's folder name as a class name that is safe to show."""
+    return safe_text(folder, MAX_CLASS_NAME)
 
 
 def _collect(path: Path, files: list[tuple[str, bytes]], names_shown: Shown) -> tuple[list, list[str], list[str]]:

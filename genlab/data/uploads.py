@@ -17,8 +17,10 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
-from genlab.data.folder import MIN_IMAGES, SHOWN_NAMES, too_few
+from genlab.data.folder import MIN_IMAGES, SHOWN_NAMES, safe_text, too_few
 from genlab.data.imagefiles import IMAGE_SUFFIXES, PixelBudget, UploadError, read_images
+
+MAX_SHOWN_NAME = 60  # characters of a visitor's file name in their set's title
 
 __all__ = ["UploadedFile", "save_uploads"]
 
@@ -82,7 +84,8 @@ def _check_images(names: Sequence[str], contents: Sequence[bytes]) -> None:
 
 
 def _shown_set(names: Sequence[str]) -> str:
-    first = _own_name(names[0])
+    """The set's name in its title ("your images (cats.zip and 9 more)"), safe to show to a whole room."""
+    first = safe_text(_own_name(names[0]), MAX_SHOWN_NAME)
     return first if len(names) == 1 else f"{first} and {len(names) - 1} more"
 
 

@@ -25,6 +25,7 @@ __all__ = ["SHARE_BOX_KEY", "persistent", "share", "share_url", "share_box", "dr
 
 LINKS_READ_KEY = "_links_read"  # query parameters this session has already taken its values from
 SHARE_BOX_KEY = "_share_box"  # the sidebar's "share this view" placeholder of this run
+LINK_ASKED_PREFIX = "_link_asked:"  # + a flag's link name: a link asked for that press, not yet made here
 NOT_IN_LINK_KEY = "_not_in_link"  # what this run's view holds that its link cannot carry
 LIST_SEPARATOR = "~"  # between the items of a list in a link (urlencode leaves it as it is)
 SWITCH_TEXT = {True: "true", False: "false"}
@@ -120,18 +121,26 @@ def _shown(value, format_func: Callable[[object], str]) -> str:
 def linked_flag(link: str, key: str, on: object) -> bool:
     """A press that stays pressed (a button that trains, whose result the view shows) in the link as `link`.
 
-    `st.session_state[key]` holds `on` once pressed for the present settings; a link with `link=true` presses it.
-    Returns whether it is pressed, and writes that into the link.
+    `st.session_state[key]` holds `on` once pressed for the present settings. A link with `link=true` never
+    presses it (a link must not make a stranger's session train): the page says the shared view had it
+    pressed, and the visitor presses the button. Returns whether it is pressed, and writes that into the link
+    (`true` also while a link's ask is waiting for that press).
     """
+    asked_key = f"{LINK_ASKED_PREFIX}{link}"
     raw = link_on_first_sight(link)
     if raw is not None and raw.lower() != SWITCH_TEXT[False]:
         if raw.lower() == SWITCH_TEXT[True]:
-            st.session_state[key] = on
+            st.session_state[asked_key] = True
         else:
-            st.warning(f"The link asks for {link} = {plain(repr(raw))}, which is neither true nor false; "
+            st.warning(f"The link asks for {link} = {plain(repr(raw[:40]))}, which is neither true nor false; "
                        "showing the page without it.")
     pressed = st.session_state.get(key) == on
-    share(link, SWITCH_TEXT[pressed])
+    if pressed:
+        st.session_state.pop(asked_key, None)
+    elif st.session_state.get(asked_key):
+        st.info("The shared view had this trained or fitted. A link never starts training by itself: press the "
+                "button to do it here, with the settings the link carries.", icon=":material/link:")
+    share(link, SWITCH_TEXT[pressed or bool(st.session_state.get(asked_key))])
     return pressed
 
 

@@ -114,3 +114,10 @@ def test_a_drawn_run_saved_without_its_blobs_loads_without_data(tmp_path):
     config_path.write_text(json.dumps(config))
     model, loaded, _ = genlab.load_run(tmp_path / "old")
     assert loaded is None and model.name == "gaussian"
+
+
+@pytest.mark.parametrize("row, words", [((0, 0, 1e308, 0.3), "weight"), ((0, 0, 1, 1e300), "std")])
+def test_blobs_whose_weights_or_widths_would_break_the_maths_are_refused_plainly(row, words):
+    # a link once carried weights summing to infinity (NaN mixture weights) and a std that broke a Cholesky
+    with pytest.raises(ValueError, match=words):
+        check_blobs([row, (1, 1, 1, 0.3)])

@@ -129,3 +129,13 @@ def test_choosing_the_drawn_density_opens_its_drawing_at_once(monkeypatch, tmp_p
     at.sidebar.selectbox(key="_widget_dataset").set_value("toy:drawn").run()
     assert not at.exception, at.exception
     assert at.toggle(key="_widget_drawing").value is True
+
+
+def test_markdown_in_a_train_link_is_shown_as_text(runs):
+    bad = "[Session expired](https://evil.example/login) ![t](https://127.0.0.1:9/t.png) **bold**"
+    at = opened({"dataset": "toy:8gaussians", "family": "realnvp", "seconds": bad, "hidden_units": bad},
+                "pages/train.py")
+    warnings = [w.value for w in at.warning]
+    assert any("seconds" in w for w in warnings) and any("hidden_units" in w for w in warnings)
+    for text in warnings:
+        assert "](" not in text and "\\[Session expired\\]" in text  # escaped: shown, never a link

@@ -21,10 +21,15 @@ def value(at: AppTest, kind: str, key: str):
     return getattr(at, kind)(key=f"_widget_{key}").value
 
 
-def same_view(at: AppTest, page: str, controls: list[tuple[str, str]]) -> AppTest:
-    """Open `at`'s link in a fresh session; each (kind, key) control, every metric and chart title agree."""
+def same_view(at: AppTest, page: str, controls: list[tuple[str, str]], press: tuple[str, ...] = ()) -> AppTest:
+    """Open `at`'s link in a fresh session; each (kind, key) control, every metric and chart title agree. A link
+    never trains by itself: the fresh session says so, and its visitor presses the buttons keyed `press` first."""
     other = on_page(page, link_of(at))
     assert [w.value for w in other.warning] == [w.value for w in at.warning]  # no complaint about the link
+    if press:
+        assert any("never starts training by itself" in i.value for i in other.info)  # shown only until pressed
+        for key in press:
+            next(b for b in other.button if b.key == key).click().run()
     for kind, key in controls:
         assert value(other, kind, key) == value(at, kind, key), key
     assert metrics(other) == metrics(at)
@@ -119,7 +124,7 @@ def test_a_generative_vs_discriminative_link_carries_every_control_and_the_fitte
                              ("selectbox", "concepts_generative"), ("selectbox", "concepts_sample_class"),
                              ("slider", "concepts_percentile"), ("number_input", "concepts_point_x"),
                              ("number_input", "concepts_point_y"), ("multiselect", lineup),
-                             ("number_input", "concepts_curve_repeats")])
+                             ("number_input", "concepts_curve_repeats")], press=("concepts_family_button",))
     bad = concepts("Generative vs. discriminative", {"percentile": "99", "class_fitted": "maybe", "point_x": "nan"})
     warnings = " ".join(w.value for w in bad.warning)
     assert "percentile" in warnings and "class_fitted" in warnings and "point_x" in warnings
@@ -133,7 +138,8 @@ def test_a_parametric_link_carries_the_largest_n_and_the_deep_model():
     set_control(at, "number_input", "concepts_growth_seconds", 0.5)
     next(b for b in at.button if b.key == "concepts_growth_button").click().run()
     assert at.query_params["growth_deep"] == "true"
-    same_view(at, CONCEPTS, [("select_slider", key), ("number_input", "concepts_growth_seconds")])
+    same_view(at, CONCEPTS, [("select_slider", key), ("number_input", "concepts_growth_seconds")],
+              press=("concepts_growth_button",))
 
 
 def test_a_curse_of_dimensionality_link_carries_the_shape_and_the_resolutions():
