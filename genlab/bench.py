@@ -283,6 +283,10 @@ def _cpu_budget(seconds: float):
         def stopped(self) -> bool:
             return super().stopped or time.process_time() - self.began >= seconds
 
+        @property
+        def progress(self) -> float:
+            return (time.process_time() - self.began) / seconds
+
     return CpuBudget()
 
 

@@ -64,7 +64,7 @@ from torch import nn
 from genlab.models import register
 from genlab.models._nets import Standardize, mlp, sinusoidal_embedding
 from genlab.models._noise import random_index, standard_normal
-from genlab.models.base import DensityModel, ModelConfig, hparam, thin_frames
+from genlab.models.base import DensityModel, ModelConfig, hparam, learning_rate_schedule, thin_frames
 
 __all__ = ["DDPM", "DDPMConfig", "beta_schedule", "SCHEDULES", "discretized_gaussian_log_prob"]
 
@@ -130,6 +130,7 @@ def discretized_gaussian_log_prob(z0: torch.Tensor, mean: torch.Tensor, std: tor
 class DDPMConfig(ModelConfig):
     learning_rate: float = hparam(1e-3, 1e-6, 1.0, "Adam step size.", log=True)
     batch_size: int = hparam(256, 2, 8192, "Items per step (each at one random diffusion step t).")
+    learning_rate_schedule: str = learning_rate_schedule("constant")
     timesteps: int = hparam(100, 2, 4000, "T, the number of noising steps.")
     schedule: str = hparam("linear", help="How β_t grows with t.", choices=tuple(SCHEDULES))
     sampling_steps: int = hparam(100, 1, 4000, "Reverse steps when sampling (at most T; evenly strided).")
