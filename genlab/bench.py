@@ -299,7 +299,7 @@ def _train_once(family: str, ds, hparams: dict, seconds: float, seed: int) -> di
     summary = genlab.train_and_save(model, ds, None, seconds=WALL_CAP * seconds, seed=seed,
                                     control=_cpu_budget(seconds))
     run = {k: summary.get(k) for k in ("kl_nats", "test_nll_nats", "bits_per_dim", "mmd", "log_prob_kind",
-                                       "modes_covered")}
+                                       "modes_covered", "test_ode_nll_nats", "data_entropy_nats")}
     return {"seed": seed, **run, "steps": summary["train"]["steps"],
             "train_wall_seconds": round(summary["train_seconds"], 1),
             "wall_seconds": round(time.perf_counter() - start, 1),
