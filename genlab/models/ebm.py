@@ -43,7 +43,7 @@ import torch
 from genlab.models import register
 from genlab.models._nets import Standardize, mlp, sample_mmd2
 from genlab.models._noise import random_index, standard_normal, uniform
-from genlab.models.base import DensityModel, ModelConfig, hparam, learning_rate_schedule
+from genlab.models.base import DensityModel, ModelConfig, hparam
 from genlab.yardsticks import grid_log_prob
 
 __all__ = ["EBM", "EBMConfig", "langevin", "langevin_chain"]
@@ -57,7 +57,6 @@ VALID_GRID = 100  # cells per side of the grid that normalises the energy on 2-D
 class EBMConfig(ModelConfig):
     learning_rate: float = hparam(1e-3, 1e-6, 1.0, "Adam step size.", log=True)
     batch_size: int = hparam(256, 2, 8192, "Data items (and as many Langevin chains) per step.")
-    learning_rate_schedule: str = learning_rate_schedule("constant")
     hidden_units: int = hparam(128, 4, 2048, "Width of the energy network's hidden layers.")
     hidden_layers: int = hparam(3, 1, 8, "Hidden layers in the energy network.")
     langevin_steps: int = hparam(20, 1, 1000, "Langevin steps per training step, continuing chains from the buffer.")

@@ -49,14 +49,7 @@ from torch.nn import functional as F
 from genlab.models import register
 from genlab.models._nets import Standardize, mlp, sample_mmd2, view_mmd2
 from genlab.models._noise import standard_normal
-from genlab.models.base import (
-    GRAD_CLIP_NORM,
-    DensityModel,
-    GenerativeModel,
-    ModelConfig,
-    hparam,
-    learning_rate_schedule,
-)
+from genlab.models.base import GRAD_CLIP_NORM, DensityModel, GenerativeModel, ModelConfig, hparam
 
 __all__ = ["GAN", "GANConfig", "Adversarial", "AdversarialConfig", "PlayerOptimizers",
            "discriminator_loss", "generator_loss", "r1_penalty", "GENERATOR_LOSSES"]
@@ -72,7 +65,6 @@ class AdversarialConfig(ModelConfig):
 
     learning_rate: float = hparam(2e-4, 1e-6, 1.0, "Adam step size of both players.", log=True)
     batch_size: int = hparam(256, 2, 8192, "Data items (and as many samples) per step.")
-    learning_rate_schedule: str = learning_rate_schedule("constant")
     latent_dim: int = hparam(8, 1, 512, "Dimensions of the generator's Gaussian noise z.")
     hidden_units: int = hparam(128, 4, 2048, "Width of the hidden layers of both networks.")
     hidden_layers: int = hparam(3, 1, 8, "Hidden layers in each network.")
