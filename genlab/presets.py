@@ -202,6 +202,11 @@ PROMOTION_MARGIN = 0.05
 ALTERNATIVES: tuple[Preset, ...] = (
     Preset("Wider denoiser", "ddpm", "toy", {"hidden_units": 256},
            "A wider noise predictor, at fewer steps per second."),
+    Preset("Uniform steps, large batches", "ddpm", "toy", {"batch_size": 1024},
+           "The large batches of the preset without its likelihood weighting: what the weighting adds."),
+    Preset("Constant large steps", "nsf", "toy",
+           {"learning_rate": 0.003, "batch_size": 1024, "learning_rate_schedule": "constant"},
+           "The preset's step size and batches without the cosine: what the schedule adds."),
     Preset("Shorter chains", "ebm", "toy", {"langevin_steps": 10},
            "Half the Langevin steps: more updates of the energy, rougher negative samples."),
     Preset("Faster game", "gan", "toy", {"learning_rate": 0.0005},
