@@ -81,8 +81,8 @@ PRESETS: tuple[Preset, ...] = (
            "the other, so the density stays a warped Gaussian.",
            look_for="A single smeared blob on 8gaussians instead of eight peaks; KL stops falling early."),
     Preset("Few spline layers", "nsf", "toy",
-           {"num_layers": 4, "hidden_units": 64, "num_bins": 8, "tail_bound": 4.0, "learning_rate": 0.003,
-            "batch_size": 1024, "learning_rate_schedule": "cosine"},
+           {"num_layers": 4, "hidden_units": 64, "num_bins": 8, "tail_bound": 4.0, "learning_rate": 0.005,
+            "batch_size": 2048, "learning_rate_schedule": "cosine"},
            "Fewer layers than RealNVP because each spline layer bends: a monotone rational-quadratic spline "
            "with 8 bins can split one mode into several within a single layer. Large steps on large batches "
            "while the modes form, then a cosine down to fine steps by the end of the budget: it reached a KL "
@@ -205,7 +205,7 @@ ALTERNATIVES: tuple[Preset, ...] = (
     Preset("Uniform steps, large batches", "ddpm", "toy", {"batch_size": 1024},
            "The large batches of the preset without its likelihood weighting: what the weighting adds."),
     Preset("Constant large steps", "nsf", "toy",
-           {"learning_rate": 0.003, "batch_size": 1024, "learning_rate_schedule": "constant"},
+           {"learning_rate": 0.005, "batch_size": 2048, "learning_rate_schedule": "constant"},
            "The preset's step size and batches without the cosine: what the schedule adds."),
     Preset("Shorter chains", "ebm", "toy", {"langevin_steps": 10},
            "Half the Langevin steps: more updates of the energy, rougher negative samples."),
