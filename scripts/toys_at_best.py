@@ -8,8 +8,8 @@ method), the DDPM's KL by the probability-flow ODE where it has one, the modes c
 and the load average before and after. A measurement script, not part of the package.
 
 Usage:
-    python scripts/toys_at_best.py --family nsf --data toy:8gaussians --seconds 60 --seeds 0 1
-    python scripts/toys_at_best.py --family ddpm --preset "Small MLP diffusion" --seconds 60 --seeds 0 1
+    PYTHONPATH=. python scripts/toys_at_best.py --family nsf --data toy:8gaussians --seconds 60 --seeds 0 1
+    PYTHONPATH=. python scripts/toys_at_best.py --family ddpm --preset "Small MLP diffusion" --seconds 60 --seeds 0 1
 """
 import argparse
 import os
