@@ -308,7 +308,7 @@ class GenerativeModel(nn.Module):
 
     @property
     def learning_rate_schedule(self) -> str:
-        """"constant", or the schedule of a family whose config has a `learning_rate_schedule` field."""
+        """The step-size schedule: that of a config with a `learning_rate_schedule` field, else "constant"."""
         return getattr(self.config, "learning_rate_schedule", "constant")
 
     def train_step(self, batch: torch.Tensor, optimizer: torch.optim.Optimizer) -> dict[str, float]:
