@@ -288,6 +288,10 @@ def _cpu_budget(seconds: float):
         def stopped(self) -> bool:
             return super().stopped or time.process_time() - self.began >= seconds
 
+        @property
+        def progress(self) -> float:
+            return (time.process_time() - self.began) / seconds
+
     return CpuBudget()
 
 
@@ -300,7 +304,8 @@ def _train_once(family: str, ds, hparams: dict, seconds: float, seed: int) -> di
     summary = genlab.train_and_save(model, ds, None, seconds=WALL_CAP * seconds, seed=seed,
                                     control=_cpu_budget(seconds))
     run = {k: summary.get(k) for k in ("kl_nats", "test_nll_nats", "bits_per_dim", "mmd", "log_prob_kind",
-                                       "modes_covered", "frechet_distance", "classes_covered")}
+                                       "modes_covered", "frechet_distance", "classes_covered", "test_ode_nll_nats",
+                                       "data_entropy_nats")}
     return {"seed": seed, **run, "steps": summary["train"]["steps"],
             "train_wall_seconds": round(summary["train_seconds"], 1),
             "wall_seconds": round(time.perf_counter() - start, 1),

@@ -12,7 +12,7 @@ import torch
 
 from genlab.data.base import Dataset
 from genlab.evaluate import heldout_metrics
-from genlab.models.base import GenerativeModel
+from genlab.models.base import GenerativeModel, schedule_factor
 
 __all__ = ["train", "TrainControl", "TrainResult", "Setup", "prepare", "make_optimizer", "apply_changes",
            "choose_player", "torch_optimizers"]
@@ -160,6 +160,12 @@ class TrainControl:
     @property
     def stopped(self) -> bool:
         return self._stop.is_set()
+
+    @property
+    def progress(self) -> float | None:
+        """The share of its own budget spent, for a control that sets one (the benchmark's CPU-time budget);
+        None: the run's wall-clock budget counts (what a learning-rate schedule follows)."""
+        return None
 
     def wait_while_paused(self) -> float:
         """Block while paused (a reset ends the wait, to be shown at once); returns the seconds spent waiting."""
@@ -375,6 +381,7 @@ class _Loop:
                 self.reset(elapsed)
                 continue
             self.take_changes()
+            self.follow_schedule(elapsed)
             granted_run_ended = self.gradient_step()  # then show where it got to
             if self.status == "diverged":
                 return
@@ -420,6 +427,22 @@ class _Loop:
                 notes.append(f"change refused: {exc}")
         self.records.events.extend(note for note in notes if note)
         self.batch_size = min(self.model.config.batch_size, len(self.fit))
+
+    def follow_schedule(self, elapsed: float) -> None:
+        """Set the step size the family's learning-rate schedule asks for at this point of the budget (the
+        configured rate times its share); a constant schedule leaves the optimizers alone."""
+        schedule = self.model.learning_rate_schedule
+        if schedule == "constant":
+            return
+        progress = self.control.progress
+        if progress is None:
+            progress = elapsed / self.seconds
+        if self.max_steps is not None:
+            progress = max(progress, self.step / self.max_steps)
+        lr = self.model.config.learning_rate * schedule_factor(schedule, progress)
+        for opt in torch_optimizers(self.optimizer):
+            for group in opt.param_groups:
+                group["lr"] = lr
 
     def gradient_step(self) -> bool:
         """One step on a random batch; True when a granted run of single steps just ended (now paused).

@@ -285,3 +285,37 @@ def test_pause_resume_steps_and_speed_are_marked_where_they_happened(points_ds):
     finally:
         control.stop()
         thread.join(10)
+
+
+def test_schedule_factor_runs_a_cosine_from_the_rate_to_a_small_share_of_it():
+    from genlab.models.base import FINAL_LEARNING_RATE_SHARE, schedule_factor
+
+    assert schedule_factor("constant", 0.7) == 1.0
+    assert schedule_factor("cosine", 0.0) == pytest.approx(1.0)
+    assert schedule_factor("cosine", 0.5) == pytest.approx(0.5 + FINAL_LEARNING_RATE_SHARE / 2)
+    assert schedule_factor("cosine", 1.0) == schedule_factor("cosine", 3.0) == pytest.approx(FINAL_LEARNING_RATE_SHARE)
+    values = [schedule_factor("cosine", p / 10) for p in range(11)]
+    assert values == sorted(values, reverse=True)
+    with pytest.raises(ValueError, match="Unknown learning-rate schedule"):
+        schedule_factor("linear", 0.5)
+
+
+@pytest.mark.parametrize("family", ["nsf", "ddpm"])
+def test_a_cosine_schedule_sets_every_optimizer_step_by_step_and_a_constant_one_does_not(points_ds, family):
+    from genlab.models.base import schedule_factor
+    from genlab.train import torch_optimizers
+
+    seen = []
+
+    def watch(optimizer):
+        for opt in torch_optimizers(optimizer):
+            opt.register_step_pre_hook(lambda o, *_: seen.append(o.param_groups[0]["lr"]))
+
+    for schedule in ("constant", "cosine"):
+        seen.clear()
+        model = genlab.create_model(family, points_ds, learning_rate=0.01, learning_rate_schedule=schedule)
+        genlab.train(model, points_ds, seconds=3600, max_steps=20, on_optimizer=watch)
+        if schedule == "constant":
+            assert set(seen) == {0.01}
+        else:  # the budget here is max_steps: step k of 20 is at progress k/20
+            assert seen == pytest.approx([0.01 * schedule_factor("cosine", k / 20) for k in range(20)])

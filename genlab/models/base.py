@@ -17,7 +17,10 @@ from genlab.models._noise import uniform
 GRAD_CLIP_NORM = 100.0
 
 __all__ = ["GenerativeModel", "DensityModel", "ModelConfig", "hparam", "Capability", "check_temperature",
-           "check_count", "thin_frames"]
+           "check_count", "thin_frames", "LEARNING_RATE_SCHEDULES", "learning_rate_schedule", "schedule_factor"]
+
+LEARNING_RATE_SCHEDULES = ("constant", "cosine")
+FINAL_LEARNING_RATE_SHARE = 0.02  # the cosine schedule ends at this share of the learning rate, not at 0
 
 
 def hparam(default, low=None, high=None, help: str = "", choices=None, log: bool = False, label: str = "",
@@ -29,6 +32,23 @@ def hparam(default, low=None, high=None, help: str = "", choices=None, log: bool
     """
     return field(default=default, metadata={"low": low, "high": high, "help": help, "choices": choices, "log": log,
                                             "label": label, "views": tuple(views)})
+
+
+def learning_rate_schedule(default: str = "constant"):
+    """The config field of a family whose step size may follow a schedule over the run's budget."""
+    return hparam(default, help="How the step size changes over the budget: constant, or a cosine from the "
+                  "learning rate down to 2% of it at the end (fine steps when there is no time left for big ones).",
+                  choices=LEARNING_RATE_SCHEDULES, label="learning-rate schedule")
+
+
+def schedule_factor(schedule: str, progress: float) -> float:
+    """The share of the learning rate to use at `progress` ∈ [0, 1] of the budget (clipped to it)."""
+    if schedule == "constant":
+        return 1.0
+    if schedule != "cosine":
+        raise ValueError(f"Unknown learning-rate schedule {schedule!r}; choose {' or '.join(LEARNING_RATE_SCHEDULES)}.")
+    p = min(max(progress, 0.0), 1.0)
+    return FINAL_LEARNING_RATE_SHARE + (1 - FINAL_LEARNING_RATE_SHARE) * 0.5 * (1 + math.cos(math.pi * p))
 
 
 @dataclass
@@ -288,6 +308,11 @@ class GenerativeModel(nn.Module):
     # ---- how the trainer drives it (GAN-like families override these) -------------
     def make_optimizer(self) -> torch.optim.Optimizer:
         return torch.optim.Adam(self.parameters(), lr=self.config.learning_rate)
+
+    @property
+    def learning_rate_schedule(self) -> str:
+        """The step-size schedule: that of a config with a `learning_rate_schedule` field, else "constant"."""
+        return getattr(self.config, "learning_rate_schedule", "constant")
 
     def train_step(self, batch: torch.Tensor, optimizer: torch.optim.Optimizer) -> dict[str, float]:
         """One gradient step on the family's objective; returns the metrics to chart."""

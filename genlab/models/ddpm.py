@@ -9,7 +9,11 @@ and z_T is nearly N(0, I). A network ε_θ(z_t, t) predicts the noise in z_t, wh
 defines the reverse steps p_θ(z_{t−1} | z_t) = N(μ_θ(z_t, t), σ_t² I) with
 μ_θ = (z_t − β_t/√(1 − ᾱ_t)·ε_θ) / √(1 − β_t). Training minimises the simplified
 loss L_simple = E_{t, ε}‖ε − ε_θ(√ᾱ_t z_0 + √(1 − ᾱ_t) ε, t)‖² (mean over
-coordinates; charted as the objective, `noise_prediction_mse`).
+coordinates; charted as the objective, `noise_prediction_mse`). With `loss_weighting="likelihood"`
+the steps t are drawn in proportion to w_t = β_t/((1 − β_t)(1 − ᾱ_t)), their weight in the bound
+below, so the same squared error is an importance-sampled estimate of the ELBO's t-dependent part
+(Song et al., 2021, "Maximum likelihood training of score-based diffusion models"): it spends more
+of training on the small t that decide the likelihood.
 
 `log_prob(x)` is the evidence lower bound (ELBO) over all T steps, in nats:
 
@@ -63,8 +67,8 @@ from torch import nn
 
 from genlab.models import register
 from genlab.models._nets import Standardize, mlp, sinusoidal_embedding
-from genlab.models._noise import random_index, standard_normal
-from genlab.models.base import DensityModel, ModelConfig, hparam, thin_frames
+from genlab.models._noise import categorical, random_index, standard_normal
+from genlab.models.base import DensityModel, ModelConfig, hparam, learning_rate_schedule, thin_frames
 
 __all__ = ["DDPM", "DDPMConfig", "beta_schedule", "SCHEDULES", "discretized_gaussian_log_prob"]
 
@@ -74,6 +78,7 @@ ELBO_CHUNK = 16384  # (item, step) pairs per network call when computing the ELB
 SCORE_NOISE = 0.1  # noise std (standardized units) at which `fields` reads the score
 ODE_START = 1  # the probability-flow ODE starts at step 1 (ᾱ_1 = 1 − β_1), the data taken as z there
 ODE_STEPS_PER_STEP = 2  # RK4 steps per diffusion step
+LOSS_WEIGHTINGS = ("simple", "likelihood")
 ODE_ITEMS = 1000  # test items scored by the ODE in `extra_metrics` (each RK4 step: 4 passes, 4·D backward)
 
 
@@ -130,11 +135,16 @@ def discretized_gaussian_log_prob(z0: torch.Tensor, mean: torch.Tensor, std: tor
 class DDPMConfig(ModelConfig):
     learning_rate: float = hparam(1e-3, 1e-6, 1.0, "Adam step size.", log=True)
     batch_size: int = hparam(256, 2, 8192, "Items per step (each at one random diffusion step t).")
+    learning_rate_schedule: str = learning_rate_schedule("constant")
     timesteps: int = hparam(100, 2, 4000, "T, the number of noising steps.")
     schedule: str = hparam("linear", help="How β_t grows with t.", choices=tuple(SCHEDULES))
     sampling_steps: int = hparam(100, 1, 4000, "Reverse steps when sampling (at most T; evenly strided).")
     hidden_units: int = hparam(128, 4, 2048, "Width of the noise predictor's hidden layers.")
     hidden_layers: int = hparam(3, 1, 8, "Hidden layers in the noise predictor.")
+    loss_weighting: str = hparam("simple", help="Which steps t training draws: 'simple' draws them uniformly (Ho "
+                                 "et al.'s L_simple); 'likelihood' draws them in proportion to their weight in the "
+                                 "bound, so the same squared error trains the ELBO itself, with less noise than "
+                                 "weighting it.", choices=LOSS_WEIGHTINGS)
 
 
 class NoisePredictor(nn.Module):
@@ -263,9 +273,25 @@ class DDPM(DensityModel):
         noise = standard_normal(z0.shape, generator, z0.device)
         return self.squared_error(z0, t, noise).mean() / z0.shape[1]
 
+    def bound_weights(self) -> torch.Tensor:
+        """w_t = β_t / ((1 − β_t)(1 − ᾱ_t)), t = 1..T (T,): twice the weight of ‖ε − ε_θ(z_t, t)‖² in the
+        bound's term at step t on points (σ_t² = β_t; at t = 1 the decoder's, since 1 − ᾱ_1 = β_1)."""
+        return self.betas / ((1 - self.betas) * (1 - self.alpha_bars))
+
+    def step_shares(self) -> torch.Tensor:
+        """How often training draws each step t = 1..T (T,), summing to 1: uniform for L_simple; in
+        proportion to `bound_weights` for the likelihood weighting (an importance-sampled ELBO)."""
+        if self.config.loss_weighting == "simple":
+            return torch.full_like(self.betas, 1 / self.config.timesteps)
+        weights = self.bound_weights()
+        return weights / weights.sum()
+
     def loss(self, batch):
         z0 = self.standardized(batch)
-        t = 1 + random_index(self.config.timesteps, (len(z0),), None, z0.device)
+        if self.config.loss_weighting == "simple":
+            t = 1 + random_index(self.config.timesteps, (len(z0),), None, z0.device)
+        else:
+            t = 1 + categorical(self.step_shares(), len(z0), None, z0.device)
         noise = standard_normal(z0.shape, None, z0.device)
         z_t = self.noised(z0, t, noise)
         eps = self.eps_net(z_t, t)
@@ -276,11 +302,15 @@ class DDPM(DensityModel):
         return {"loss": mse, "noise_prediction_mse": mse.detach()}
 
     def validation_loss(self, valid):
-        """L_simple with the steps t cycling through 1..T over the items and a fixed noise seed."""
+        """The training loss with the steps t cycling through 1..T over the items and a fixed noise seed,
+        each item's squared error weighted by how often training draws its step (T times its share:
+        all 1 for L_simple)."""
         generator = torch.Generator().manual_seed(0)
         z0 = self.standardized(valid)
         t = torch.arange(len(z0), device=z0.device) % self.config.timesteps + 1
-        return float(self.noise_prediction_mse(z0, t, generator))
+        noise = standard_normal(z0.shape, generator, z0.device)
+        weights = self.config.timesteps * self.step_shares()[t - 1]
+        return float((weights * self.squared_error(z0, t, noise)).mean() / z0.shape[1])
 
     @torch.no_grad()
     def initialize(self, train, valid, generator):

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from genlab.models import register
 from genlab.models._flows import CouplingFlow, CouplingFlowConfig, ElementwiseTransform
-from genlab.models.base import hparam
+from genlab.models.base import hparam, learning_rate_schedule
 
 __all__ = ["NSF", "NSFConfig", "RationalQuadraticSpline"]
 
@@ -38,6 +38,7 @@ class NSFConfig(CouplingFlowConfig):
 
     learning_rate: float = hparam(1e-3, 1e-5, 1.0, "Adam step size.", log=True)
     batch_size: int = hparam(512, 1, 8192, "Examples per gradient step.")
+    learning_rate_schedule: str = learning_rate_schedule("cosine")
     num_layers: int = hparam(4, 1, 64, "Coupling layers; each one moves half of the coordinates.")
     hidden_units: int = hparam(64, 4, 2048, "Width of each coupling layer's conditioner MLP.")
     hidden_layers: int = hparam(2, 1, 8, "Hidden layers in each conditioner MLP.")

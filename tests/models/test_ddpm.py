@@ -249,3 +249,40 @@ def test_bits_per_dim_on_tiny_binary_images_fall_below_a_fair_coin_after_short_t
     out = genlab.evaluate(model, ds)
     assert out["log_prob_kind"] == "lower_bound" and out["bits_per_dim"] < 1.0
     assert out["test_decoder_nll_nats"] >= 0  # a probability now, never a density above 1
+
+
+@pytest.mark.parametrize("schedule", sorted(SCHEDULES))
+def test_likelihood_weighting_draws_the_steps_in_proportion_to_their_weight_in_the_bound(schedule, monkeypatch):
+    """The bound's noise-prediction part is Σ_t w_t/2·‖ε − ε_θ‖² with w = `bound_weights`: checked on known errors."""
+    model = create_model("ddpm", DataSpec((2,), "continuous"), timesteps=20, schedule=schedule,
+                         sampling_steps=20, loss_weighting="likelihood")
+    n, T = 3, 20
+    first, squares = torch.randn(n, 2), torch.rand(T - 1, n)
+    monkeypatch.setattr(model, "step_errors", lambda z0, generator: (first, squares))
+    z0 = torch.zeros(n, 2)
+    terms = model.elbo_terms(z0)
+    monkeypatch.setattr(model, "step_errors", lambda z0, generator: (torch.zeros(n, 2), torch.zeros(T - 1, n)))
+    zero = model.elbo_terms(z0)
+    w = model.bound_weights()
+    assert (terms["denoising_kl_nats"] - zero["denoising_kl_nats"]).tolist() == pytest.approx(
+        (w[1:, None] / 2 * squares).sum(0).tolist(), rel=1e-5)
+    assert (terms["decoder_nll_nats"] - zero["decoder_nll_nats"]).tolist() == pytest.approx(
+        (w[0] / 2 * first.square().sum(1)).tolist(), rel=1e-5)
+    shares = model.step_shares()
+    assert float(shares.sum()) == pytest.approx(1.0) and torch.allclose(shares, w / w.sum())
+    uniform = create_model("ddpm", DataSpec((2,), "continuous"), timesteps=20, sampling_steps=20).step_shares()
+    assert torch.allclose(uniform, torch.full((20,), 0.05))
+
+
+def test_likelihood_weighting_trains_and_its_validation_weighs_each_step_by_its_share():
+    ds = genlab.load_dataset("toy:8gaussians")
+    model = create_model("ddpm", ds, **TINY, loss_weighting="likelihood")
+    result = genlab.train(model, ds, seconds=60, max_steps=5)
+    assert result.status == "finished" and math.isfinite(result.best_valid_loss)
+    z0 = model.standardized(ds.test[:40])
+    t = torch.arange(40) % 10 + 1
+    noise = torch.randn(z0.shape, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        errors = model.squared_error(z0, t, noise)
+    expected = float((10 * model.step_shares()[t - 1] * errors).mean() / 2)
+    assert model.validation_loss(ds.test[:40]) == pytest.approx(expected, rel=1e-5)
