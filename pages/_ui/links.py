@@ -193,9 +193,22 @@ def not_in_link(what: str) -> None:
     _redraw_box()
 
 
+def _in_fragment() -> bool:
+    """Whether this code runs inside a fragment's rerun (Streamlit 1.67 keeps that in a per-thread state)."""
+    try:
+        from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState
+    except ImportError:  # another Streamlit: assume a full run
+        return False
+    return ThreadState.get().fragment_id is not None
+
+
 def _redraw_box() -> None:
     box = st.session_state.get(SHARE_BOX_KEY)
-    if box is None:
+    # A fragment (the Train page's live panel) must not write into the sidebar, a container made outside it:
+    # Streamlit then raised StreamlitInvalidLayoutContextError, or the browser got a delta for a path it did
+    # not have ("Cannot set a node at a delta path") and the page went blank. The URL still follows; the box
+    # catches up at the next full run.
+    if box is None or _in_fragment():
         return
     with box.container():
         st.code(share_url(), language=None, wrap_lines=True)
