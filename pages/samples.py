@@ -113,7 +113,7 @@ if images:
     st.plotly_chart(figures.image_grid(unit, labels=labels, columns=8, title=title), width="content")
     if ds.view == "binary":
         st.caption("Each pixel of a binary sample is drawn as 0 or 1, so samples look speckled; the decoded "
-                   "images further down (interpolations, a latent grid) show the decoder's mean instead, the "
+                   "images further down (the interpolation) show the decoder's mean instead, the "
                    "probability of each pixel, which is smooth. Neither is wrong: they are different pictures.")
     st.download_button("Download as PNG", data=queries.grid_png(unit, columns=8), file_name=f"samples-seed{seed}.png",
                        mime="image/png", icon=":material/download:", on_click="ignore")

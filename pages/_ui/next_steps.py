@@ -26,12 +26,18 @@ class Question:
     ask: str
     label: str
     icon: str
+    about: str  # what the page answers, for any data (a Next link's help)
+    link: tuple = ()  # query parameters the page opens with when the student started from this question
 
 
 QUESTIONS = (
-    Question("density", "Score my handwriting", "How likely is a digit I draw?", ":material/draw:"),
-    Question("samples", "See new digits", "Draw digits nobody wrote", ":material/auto_awesome:"),
-    Question("latent", "See the map", "Where does each digit sit in a latent space?", ":material/bubble_chart:"),
+    Question("density", "Score my handwriting", "How likely is a digit I draw?", ":material/draw:",
+             "How likely is an input under this model: log p_θ(x) for a point, an image or a drawing",
+             (("input", "draw"),)),
+    Question("samples", "See new digits", "Draw digits nobody wrote", ":material/auto_awesome:",
+             "New samples x ~ p_θ, drawn by this model"),
+    Question("latent", "See the map", "Where does each digit sit in a latent space?", ":material/bubble_chart:",
+             "Where this model places each input: its latent space, or what stands in for one"),
 )
 
 
@@ -64,5 +70,6 @@ def next_links(folder: str, title: str, here: str | None = None) -> None:
     asked = st.session_state.get(ASKED_KEY)
     order = sorted((q for q in QUESTIONS if q.page != here), key=lambda q: q.page != asked)  # the student's first
     for column, question in zip(st.columns(len(QUESTIONS)), order):
+        opens = {"run": run_link(folder), **(dict(question.link) if question.page == asked else {})}
         column.page_link(PAGES[question.page], label=question.page.capitalize(), icon=question.icon,
-                         query_params={"run": run_link(folder)}, help=question.label)
+                         query_params=opens, help=question.about)
