@@ -327,7 +327,8 @@ def point_numbers(model, ds, point, log_p: float, reference) -> None:
                                        title="Among held-out points", x_label=what, height=300))
 
 
-selection, run = open_page("Density · log p_θ(x)", "score inputs under a model of it", "how likely an input is")
+selection, run = open_page("Density · log p_θ(x)", "score inputs under a model of it", "how likely an input is",
+                           needs="density")
 ds = selection.ds
 kind_banner(run.model)
 if not run.model.can("density") or run.model.log_prob_kind is None:

@@ -115,7 +115,8 @@ def decoded_grid(model, codes: np.ndarray) -> None:
                f"z₂ from {z2[0]:.2f} to {z2[-1]:.2f} top to bottom (5%–95% of the test codes), each decoded.")
 
 
-selection, run = open_page("Latent · features of x", "look into a model of it", "what features it learned")
+selection, run = open_page("Latent · features of x", "look into a model of it", "what features it learned",
+                           needs="encode")
 ds = selection.ds
 model = run.model
 if not model.can("encode"):

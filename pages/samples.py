@@ -75,7 +75,7 @@ def as_images(x: np.ndarray, ds) -> np.ndarray:
     return to_unit_images(torch.as_tensor(x), ds.view, ds.levels)
 
 
-selection, run = open_page("Samples · x ~ p_θ", "sample a model of it", "for new samples")
+selection, run = open_page("Samples · x ~ p_θ", "sample a model of it", "for new samples", needs="sample")
 ds = selection.ds
 model = run.model
 if not model.can("sample"):

@@ -16,7 +16,7 @@ import streamlit as st
 import genlab
 from genlab import figures, leaderboard
 from genlab.jobs import JobState
-from genlab.models.base import GenerativeModel
+from genlab.models.base import Capability, GenerativeModel
 from genlab.runs import WEIGHTS, default_runs_root, list_run_folder
 from genlab.workspaces import is_token
 from pages._ui.capabilities import short_title
@@ -136,8 +136,19 @@ def newer_run_note(shown_folder: str, folders: list[str]) -> None:
                 icon=":material/update:")
 
 
-def pick_run(selection: Selection, question: str) -> LoadedRun:
+def answers(run: dict, needs: str | None) -> bool:
+    """Whether the run's family has capability `needs` (any run does when nothing is needed)."""
+    if needs is None:
+        return True
+    cls = genlab.families().get(run["config"].get("family"))
+    return cls is not None and Capability.of(cls, needs)
+
+
+def pick_run(selection: Selection, question: str, needs: str | None = None) -> LoadedRun:
     """A run picker over the saved runs on the sidebar's data; the choice is shared by the query pages.
+
+    Where no run is picked yet, it opens on the newest run whose family answers `needs` (a capability), so a
+    page never opens on a model that cannot answer it while one that can is in the list.
 
     With no run on this data, says so, links to Train and stops the page.
     """
@@ -154,7 +165,7 @@ def pick_run(selection: Selection, question: str) -> LoadedRun:
     labels = {run["folder"]: run_label(run) for run in runs}
     follow_just_trained()
     if st.session_state.get("run") not in labels:
-        st.session_state["run"] = runs[0]["folder"]
+        st.session_state["run"] = next((run["folder"] for run in runs if answers(run, needs)), runs[0]["folder"])
     folder = persistent(st.selectbox, "Trained run", "run", runs[0]["folder"], options=list(labels), link="run",
                         link_format=run_link, format_func=labels.get,
                         help=f"Saved runs on {where}, newest first.")

@@ -20,6 +20,13 @@ def test_workshop_mode_installs_the_zoo(runs_in_tmp):
     assert len(genlab.list_runs(runs_in_tmp)) == len(zoo.manifest()["entries"])
     compare = at.switch_page("pages/compare.py").run()
     assert not compare.exception
+    at.session_state["dataset"], at.session_state["view"] = "digits", "gray8"
+    latent = at.switch_page("pages/latent.py").run()  # the newest zoo run on digits cannot encode: skipped
+    assert not latent.exception
+    picked = next(r for r in genlab.list_runs(runs_in_tmp) if r["folder"] == latent.session_state["run"])
+    family = picked["config"]["family"]
+    assert genlab.models.Capability.of(genlab.families()[family], "encode"), family
+    assert not [i for i in latent.info if "no latent space" in i.value]
 
 
 def test_home_says_which_families_the_held_out_nll_measures(runs_in_tmp):
