@@ -21,7 +21,7 @@ def genlab_cli(*args, check=True):
 def test_train_then_eval_reproduces_the_number(tmp_path):
     out = tmp_path / "kde-digits"
     proc = genlab_cli("train", "--model", "kde", "--data", "digits", "--view", "gray8", "--seconds", "1",
-                      "--seed", "0", "--out", str(out), "--json")
+                      "--seed", "0", "--out", str(out), "--json", "--full-eval")  # every test item, as eval scores
     trained = json.loads(proc.stdout)  # stdout is one JSON object and nothing else
     assert trained["log_prob_kind"] == "lower_bound" and trained["bits_per_dim"] > 0
     assert trained["torch_threads"] == 1 and trained["run"] == str(out)

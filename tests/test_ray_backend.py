@@ -15,7 +15,7 @@ from genlab.jobs.ray_backend import RayBackend  # noqa: E402
 def cluster():
     """A local Ray with two CPUs, bound to 127.0.0.1, for the whole module (it takes seconds to start)."""
     os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)  # its own, even if one runs
     yield
     ray.shutdown()
 
