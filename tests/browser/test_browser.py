@@ -408,7 +408,12 @@ def test_the_newcomer_path_by_on_page_links_only(page, app_url):
     chart = page.locator('[data-testid="stMain"] .js-plotly-plot').first
     chart.wait_for()
     settle(page)
-    box = chart.bounding_box()
+    box = None
+    for _ in range(40):  # the live panel redraws every second: read the box between two redraws
+        box = chart.bounding_box()
+        if box is not None:
+            break
+        page.wait_for_timeout(250)
     page.screenshot(path=shots / "newcomer-2-train-running.png")
     assert box is not None and box["y"] + box["height"] / 2 < 1000, f"the live chart is below the fold: {box}"
     page.get_by_text("Next: ask your VAE a question").wait_for()
