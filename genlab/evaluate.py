@@ -19,10 +19,10 @@ SAMPLES_FOR_KL = 20000  # samples behind the density estimate of an implicit mod
 LIVE_SAMPLES_FOR_KL = 4000  # the same while it trains, where the estimate is made at every report
 MMD_ITEMS = 1000  # samples and held-out items compared by MMD
 LIVE_MMD_ITEMS = 300  # held-out items behind the live MMD of a family without a likelihood
-MMD_ITEMS_LARGE = 200  # the same above 256 dimensions, where pixel-by-pixel samplers are slow
+LARGE_DIMS = 256  # above this many dimensions pixel-by-pixel samplers are slow
+MMD_ITEMS_LARGE = 200  # MMD_ITEMS above LARGE_DIMS
 EVAL_SHARE = 0.2  # with a run's budget: the held-out scoring after training takes at most this share of it
 PROBE_ITEMS = 32  # items scored first, to measure what one costs
-SEQUENTIAL_DIMS = 256  # above this many dimensions a network_pass_per_dimension sampler is too slow to time
 
 
 def batched_log_prob(model: GenerativeModel, x: torch.Tensor, batch: int = EVAL_BATCH) -> torch.Tensor:
@@ -55,6 +55,11 @@ def budgeted_items(x: torch.Tensor, score, seconds: float | None, seed: int = 0)
     return x[: len(scores)], scores
 
 
+def _scores_nll(model: GenerativeModel) -> bool:
+    """Whether held-out NLL is reported: a normalised density, a bound on one, or an estimate of one."""
+    return model.can("density") and model.log_prob_kind in ("exact", "lower_bound", "estimate")
+
+
 def _finite_mean(values: torch.Tensor) -> float:
     """The mean of a loss-like quantity (lower is better), +inf when it is not finite."""
     value = float(values.double().mean())
@@ -69,7 +74,7 @@ def _heldout(model: GenerativeModel, x: torch.Tensor, ds: Dataset, live_mmd: boo
     on images for families without a likelihood (`evaluate` measures MMD² for all anyway); `log_p`:
     log p_θ(x) when it is already scored."""
     out: dict = {}
-    if model.can("density") and model.log_prob_kind in ("exact", "lower_bound", "estimate"):
+    if _scores_nll(model):
         log_p = batched_log_prob(model, x) if log_p is None else log_p
         nll = _finite_mean(-log_p)  # a point with p_θ = 0 makes it +inf, never −inf
         out["nll_nats"] = nll
@@ -144,12 +149,12 @@ def sample_metrics(model: GenerativeModel, ds: Dataset, x: torch.Tensor, feature
     on MNIST draws a few per second); `samples_compared` says how many, against up to MMD_ITEMS of x."""
     if not model.can("sample"):
         return {}
-    if seconds is not None and model.network_pass_per_dimension and ds.dim > SEQUENTIAL_DIMS:
+    if seconds is not None and model.network_pass_per_dimension and ds.dim > LARGE_DIMS:
         return {"samples_skipped": f"{model.title} draws an image in {ds.dim} passes of its network, one per "
                                    "pixel (tens of seconds for a few images on a CPU): more than a timed "
                                    "evaluation allows, so its sample yardsticks are left out here; the "
                                    "Samples page draws samples, and `bench` measures them without a budget."}
-    n = min(len(x), MMD_ITEMS if ds.dim <= 256 else MMD_ITEMS_LARGE)
+    n = min(len(x), MMD_ITEMS if ds.dim <= LARGE_DIMS else MMD_ITEMS_LARGE)
     samples = budgeted(n, lambda a, b: _samples(model, b - a, seed=a), seconds)
     reference = x[:n]
     out = image_metrics(ds, samples, reference) if features else {}
@@ -181,7 +186,7 @@ def evaluate(model: GenerativeModel, ds: Dataset, max_items: int | None = None, 
     start = time.perf_counter()
     x = every = ds.test if max_items is None else ds.test[:max_items]
     out: dict = {"log_prob_kind": model.log_prob_kind, "n_test_total": len(x)}
-    if model.can("density") and model.log_prob_kind in ("exact", "lower_bound", "estimate"):
+    if _scores_nll(model):
         share = None if seconds is None else seconds / 2  # the other half for the sample yardsticks
         x, log_p = budgeted_items(x, lambda items: batched_log_prob(model, items), share)
         out["test_nll_stderr_nats"] = float(log_p.double().std() / math.sqrt(len(x))) if len(x) > 1 else None

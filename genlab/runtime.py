@@ -34,9 +34,9 @@ def set_threads(n: int | None = None) -> int:
 
 
 def yield_to_pages(niceness: int | None = None) -> int:
-    """Lower the calling thread's CPU priority (Linux: a thread is scheduled on its own, so this is one job's
-    training thread, or a Ray actor's main thread, not the web server's). Where training and the pages share
-    cores, a page's rerun then gets the CPU first and training takes what is left: on an idle machine a run
+    """Lower the calling thread's CPU priority (Linux schedules each thread on its own: this is one job's training
+    thread, in the web server or in a Ray actor, never a thread that serves pages). Where training and the
+    pages share cores, a page's rerun then gets the CPU first and training takes what is left: on an idle machine a run
     is as fast as before. `GENLAB_TRAINING_NICENESS` sets how far (0 turns it off). Returns the niceness now;
     a platform without per-thread priorities keeps its own."""
     if niceness is None:
