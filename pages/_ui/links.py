@@ -49,16 +49,17 @@ def persistent(widget, label: str, key: str, default, link: str | None = None,
     st.session_state[f"_widget_{key}"] = st.session_state[key]
     value = widget(label, key=f"_widget_{key}", on_change=_remember, args=(key,), **kwargs)
     if link:
-        share(link, _link_text(value, link_format))
+        share(link, _as_text(value, link_format, LIST_SEPARATOR))
     return value
 
 
-def _link_text(value, link_format: Callable[[object], str]) -> str:
+def _as_text(value, format_func: Callable[[object], str], separator: str) -> str:
+    """A widget's value as text: a switch as true/false, a list's items joined by `separator`."""
     if isinstance(value, bool):
         return SWITCH_TEXT[value]
     if isinstance(value, (list, tuple)):
-        return LIST_SEPARATOR.join(link_format(item) for item in value)
-    return link_format(value)
+        return separator.join(str(format_func(item)) for item in value)
+    return str(format_func(value))
 
 
 def _from_link(raw: str, default, link_format: Callable[[object], str], kwargs: dict):
@@ -102,20 +103,11 @@ def _follow_link(link: str, key: str, default, link_format: Callable[[object], s
     value = _from_link(raw, default, link_format, kwargs)
     if value is None:
         asked = f"a shared {link}" if is_token(raw) else f"{link} = {plain(repr(raw))}"
-        shown = _shown(st.session_state[key], kwargs.get("format_func", link_format))
+        shown = _as_text(st.session_state[key], kwargs.get("format_func", link_format), ", ") or "nothing"
         st.warning(f"The link asks for {asked}, which this page cannot show here (or you cannot open); showing "
                    f"{plain(shown)} instead.")
         return
     st.session_state[key] = value
-
-
-def _shown(value, format_func: Callable[[object], str]) -> str:
-    """A widget's value as the page writes it, for a sentence."""
-    if isinstance(value, bool):
-        return SWITCH_TEXT[value]
-    if isinstance(value, (list, tuple)):
-        return ", ".join(str(format_func(item)) for item in value) or "nothing"
-    return str(format_func(value))
 
 
 def linked_flag(link: str, key: str, on: object) -> bool:
