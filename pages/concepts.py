@@ -11,6 +11,7 @@ from pages._concepts import (
     generative_vs_discriminative,
     parametric_vs_nonparametric,
 )
+from pages._ui.links import linked_tabs
 from pages._ui.sidebar import sidebar
 
 TABS = ("Generative vs. discriminative", "Parametric vs. non-parametric", "Curse of dimensionality",
@@ -19,7 +20,7 @@ LESSONS = (generative_vs_discriminative, parametric_vs_nonparametric, curse_of_d
 
 selection = sidebar()
 st.title("Concepts · the notes' first ideas, to play with")
-tabs = st.tabs(list(TABS), key="concepts_tab", on_change="rerun", bind="query-params")
+tabs = linked_tabs(TABS, key="concepts_tab")
 for tab, lesson in zip(tabs, LESSONS):
     with tab:
         if tab.open:

@@ -7,7 +7,7 @@ choice) travels as its items joined by "~"; a switch as "true" or "false".
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from urllib.parse import urlencode
 
 import streamlit as st
@@ -19,9 +19,9 @@ from pages._ui.datasets import DRAWN_KEY, drawn_blobs
 from pages._ui.routing import PAGE_PATH_KEY
 from pages._ui.text import plain
 
-__all__ = ["SHARE_BOX_KEY", "persistent", "share", "share_url", "share_box", "drawn_link", "clamp", "forget_unless",
-           "link_on_first_sight", "not_in_link", "blobs_text", "blobs_from_text", "linked_pixels", "linked_flag",
-           "LIST_SEPARATOR"]
+__all__ = ["SHARE_BOX_KEY", "persistent", "linked_tabs", "share", "share_url", "share_box", "drawn_link", "clamp",
+           "forget_unless", "link_on_first_sight", "not_in_link", "blobs_text", "blobs_from_text", "linked_pixels",
+           "linked_flag", "LIST_SEPARATOR"]
 
 LINKS_READ_KEY = "_links_read"  # query parameters this session has already taken its values from
 SHARE_BOX_KEY = "_share_box"  # the sidebar's "share this view" placeholder of this run
@@ -51,6 +51,20 @@ def persistent(widget, label: str, key: str, default, link: str | None = None,
     if link:
         share(link, _as_text(value, link_format, LIST_SEPARATOR))
     return value
+
+
+def linked_tabs(labels: Sequence[str], key: str) -> Sequence:
+    """`st.tabs` whose open tab is kept under `key` in session state and in the URL's query parameter `key`.
+
+    Not Streamlit's own `bind="query-params"`: with it, a tab clicked just after the page's first run was now and
+    then missing from the server's query parameters, so the share box offered a link that opened the first tab.
+    """
+    if st.session_state.get(key) not in labels:
+        st.session_state[key] = labels[0]
+    _follow_link(key, key, labels[0], str, {"options": labels})
+    tabs = st.tabs(list(labels), key=key, on_change="rerun")
+    share(key, st.session_state[key])
+    return tabs
 
 
 def _as_text(value, format_func: Callable[[object], str], separator: str) -> str:

@@ -307,9 +307,20 @@ def sample_traces(page) -> str:
 
 
 def choose(page, label_text: str, option: str, where: str = "stMain") -> None:
-    page.locator(f'[data-testid="{where}"] [data-testid="stSelectbox"]').filter(has_text=label_text).first.click()
-    page.keyboard.type(option)
-    page.get_by_role("option", name=option).first.click()
+    """Pick `option` in the selectbox labelled `label_text`. A page still drawing its first run can replace the
+    box between the click and the typing (its list then never opens): try again, up to three times."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    box = page.locator(f'[data-testid="{where}"] [data-testid="stSelectbox"]').filter(has_text=label_text).first
+    for attempt in range(3):
+        box.click()
+        page.keyboard.type(option)
+        try:
+            page.get_by_role("option", name=option).first.click(timeout=SLOW // 6 if attempt < 2 else SLOW)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+            settle(page)
     settle(page)
 
 

@@ -73,14 +73,19 @@ def metrics(page) -> list[str]:
     return page.locator('[data-testid="stMain"] [data-testid="stMetric"]').all_inner_texts()
 
 
-def reopened(browser, link: str, name: str, read, wait_for: str):
-    """`read` of the page `link` opens in a fresh browser context, once `wait_for` shows."""
+def reopened(browser, link: str, name: str, read, wait_for: str, expected):
+    """`read` of the page `link` opens in a fresh browser context, once `wait_for` shows and the page has drawn
+    what `read` looks at (it renders piece by piece: a text can show before the metric beside it)."""
     with fresh_page(browser) as other:
         other.goto(link)
         try:
             heading(other, name).first.wait_for()
             other.get_by_text(wait_for).first.wait_for()
             settle(other)
+            for _ in range(40):
+                if read(other) == expected:
+                    break
+                other.wait_for_timeout(250)
             assert_no_exception(other)
             return read(other)
         finally:
@@ -91,7 +96,8 @@ def same_after_sharing(page, browser, name: str, read, wait_for: str) -> str:
     settle(page)
     assert_no_exception(page)
     link = share_link(page)
-    assert reopened(browser, link, name, read, wait_for) == read(page), link
+    expected = read(page)
+    assert reopened(browser, link, name, read, wait_for, expected) == expected, link
     return link
 
 
@@ -160,10 +166,5 @@ def test_compare_and_concepts_links_reopen_the_same_view(tab, browser, app_url, 
     settle(tab)
     read = lambda p: [m for m in metrics(p) if m.startswith("Possible inputs")]  # noqa: E731
     assert read(tab) and re.search(r"10\^\d", read(tab)[0])
-    # Known defect (docs/DESIGN.md): a fresh browser's first load of a Concepts link now and then opens the first
-    # tab, not the linked one; a second opening of the same link shows it. Until that is fixed, allow one retry.
-    try:
-        link = same_after_sharing(tab, browser, "Concepts", read, "Possible inputs")
-    except Exception:
-        link = same_after_sharing(tab, browser, "Concepts", read, "Possible inputs")
+    link = same_after_sharing(tab, browser, "Concepts", read, "Possible inputs")
     assert "concepts_tab=Curse" in link and "height=700" in link

@@ -155,6 +155,17 @@ def test_a_curse_of_dimensionality_link_carries_the_shape_and_the_resolutions():
                              ("multiselect", "concepts_resolutions"), ("number_input", "concepts_gap_seconds")])
 
 
+def test_a_concepts_link_keeps_the_tab_a_click_opened_and_names_an_unknown_tab():
+    at = concepts("Generative vs. discriminative")
+    at.session_state["concepts_tab"] = "Curse of dimensionality"  # what a click on the tab sets
+    at.run()
+    assert link_of(at)["concepts_tab"] == "Curse of dimensionality"
+    assert "Possible inputs" in metrics(same_view(at, CONCEPTS, []))
+    odd = concepts("<b>no such tab</b>")
+    assert not odd.exception and odd.session_state["concepts_tab"] == "Generative vs. discriminative"
+    assert any("concepts_tab" in w.value and "cannot show" in w.value for w in odd.warning)
+
+
 def downstream(query: dict | None = None) -> AppTest:
     return concepts("Downstream inference", {"dataset": "digits", "view": "binary", **(query or {})})
 
