@@ -246,6 +246,7 @@ class LocalBackend(JobBackend):
         """Start queued jobs, oldest first, while there are free slots."""
         while self._queue and not self._closed and self._training() < self.max_concurrent:
             job = self._queue.popleft()
+            self._number_queue()  # before the job shows as running: no page sees it started and the line unmoved
             with job.lock:
                 job.state, job.queue_position, job.queue_length = JobState.RUNNING, None, 0
             job.thread = threading.Thread(target=self._run, args=(job,), name=f"genlab-{job.id}", daemon=True)

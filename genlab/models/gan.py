@@ -18,6 +18,11 @@ By default the discriminator's loss also carries the R1 penalty γ/2·E_data‖�
 generator often stays on one to three of the eight modes for thousands of steps
 (the "mode collapse" a learner should be able to see: set r1_weight = 0).
 
+With `generator_average` = β > 0 the model also keeps an exponential moving average of
+the generator's weights, θ̄ ← β·θ̄ + (1 − β)·θ after each generator step, and samples,
+validates and is saved with θ̄ (Yazıcı et al., 2019). The game's oscillations then average
+out of the samples instead of landing in them; training still moves θ alone.
+
 A learner can also train one player alone (`players`: "both", "discriminator" or
 "generator"; the other network does not move) and change the discriminator steps per
 generator step (`critic_steps`, the paper's k) while it trains.
@@ -35,9 +40,11 @@ back to the view's levels (for binary pixels, a threshold at the middle, 0).
 References:
     Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014.
     Mescheder, Geiger & Nowozin, "Which Training Methods for GANs do actually Converge?", ICML 2018.
+    Yazıcı et al., "The Unusual Effectiveness of Averaging in GAN Training", ICLR 2019.
 """
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 from typing import ClassVar, NamedTuple
@@ -72,6 +79,9 @@ class AdversarialConfig(ModelConfig):
                           "less momentum.")
     critic_steps: int = hparam(1, 1, 50, "Critic (discriminator) updates per generator update: the k of "
                                "Goodfellow et al.'s algorithm.")
+    generator_average: float = hparam(0.0, 0.0, 0.9999, "β of a moving average of the generator's weights "
+                                      "that samples and is saved (0: none, the last weights). 0.99 averages "
+                                      "over about the last 100 steps.", label="generator weight average")
 
 
 class PlayerOptimizers(NamedTuple):
@@ -105,6 +115,8 @@ class Adversarial(GenerativeModel):
         self.norm = Standardize(spec)
         self.generator = mlp(config.latent_dim, spec.dim, config.hidden_units, config.hidden_layers, nn.ReLU)
         self.critic = mlp(spec.dim, 1, config.hidden_units, config.hidden_layers, lambda: nn.LeakyReLU(0.2))
+        self.averaged_generator = (copy.deepcopy(self.generator).requires_grad_(False)
+                                   if config.generator_average > 0 else None)
 
     @property
     def players(self) -> tuple[str, ...]:
@@ -123,8 +135,23 @@ class Adversarial(GenerativeModel):
 
     # ---- the two networks in data terms ----------------------------------------------
     def generate(self, z: torch.Tensor) -> torch.Tensor:
-        """G(z) in standardized coordinates (N, D) (pixels: [−1, 1] is the range of levels)."""
+        """G(z) in standardized coordinates (N, D) (pixels: [−1, 1] is the range of levels); out of training
+        mode with the averaged weights θ̄, if the model keeps them."""
+        if self.averaged_generator is not None and not self.training:
+            return self.averaged_generator(z)
         return self.generator(z)
+
+    @torch.no_grad()
+    def _average_generator(self) -> None:
+        """θ̄ ← β·θ̄ + (1 − β)·θ after a generator step."""
+        if self.averaged_generator is not None:
+            for average, weight in zip(self.averaged_generator.parameters(), self.generator.parameters()):
+                average.lerp_(weight, 1 - self.config.generator_average)
+
+    def num_parameters(self) -> int:
+        """Learned numbers: the averaged generator is a copy kept beside them, not learned itself."""
+        extra = sum(p.numel() for p in self.averaged_generator.parameters()) if self.averaged_generator else 0
+        return super().num_parameters() - extra
 
     def real(self, x: torch.Tensor) -> torch.Tensor:
         """Data items as the critic sees them: flat, dequantized on image views, standardized."""
@@ -148,6 +175,8 @@ class Adversarial(GenerativeModel):
     def initialize(self, train, valid, generator):
         y, _ = DensityModel.to_continuous(self, train[:20000], generator)
         self.norm.fit(y)
+        if self.averaged_generator is not None:
+            self.averaged_generator.load_state_dict(self.generator.state_dict())
         return {}
 
     def _sample(self, n, temperature, generator):
@@ -229,6 +258,7 @@ class Adversarial(GenerativeModel):
             loss_g.backward()
             torch.nn.utils.clip_grad_norm_(self.generator.parameters(), max_norm=GRAD_CLIP_NORM)
             optimizer.generator.step()
+            self._average_generator()
         out = {key: float(value.detach()) for key, value in metrics.items()}
         out["generator_loss"] = float(loss_g.detach())
         out["loss"] = self.batch_mmd2(fake.detach(), batch)

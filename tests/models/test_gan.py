@@ -182,3 +182,27 @@ def test_critic_steps_is_the_gans_k_and_changes_mid_run():
     assert [g["lr"] for opt in optimizer for g in opt.param_groups] == [1e-3, 1e-3]
     with pytest.raises(ValueError, match="between 1 and 50"):
         apply_changes(gan, gan.make_optimizer(), {"critic_steps": 0})
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_the_averaged_generator_follows_the_weights_samples_and_is_saved(name, tmp_path):
+    ds = genlab.load_dataset("toy:8gaussians")
+    torch.manual_seed(0)
+    model = create_model(name, ds, **TINY, generator_average=0.75)
+    model.initialize(ds.train, ds.test, torch.Generator().manual_seed(0))
+    optimizer = model.make_optimizer()
+    average = _weights(model.averaged_generator)
+    assert all(torch.equal(average[k], v) for k, v in model.generator.state_dict().items())  # starts at θ
+    model.train_step(ds.train[:32], optimizer)
+    for key, weight in model.generator.state_dict().items():  # θ̄ = 0.75·θ_0 + 0.25·θ_1
+        assert torch.allclose(model.averaged_generator.state_dict()[key], 0.75 * average[key] + 0.25 * weight)
+    assert not torch.equal(model.averaged_generator.state_dict()["0.weight"], model.generator.state_dict()["0.weight"])
+    z = model.noise(5)
+    with torch.no_grad():
+        assert torch.equal(model.train().generate(z), model.generator(z))  # training moves θ
+        assert torch.equal(model.eval().generate(z), model.averaged_generator(z))  # samples come from θ̄
+    plain = create_model(name, ds, **TINY)
+    assert model.num_parameters() == plain.num_parameters()  # a copy kept beside the weights, not learned
+    genlab.train_and_save(model, ds, tmp_path / "run", seconds=60, max_steps=3, report_every=60)
+    again, _, _ = genlab.load_run(tmp_path / "run", load_data=False)
+    assert torch.equal(again.generate(z), model.eval().generate(z))
