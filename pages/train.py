@@ -16,7 +16,7 @@ from pages._ui.capabilities import default_family, family_label, short_title
 from pages._ui.datasets import dataset_title
 from pages._ui.jobs import KEPT_SECONDS_KEY, SECONDS_KEY, current_job, job_manager, start_job
 from pages._ui.links import forget_unless, link_on_first_sight, not_in_link, persistent, share
-from pages._ui.live import live_fragment
+from pages._ui.live import ended_tick, live_fragment
 from pages._ui.next_steps import next_links
 from pages._ui.preamble import open_page
 from pages._ui.routing import PAGES
@@ -349,8 +349,8 @@ def live_panel(job_id: str, ticking: bool) -> None:
         return
     job.touch()
     view = job.view()  # everything below reads this one view, so it agrees with itself
-    if ticking and not view.state.active:
-        st.rerun()  # it ended: a full rerun stops the clock, shows the final numbers and frees Start
+    if ticking and not view.state.active and ended_tick(job_id) == "rerun":
+        st.rerun()  # a full rerun stops the clock and frees Start
     st.markdown(f"**{view.title}** on {dataset_title(view.dataset)} — {progress_line(view)}")
     st.progress(min(1.0, view.elapsed / view.seconds) if view.state is not JobState.FINISHED else 1.0)
     run_buttons(job, view)

@@ -236,7 +236,10 @@ async def press_start(page, session: Session, timeout: float, retry_after: float
     end = first_press + timeout
     state = page.locator('[data-testid="stMain"] strong').filter(has_text=STATE)
     while time.perf_counter() < end:
-        await page.get_by_role("button", name="Start").click()
+        # After a refusal the page reruns with an alert above the button: until that rerun ends, the old button
+        # is still on the page beside the new one (two "Start"s; a click would be ambiguous).
+        await page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=timeout * 1000)
+        await page.get_by_role("button", name="Start", exact=True).first.click()
         pressed = time.perf_counter()
         refused_since = None
         while time.perf_counter() < end:

@@ -20,9 +20,10 @@ import streamlit as st
 
 from pages._ui.timing import timed_run
 
-__all__ = ["REFRESH_SECONDS", "live_fragment"]
+__all__ = ["REFRESH_SECONDS", "live_fragment", "ended_tick"]
 
 REFRESH_SECONDS = 1.0  # a live panel redraws this often, queued or training
+ENDED_DRAWN_KEY = "_live_ended_drawn"  # the job whose end a clock tick has drawn (see ended_tick)
 
 
 def live_fragment(panel, name: str, ticking: bool):
@@ -35,3 +36,14 @@ def live_fragment(panel, name: str, ticking: bool):
             return panel(*args, **kwargs)
 
     return st.fragment(run_every=REFRESH_SECONDS if ticking else None)(timed)
+
+
+def ended_tick(job_id: str) -> str:
+    """What a tick of the clock does once its job has ended: "draw" the end of the run the first time, "rerun"
+    the whole page the next (it stops the clock and frees Start). The end is on screen before the full rerun
+    is asked for: under load the full rerun can be cut short by the next tick, and the page then kept its
+    last live frame until a click (1 page of 40 in the 40-session load test); now it keeps the end."""
+    if st.session_state.get(ENDED_DRAWN_KEY) == job_id:
+        return "rerun"
+    st.session_state[ENDED_DRAWN_KEY] = job_id
+    return "draw"

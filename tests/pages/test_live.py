@@ -77,3 +77,23 @@ def test_a_run_ended_early_is_logged_with_how_it_ended(monkeypatch, tmp_path):
         raise KeyError("a bug")
     (run,) = [json.loads(line) for line in log.read_text().splitlines()]
     assert run["kind"] == "fragment" and run["outcome"] == "KeyError"
+
+
+def test_a_tick_draws_the_end_of_its_run_before_it_asks_for_a_full_rerun():
+    def app():
+        import streamlit as st
+
+        from pages._ui.live import ended_tick
+
+        st.session_state.setdefault("ticks", [])
+        st.session_state["ticks"] += [ended_tick(job) for job in st.session_state.get("jobs", [])]
+
+    at = AppTest.from_function(app, default_timeout=TIMEOUT)
+    at.session_state["jobs"] = ["a"]
+    at.run()
+    assert at.session_state["ticks"] == ["draw"]  # the first tick after the end draws it
+    at.run()
+    assert at.session_state["ticks"] == ["draw", "rerun"]  # the next asks for the full rerun
+    at.session_state["jobs"] = ["b"]
+    at.run()
+    assert at.session_state["ticks"] == ["draw", "rerun", "draw"]  # another run's end is drawn first again
