@@ -387,3 +387,13 @@ def test_yield_to_pages_only_ever_lowers_and_reads_its_setting(monkeypatch):
     monkeypatch.setenv("GENLAB_TRAINING_NICENESS", "fast")
     with pytest.raises(ValueError, match="GENLAB_TRAINING_NICENESS"):
         yield_to_pages()
+
+
+def test_the_queue_limit_counts_the_jobs_that_will_still_wait_when_a_slot_is_between_two_jobs():
+    from genlab.jobs.base import CapacityError, check_queue
+
+    check_queue(0, 0, 2, 0)  # a free slot: starts at once, even with no queue allowed
+    check_queue(1, 16, 2, 16)  # one slot free on Ray, its next actor not placed yet: 15 will still wait
+    for training, waiting in ((2, 16), (1, 17), (0, 18)):  # 16 still waiting once the slots are taken
+        with pytest.raises(CapacityError, match="16 waiting"):
+            check_queue(training, waiting, 2, 16)

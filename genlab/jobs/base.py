@@ -219,8 +219,12 @@ def check_open(closed: bool, max_concurrent: int) -> None:
 
 
 def check_queue(training: int, waiting: int, max_concurrent: int, max_queued: int | None) -> None:
-    """Raise CapacityError, with what to do, if every slot is taken and the queue is full."""
-    if training >= max_concurrent and max_queued is not None and waiting >= max_queued:
+    """Raise CapacityError, with what to do, if every slot is taken and the queue is full.
+
+    The queue counts the jobs that will still wait once every free slot is taken: on Ray a slot frees before
+    the next waiting actor is placed, and "training < max_concurrent" alone let a room of 40 queue 24 jobs
+    behind a limit of 16."""
+    if max_queued is not None and training + waiting - max_concurrent >= max_queued:
         raise CapacityError(
             f"The server is busy: {training} training job(s) are running and {waiting} are waiting, the most "
             f"it allows ({max_concurrent} running, {max_queued} waiting). Wait a minute, then press Start again.")
