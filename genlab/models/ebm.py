@@ -63,6 +63,7 @@ __all__ = ["EBM", "EBMConfig", "langevin", "langevin_chain"]
 BOX_MARGIN = 0.1  # the box of uniform starts: the data's range, widened by this share of it on each side
 VALID_SAMPLES = 256  # samples compared with held-out images by validation_loss
 VALID_GRID = 100  # cells per side of the grid that normalises the energy on 2-D points
+GRID_WORK_LIMIT = 2**25  # grid points × hidden units × layers one grid-likelihood step may hold for its backward
 TRAINING = ("contrastive divergence", "grid likelihood")  # how the energy is trained (see the module's docstring)
 
 
@@ -158,9 +159,17 @@ class EBM(DensityModel):
         self.register_buffer("low", torch.full((spec.dim,), -edge))  # the box of chains, standardized
         self.register_buffer("high", torch.full((spec.dim,), edge))
         self.replay: torch.Tensor | None = None  # training-time chains (N, D), standardized; not saved
-        if config.training == "grid likelihood" and (spec.view != "continuous" or spec.dim != 2):
-            raise ValueError(f"Grid-likelihood training needs 2-D points (a grid of {config.grid_cells} cells per "
-                             f"side); this data has {spec.dim} dimensions. Use contrastive divergence.")
+        if config.training == "grid likelihood":
+            if spec.view != "continuous" or spec.dim != 2:
+                shape = "images" if spec.view != "continuous" else f"points in {spec.dim} dimensions"
+                raise ValueError(f"Grid-likelihood training needs 2-D points (a grid of {config.grid_cells} cells "
+                                 f"per side); this data is {shape}. Use contrastive divergence.")
+            work = config.grid_cells ** 2 * config.hidden_units * config.hidden_layers
+            if work > GRID_WORK_LIMIT:
+                raise ValueError(f"Grid-likelihood training would push {config.grid_cells}² grid points through "
+                                 f"{config.hidden_layers} layers of {config.hidden_units} units at every step "
+                                 f"({work:,} activations, the limit is {GRID_WORK_LIMIT:,}, about 1 GB with their "
+                                 "gradients): use fewer grid cells or a smaller network.")
 
     # ---- the energy and its sampler -------------------------------------------------
     def energy(self, z: torch.Tensor) -> torch.Tensor:
@@ -192,8 +201,8 @@ class EBM(DensityModel):
         """Standardize on the data and set the chains' box to the data's range, widened by 10%."""
         y, _ = self.to_continuous(train[:20000], generator)
         self.norm.fit(y)
-        if self.spec.view == "continuous":
-            z = self.norm(y)
+        if self.spec.view == "continuous":  # the box holds every training point: the grid's Z must count them all
+            z = self.norm(train.reshape(len(train), -1).float())
             low, high = z.min(0).values, z.max(0).values
             self.low, self.high = low - BOX_MARGIN * (high - low), high + BOX_MARGIN * (high - low)
         self.replay = None

@@ -150,7 +150,8 @@ class Adversarial(GenerativeModel):
 
     def num_parameters(self) -> int:
         """Learned numbers: the averaged generator is a copy kept beside them, not learned itself."""
-        extra = sum(p.numel() for p in self.averaged_generator.parameters()) if self.averaged_generator else 0
+        average = self.averaged_generator
+        extra = sum(p.numel() for p in average.parameters()) if average is not None else 0
         return super().num_parameters() - extra
 
     def real(self, x: torch.Tensor) -> torch.Tensor:

@@ -27,6 +27,8 @@ LINKS_READ_KEY = "_links_read"  # query parameters this session has already take
 SHARE_BOX_KEY = "_share_box"  # the sidebar's "share this view" placeholder of this run
 LINK_ASKED_PREFIX = "_link_asked:"  # + a flag's link name: a link asked for that press, not yet made here
 NOT_IN_LINK_KEY = "_not_in_link"  # what this run's view holds that its link cannot carry
+KEPT_TAB_PREFIX = "_kept_tab:"  # + a linked_tabs key: the tab open when its page was last shown
+WRITTEN_TAB_PREFIX = "_written_tab:"  # + a linked_tabs key: the tab this session last wrote into the URL
 LIST_SEPARATOR = "~"  # between the items of a list in a link (urlencode leaves it as it is)
 SWITCH_TEXT = {True: "true", False: "false"}
 
@@ -58,11 +60,21 @@ def linked_tabs(labels: Sequence[str], key: str) -> Sequence:
 
     Not Streamlit's own `bind="query-params"`: with it, a tab clicked just after the page's first run was now and
     then missing from the server's query parameters, so the share box offered a link that opened the first tab.
+    The URL is followed whenever it asks for a tab this page did not write itself (a shared link, or one of the
+    Home page's links to a lesson, followed any number of times); leaving the page and coming back keeps the tab.
     """
-    if st.session_state.get(key) not in labels:
-        st.session_state[key] = labels[0]
-    _follow_link(key, key, labels[0], str, {"options": labels})
+    kept_key, written_key = f"{KEPT_TAB_PREFIX}{key}", f"{WRITTEN_TAB_PREFIX}{key}"
+    if st.session_state.get(key) not in labels:  # first visit, or the page was left (Streamlit dropped the widget)
+        st.session_state[key] = st.session_state.get(kept_key, labels[0])
+    raw = st.query_params.get(key)
+    if raw is not None and raw != st.session_state.get(written_key):  # a link asks for a tab
+        if raw in labels:
+            st.session_state[key] = raw
+        else:
+            st.warning(f"The link asks for {key} = {plain(repr(raw[:40]))}, which this page cannot show; showing "
+                       f"{plain(st.session_state[key])} instead.")
     tabs = st.tabs(list(labels), key=key, on_change="rerun")
+    st.session_state[kept_key] = st.session_state[written_key] = st.session_state[key]
     share(key, st.session_state[key])
     return tabs
 
@@ -116,7 +128,7 @@ def _follow_link(link: str, key: str, default, link_format: Callable[[object], s
         return
     value = _from_link(raw, default, link_format, kwargs)
     if value is None:
-        asked = f"a shared {link}" if is_token(raw) else f"{link} = {plain(repr(raw))}"
+        asked = f"a shared {link}" if is_token(raw) else f"{link} = {plain(repr(raw[:40]))}"
         shown = _as_text(st.session_state[key], kwargs.get("format_func", link_format), ", ") or "nothing"
         st.warning(f"The link asks for {asked}, which this page cannot show here (or you cannot open); showing "
                    f"{plain(shown)} instead.")

@@ -122,3 +122,12 @@ def test_grid_likelihood_training_lowers_the_held_out_nll_and_needs_2d_points(di
     assert last["valid_loss"] < first["valid_loss"] - 0.3  # nats: the exact gradient, not a sampler's
     with pytest.raises(ValueError, match="2-D points"):
         create_model("ebm", digits, training="grid likelihood")
+
+
+def test_grid_likelihood_refuses_a_grid_too_large_to_hold_and_points_not_in_2d():
+    ds = genlab.load_dataset("toy:8gaussians")
+    with pytest.raises(ValueError, match="fewer grid cells or a smaller network"):
+        create_model("ebm", ds, training="grid likelihood", grid_cells=256, hidden_units=2048, hidden_layers=8)
+    with pytest.raises(ValueError, match="points in 3 dimensions"):
+        create_model("ebm", DataSpec((3,), "continuous"), training="grid likelihood")
+    create_model("ebm", ds, training="grid likelihood", grid_cells=256, hidden_units=128, hidden_layers=3)

@@ -214,3 +214,18 @@ def test_a_compare_link_shows_the_private_runs_of_its_table_to_whoever_opens_it(
     stranger = visit(None, link, "pages/compare.py")
     assert stranger.dataframe[0].value.equals(mine.dataframe[0].value)
     assert visit(None, {"dataset": "toy:moons"}, "pages/compare.py").dataframe[0].value.shape[0] == 1  # not without
+
+
+def test_concepts_links_are_followed_every_time_and_the_tab_is_kept_across_pages():
+    at = concepts("Generative vs. discriminative")
+    for tab in ("Curse of dimensionality", "Downstream inference"):  # Home's links to a lesson, one after the other
+        at.query_params["concepts_tab"] = tab
+        at.switch_page(CONCEPTS).run()
+        assert at.session_state["concepts_tab"] == tab and link_of(at)["concepts_tab"] == tab
+    at.session_state["concepts_tab"] = "Parametric vs. non-parametric"  # a click on the tab
+    at.run()
+    assert link_of(at)["concepts_tab"] == "Parametric vs. non-parametric"
+    at.switch_page("pages/data.py").run()
+    at.query_params.clear()  # back through the navigation: no query
+    at.switch_page(CONCEPTS).run()
+    assert not at.exception and at.session_state["concepts_tab"] == "Parametric vs. non-parametric"
