@@ -397,3 +397,11 @@ def test_the_queue_limit_counts_the_jobs_that_will_still_wait_when_a_slot_is_bet
     for training, waiting in ((2, 16), (1, 17), (0, 18)):  # 16 still waiting once the slots are taken
         with pytest.raises(CapacityError, match="16 waiting"):
             check_queue(training, waiting, 2, 16)
+
+
+def test_a_cluster_trains_one_run_per_gpu_when_runs_ask_for_gpus_else_one_per_cpu():
+    from genlab.jobs.base import Capacity
+
+    assert Capacity("Ray cluster", 2, 16, 16, gpus=1).slots(use_gpu=True) == 1  # the queue limit counts these
+    assert Capacity("Ray cluster", 2, 16, 16, gpus=1).slots(use_gpu=False) == 16
+    assert Capacity("Ray cluster", 1, 4, 4).slots(use_gpu=True) == 4  # asked for GPUs, none there: CPUs train

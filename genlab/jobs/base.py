@@ -283,6 +283,10 @@ class Capacity:
     gpus: int = 0
     free_gpus: int = 0
 
+    def slots(self, use_gpu: bool) -> int:
+        """How many runs train at once: one per GPU when runs ask for GPUs and there are some, else one per CPU."""
+        return self.gpus if use_gpu and self.gpus > 0 else self.cpus
+
     def __str__(self) -> str:
         gpus = f", {self.gpus} GPU{'s' * (self.gpus != 1)} ({self.free_gpus} free)" if self.gpus else ""
         return (f"{self.name}: {self.cpus} CPU{'s' * (self.cpus != 1)} on {self.nodes} node{'s' * (self.nodes != 1)}, "

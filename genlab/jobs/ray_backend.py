@@ -335,8 +335,8 @@ class RayBackend(JobBackend):
 
     @property
     def max_concurrent(self) -> int:
-        """The cluster's CPUs: how many runs train at once."""
-        return self.capacity().cpus
+        """How many runs train at once: the cluster's GPUs when runs ask for one each, else its CPUs."""
+        return self.capacity().slots(self.use_gpu)
 
     def capacity(self) -> Capacity:
         """The cluster's nodes, CPUs and GPUs, all and free (asked of Ray at most every CAPACITY_SECONDS)."""
