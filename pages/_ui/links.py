@@ -27,8 +27,7 @@ LINKS_READ_KEY = "_links_read"  # query parameters this session has already take
 SHARE_BOX_KEY = "_share_box"  # the sidebar's "share this view" placeholder of this run
 LINK_ASKED_PREFIX = "_link_asked:"  # + a flag's link name: a link asked for that press, not yet made here
 NOT_IN_LINK_KEY = "_not_in_link"  # what this run's view holds that its link cannot carry
-KEPT_TAB_PREFIX = "_kept_tab:"  # + a linked_tabs key: the tab open when its page was last shown
-WRITTEN_TAB_PREFIX = "_written_tab:"  # + a linked_tabs key: the tab this session last wrote into the URL
+SHOWN_TAB_PREFIX = "_shown_tab:"  # + a linked_tabs key: the tab last shown, which is also what the URL was given
 LIST_SEPARATOR = "~"  # between the items of a list in a link (urlencode leaves it as it is)
 SWITCH_TEXT = {True: "true", False: "false"}
 
@@ -63,18 +62,18 @@ def linked_tabs(labels: Sequence[str], key: str) -> Sequence:
     The URL is followed whenever it asks for a tab this page did not write itself (a shared link, or one of the
     Home page's links to a lesson, followed any number of times); leaving the page and coming back keeps the tab.
     """
-    kept_key, written_key = f"{KEPT_TAB_PREFIX}{key}", f"{WRITTEN_TAB_PREFIX}{key}"
+    shown_key = f"{SHOWN_TAB_PREFIX}{key}"
     if st.session_state.get(key) not in labels:  # first visit, or the page was left (Streamlit dropped the widget)
-        st.session_state[key] = st.session_state.get(kept_key, labels[0])
+        st.session_state[key] = st.session_state.get(shown_key, labels[0])
     raw = st.query_params.get(key)
-    if raw is not None and raw != st.session_state.get(written_key):  # a link asks for a tab
+    if raw is not None and raw != st.session_state.get(shown_key):  # a link asks for a tab
         if raw in labels:
             st.session_state[key] = raw
         else:
             st.warning(f"The link asks for {key} = {plain(repr(raw[:40]))}, which this page cannot show; showing "
                        f"{plain(st.session_state[key])} instead.")
     tabs = st.tabs(list(labels), key=key, on_change="rerun")
-    st.session_state[kept_key] = st.session_state[written_key] = st.session_state[key]
+    st.session_state[shown_key] = st.session_state[key]
     share(key, st.session_state[key])
     return tabs
 
