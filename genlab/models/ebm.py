@@ -13,7 +13,10 @@ samples come from short-run Langevin dynamics,
     z ← z − ε·∇E_θ(z) + √(2ε)·ξ,   ξ ~ N(0, I),
 
 continued from a replay buffer of past chains, with a few chains restarted from
-uniform noise at each step (Du & Mordatch, 2019).
+uniform noise at each step (Du & Mordatch, 2019). The buffer lives only while
+training (it is not saved with the weights); `sample` always runs `sampling_steps`
+Langevin steps from uniform noise over the data's box, and `temperature` T samples
+∝ exp(−E/T).
 
 On 2-D points the normaliser can be computed instead of sampled around: with
 `training = "grid likelihood"` each step minimises the exact negative log-likelihood
@@ -25,10 +28,7 @@ The random shift makes the sum an unbiased estimate of the integral over the box
 (stratified sampling), so the energy cannot hide mass between fixed grid points. The
 gradient is then maximum likelihood's own, with no sampler's bias; it is what is out of
 reach in more dimensions (a grid of 64 cells per side has 64^D of them), and why
-contrastive divergence and Langevin chains exist. The buffer lives only while
-training (it is not saved with the weights); `sample` always runs `sampling_steps`
-Langevin steps from uniform noise over the data's box, and `temperature` T samples
-∝ exp(−E/T).
+contrastive divergence and Langevin chains exist. Sampling is Langevin either way.
 
 log_prob_kind is "unnormalized": `log_prob(x)` = −E_θ(x) (plus a constant) and the
 normaliser Z_θ is unknown. The evaluation normalises it on a grid over 2-D toys;
