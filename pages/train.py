@@ -20,7 +20,7 @@ from pages._ui.live import ended_tick, live_fragment
 from pages._ui.next_steps import next_links
 from pages._ui.preamble import open_page
 from pages._ui.routing import PAGES
-from pages._ui.text import plain
+from pages._ui.text import echoed, plain
 
 STOP_WAIT_SECONDS = 3.0  # the Stop click's rerun waits this long at most for the run to end and save
 FULL_SPEED = "full speed"
@@ -136,7 +136,7 @@ def preset_picker(cls, kind: str, view: str) -> None:
     if linked is not None and linked in (DEFAULTS_CHOICE, *offered):
         st.session_state[key] = linked
     elif linked is not None:
-        st.warning(f"The link's preset {plain(repr(linked))} is not one of {cls.name}'s; showing the settings "
+        st.warning(f"The link's preset {echoed(linked)} is not one of {cls.name}'s; showing the settings "
                    "without it.")
     choice = st.selectbox("Preset", [DEFAULTS_CHOICE, *offered], key=key, on_change=fill_from_preset,
                           args=(cls, view, key, offered),
@@ -180,13 +180,13 @@ def follow_link(cls, view: str) -> None:
             st.session_state[hparam_key(cls.name, field.name)] = getattr(cls.config_class.build(**{field.name: raw}),
                                                                           field.name)
         except ValueError as exc:
-            st.warning(f"The link's {field.name} = {plain(repr(raw[:40]))} cannot be used: {plain(exc)}")
+            st.warning(f"The link's {field.name} = {echoed(raw)} cannot be used: {plain(exc)}")
     raw = link_on_first_sight(SECONDS_LINK)
     if raw is not None:
         if raw.isdigit() and 1 <= int(raw) <= MAX_SECONDS:
             st.session_state[SECONDS_KEY] = int(raw)
         else:
-            st.warning(f"The link's {SECONDS_LINK} = {plain(repr(raw[:40]))} is not a whole number of seconds from 1 "
+            st.warning(f"The link's {SECONDS_LINK} = {echoed(raw)} is not a whole number of seconds from 1 "
                        f"to {MAX_SECONDS}.")
 
 

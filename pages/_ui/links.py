@@ -17,7 +17,7 @@ from genlab.data.packed import unpack_pixels
 from genlab.workspaces import is_token
 from pages._ui.datasets import DRAWN_KEY, drawn_blobs
 from pages._ui.routing import PAGE_PATH_KEY
-from pages._ui.text import plain
+from pages._ui.text import echoed, plain
 
 __all__ = ["SHARE_BOX_KEY", "persistent", "linked_tabs", "share", "share_url", "share_box", "drawn_link", "clamp",
            "forget_unless", "link_on_first_sight", "not_in_link", "blobs_text", "blobs_from_text", "linked_pixels",
@@ -70,7 +70,7 @@ def linked_tabs(labels: Sequence[str], key: str) -> Sequence:
         if raw in labels:
             st.session_state[key] = raw
         else:
-            st.warning(f"The link asks for {key} = {plain(repr(raw[:40]))}, which this page cannot show; showing "
+            st.warning(f"The link asks for {key} = {echoed(raw)}, which this page cannot show; showing "
                        f"{plain(st.session_state[key])} instead.")
     tabs = st.tabs(list(labels), key=key, on_change="rerun")
     st.session_state[shown_key] = st.session_state[key]
@@ -127,7 +127,7 @@ def _follow_link(link: str, key: str, default, link_format: Callable[[object], s
         return
     value = _from_link(raw, default, link_format, kwargs)
     if value is None:
-        asked = f"a shared {link}" if is_token(raw) else f"{link} = {plain(repr(raw[:40]))}"
+        asked = f"a shared {link}" if is_token(raw) else f"{link} = {echoed(raw)}"
         shown = _as_text(st.session_state[key], kwargs.get("format_func", link_format), ", ") or "nothing"
         st.warning(f"The link asks for {asked}, which this page cannot show here (or you cannot open); showing "
                    f"{plain(shown)} instead.")
@@ -149,7 +149,7 @@ def linked_flag(link: str, key: str, on: object) -> bool:
         if raw.lower() == SWITCH_TEXT[True]:
             st.session_state[asked_key] = True
         else:
-            st.warning(f"The link asks for {link} = {plain(repr(raw[:40]))}, which is neither true nor false; "
+            st.warning(f"The link asks for {link} = {echoed(raw)}, which is neither true nor false; "
                        "showing the page without it.")
     pressed = st.session_state.get(key) == on
     if pressed:

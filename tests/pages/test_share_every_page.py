@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 import genlab
 from genlab.data.packed import pack_pixels
+from pages._ui.text import ECHO_CHARACTERS
 from tests.pages.test_hosting_pages import server, visit  # noqa: F401 (a fixture)
 from tests.pages.test_share_roundtrip import at_runs, link_of, on_page, runs, saved_runs  # noqa: F401
 
@@ -164,6 +165,14 @@ def test_a_concepts_link_keeps_the_tab_a_click_opened_and_names_an_unknown_tab()
     odd = concepts("<b>no such tab</b>")
     assert not odd.exception and odd.session_state["concepts_tab"] == "Generative vs. discriminative"
     assert any("concepts_tab" in w.value and "cannot show" in w.value for w in odd.warning)
+
+
+def test_a_crafted_long_link_value_is_echoed_only_in_part():
+    crafted = "<b>" + "x" * 500 + "</b>"
+    odd = concepts(crafted)
+    warning = next(w.value for w in odd.warning if "concepts_tab" in w.value)
+    assert "x" * ECHO_CHARACTERS not in warning and "x" * (ECHO_CHARACTERS - 4) in warning and "…" in warning
+    assert "<b>" not in warning  # the markup is shown as text, never rendered
 
 
 def downstream(query: dict | None = None) -> AppTest:
