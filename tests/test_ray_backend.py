@@ -110,3 +110,22 @@ def test_a_closed_tab_frees_its_cpu(backend, points_ds):
     assert wait_for(lambda: free_cpus() == 2, 30), "the closed tab's actor still holds its CPU"
     assert job.join(1) and job.view().state == "stopped"
     assert wait_for(lambda: backend.jobs("tab") == [], 5)
+
+
+def test_an_address_nothing_answers_at_is_refused_at_once_and_one_that_answers_passes(monkeypatch):
+    import re
+    import socket
+
+    from genlab.health import free_port
+    from genlab.jobs.ray_backend import check_reachable
+
+    silent = free_port()
+    for address in (f"127.0.0.1:{silent}", f"ray://127.0.0.1:{silent}"):
+        begun = time.monotonic()
+        with pytest.raises(ConnectionError, match=re.escape(f"nothing answers at '{address}'")):
+            check_reachable(address)
+        assert time.monotonic() - begun < 10  # ray.init itself retries such an address for minutes
+    with socket.socket() as listening:
+        listening.bind(("", 0))  # every interface: Ray may resolve 127.0.0.1 to this machine's address
+        listening.listen()
+        check_reachable(f"127.0.0.1:{listening.getsockname()[1]}")

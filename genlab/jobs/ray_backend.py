@@ -18,6 +18,7 @@ store, so workers need no shared disk; then the actor is ended, which frees its 
 from __future__ import annotations
 
 import json
+import socket
 import tempfile
 import threading
 import time
@@ -50,13 +51,14 @@ from genlab.models.base import GenerativeModel
 from genlab.runs import RUN_FILES, SUMMARY, default_runs_root, write_atomic
 from genlab.train import TrainControl
 
-__all__ = ["RayBackend", "RayJob", "connect", "cluster_capacity"]
+__all__ = ["RayBackend", "RayJob", "connect", "check_reachable", "cluster_capacity"]
 
 POLL_SECONDS = 1.0  # the watcher asks each training actor for news at most this often
 CALL_SECONDS = 30.0  # an actor that answers no call for this long is taken as lost
 CAPACITY_SECONDS = 2.0  # how long the cluster's size is cached (every page asks)
 LOST = ("The Ray worker training this run was lost (its process or machine stopped), so what it learned is gone. "
         "Press Start to train again.")
+REACH_SECONDS = 5.0  # how long `check_reachable` waits for the cluster's port to answer
 NOT_STARTED = "The run could not start on the Ray cluster: its worker failed while loading it (details below)."
 
 
@@ -71,10 +73,36 @@ def connect(address: str | None = None) -> None:
     import genlab
 
     try:
+        check_reachable(address)
         ray.init(address=address, runtime_env={"py_modules": [genlab]}, log_to_driver=False)
     except ConnectionError as exc:
         raise ValueError(f"Could not reach a Ray cluster at {address!r} ({exc}); start one with `ray start --head` "
                          "or unset GENLAB_RAY_ADDRESS to train in this process.") from None
+
+
+def check_reachable(address: str | None) -> None:
+    """Raise ConnectionError unless the port Ray would connect to for `address` answers within REACH_SECONDS.
+
+    `ray.init` retries an address that does not answer for minutes on end (five were measured here),
+    so a mistyped GENLAB_RAY_ADDRESS would hang every page. The address is resolved as Ray resolves
+    it ("auto" reads the address of the cluster `ray start` left on this machine; a loopback host
+    becomes this machine's network address unless RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0), and
+    a client address (ray://host:port) is checked as it is.
+    """
+    if address is not None and address.startswith("ray://"):
+        target = address[len("ray://"):]
+    else:
+        from ray._private.services import canonicalize_bootstrap_address  # Ray's own reading of an address
+
+        target = canonicalize_bootstrap_address(address)  # raises ConnectionError when "auto" finds none
+        if target is None:  # "local": ray.init starts a cluster of its own in this process
+            return
+    host, _, port = target.rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=REACH_SECONDS).close()
+    except (OSError, ValueError) as exc:
+        resolved = "" if target == address else f", which Ray resolves to {target}"
+        raise ConnectionError(f"nothing answers at {address!r}{resolved}: {exc}") from None
 
 
 def cluster_capacity() -> Capacity:

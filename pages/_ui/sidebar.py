@@ -85,7 +85,12 @@ def sidebar(page_ticks: bool = False) -> Selection:
     """
     through_entrypoint()
     st.session_state[SHARE_BOX_KEY] = None  # drawn below, once this run's sidebar has it
-    manager = job_manager()
+    try:
+        manager = job_manager()
+    except ValueError as exc:  # the Ray cluster this server was told to train on does not answer
+        st.error(f"This server trains on a Ray cluster, and it cannot reach it. {plain(exc)} "
+                 "Reload this page once it answers.", icon=":material/cloud_off:")
+        st.stop()
     manager.stop_stale(STALE_SECONDS)
     names = dataset_choices()
     if st.session_state.get("dataset") not in names:

@@ -5,6 +5,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import genlab
+from genlab.health import free_port
 from genlab.workspaces import WorkspaceStore, new_token
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -175,3 +176,16 @@ def test_hosted_pages_still_stop_and_rerun(monkeypatch):
     monkeypatch.setenv("GENLAB_HOSTED", "1")
     at = AppTest.from_function(app, default_timeout=TIMEOUT).run()
     assert not at.exception and not at.error and at.markdown[0].value == "before"
+
+
+def test_a_ray_cluster_that_does_not_answer_is_named_on_the_page_not_waited_for(runs_in_tmp, monkeypatch):
+    import ray
+
+    assert not ray.is_initialized(), "another test left Ray connected; this one needs a process that has not joined"
+    port = free_port()  # nothing listens there
+    monkeypatch.setenv("GENLAB_RAY_ADDRESS", f"127.0.0.1:{port}")
+    monkeypatch.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # keep the address on loopback
+    at = visit(None, page="pages/train.py")
+    error = " ".join(e.value for e in at.error)
+    assert "cannot reach" in error and str(port) in error and r"GENLAB\_RAY\_ADDRESS" in error  # escaped markdown
+    assert not ray.is_initialized()  # refused before ray.init, which would have retried for minutes
