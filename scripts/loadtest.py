@@ -363,13 +363,31 @@ async def one_session(browser, url: str, session: Session, args) -> None:
 def niced(chromium: str, niceness: int) -> str:
     """Chromium as it is, or behind a launcher that runs it at `niceness`: the browsers, which here share the
     server's cores, then take only what the server and the training leave (as when each visitor's browser
-    runs on their own machine). Their latency is then an upper bound twice over; the server's is not."""
+    runs on their own machine). Their latency is then an upper bound twice over; the server's is not.
+
+    `nice` alone is not enough as root: Chromium sets its own processes' priority (renderers back to 0, its
+    IO and display threads to -8, above the server), which root may. The launcher therefore also drops
+    the capability to raise priority (CAP_SYS_NICE, with `setpriv`), so every Chromium thread stays at
+    `niceness`; `browser_niceness` checks what they ran at."""
     if niceness <= 0:
         return chromium
+    drop = "setpriv --inh-caps=-sys_nice --bounding-set=-sys_nice " if shutil.which("setpriv") else ""
     launcher = Path(tempfile.mkdtemp(prefix="genlab-chromium-")) / "chromium"
-    launcher.write_text(f'#!/bin/sh\nexec nice -n {int(niceness)} {chromium} "$@"\n')
+    launcher.write_text(f'#!/bin/sh\nexec {drop}nice -n {int(niceness)} {chromium} "$@"\n')
     launcher.chmod(0o755)
     return str(launcher)
+
+
+def browser_niceness() -> dict[int, int]:
+    """How many threads of Chromium processes run at each niceness now ({niceness: threads})."""
+    counts: dict[int, int] = collections.Counter()
+    for task in Path("/proc").glob("[0-9]*/task/[0-9]*"):
+        try:
+            if (task.parent.parent / "comm").read_text().strip() == "chromium":
+                counts[int((task / "stat").read_text().rsplit(")", 1)[1].split()[16])] += 1  # field 19: nice
+        except (OSError, IndexError, ValueError):
+            continue  # the thread ended while it was read
+    return dict(sorted(counts.items()))
 
 
 async def drive(url: str, sessions: list[Session], args) -> None:
@@ -384,7 +402,13 @@ async def drive(url: str, sessions: list[Session], args) -> None:
                 await asyncio.sleep(rng.uniform(0, args.ramp))
                 await one_session(browser, url, session, args)
 
+            async def look_at_niceness():
+                await asyncio.sleep(args.ramp + 20)  # every session's page is open by then
+                args.niceness_seen = browser_niceness()
+
+            watcher = asyncio.ensure_future(look_at_niceness())
             await asyncio.gather(*(delayed(s) for s in sessions))
+            watcher.cancel()
         finally:
             await browser.close()
 
@@ -456,6 +480,9 @@ def print_summary(result: dict) -> None:
     print(f"\nGenLab load test: {result['sessions']} concurrent sessions, {result['backend']} backend, "
           f"family {result['family']!r}, {result['seconds']} s budget, GENLAB_MAX_JOBS={result['max_jobs']}, "
           f"{result['cpus']} CPU cores, browsers at niceness {result['browser_nice']}")
+    if result.get("browser_threads_by_niceness"):
+        seen = ", ".join(f"{n} at {nice}" for nice, n in result["browser_threads_by_niceness"].items())
+        print(f"Chromium's threads, seen once every page was open, by niceness: {seen}")
     print(f"machine 1-minute load average during the load: {result['load_during']:.1f} on {result['cpus']} cores"
           f"; the server used {result['server_cpu_seconds']:.0f} CPU s "
           f"({result['server_cpu_seconds'] / result['sessions']:.1f} per session), the browser "
@@ -569,7 +596,8 @@ def main(argv=None) -> int:
         sampler.halt()
         end_mb = sampler.read()[1]
         result = {
-            "stall_seconds": args.stall, "browser_nice": args.browser_nice, "sessions": args.sessions,
+            "stall_seconds": args.stall, "browser_nice": args.browser_nice,
+            "browser_threads_by_niceness": getattr(args, "niceness_seen", None), "sessions": args.sessions,
             "backend": args.backend, "family": args.family,
             "seconds": args.seconds,
             "max_jobs": args.max_jobs,
