@@ -104,3 +104,28 @@ def test_the_served_config_skips_the_full_collection_after_every_rerun_and_the_f
     config = tomllib.loads((Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml").read_text())
     assert config["runner"]["postScriptGC"] is False
     assert config["server"]["fileWatcherType"] == "none" and config["server"]["runOnSave"] is False
+
+
+def test_the_served_config_sends_every_element_whole_never_a_reference_a_browser_may_have_lost():
+    # under load a browser got the hash of a chart it no longer kept: "Cached ForwardMsg MISS", a stuck page
+    import tomllib
+
+    from streamlit import config as streamlit_config
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from streamlit.runtime.forward_msg_cache import populate_hash_if_needed
+
+    config = tomllib.loads((Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml").read_text())
+    size, before = config["global"]["minCachedMessageSize"], streamlit_config.get_option("global.minCachedMessageSize")
+
+    def cacheable(text: str, threshold: float) -> bool:
+        streamlit_config.set_option("global.minCachedMessageSize", threshold)
+        msg = ForwardMsg()
+        msg.delta.new_element.markdown.body = text
+        populate_hash_if_needed(msg)
+        return msg.metadata.cacheable
+
+    try:
+        assert cacheable("x" * 50_000, 10e3)  # Streamlit's default: a 50 kB element would be sent by reference
+        assert not cacheable("x" * 50_000_000, size)  # ours: not even a 50 MB one
+    finally:
+        streamlit_config.set_option("global.minCachedMessageSize", before)
