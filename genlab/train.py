@@ -189,6 +189,7 @@ class TrainResult:
     best_valid_loss: float
     message: str = ""
     metrics: list[dict] = field(default_factory=list)
+    finish: dict = field(default_factory=dict)  # what the family's finish_training reported
 
     def to_json(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k != "metrics"}
@@ -346,10 +347,11 @@ class _Loop:
 
     def __init__(self, model: GenerativeModel, setup: Setup, records: _Records, control: TrainControl,
                  seconds: float, max_steps: int | None, report_every: float,
-                 on_optimizer: Callable[[object], None] | None):
+                 on_optimizer: Callable[[object], None] | None, steps_share: float = 1.0):
         self.model, self.fit, self.generator = model, setup.fit, setup.generator
         self.records, self.control, self.on_optimizer = records, control, on_optimizer
         self.seconds, self.max_steps, self.report_every = seconds, max_steps, report_every
+        self.steps_share = steps_share  # of a control's own budget (its `progress`), the part the steps may use
         self.optimizer = make_optimizer(model, on_optimizer)
         self.initial_state = copy.deepcopy(model.state_dict())  # what a reset goes back to
         self.player = {"player": model.players[0]} if model.players else {}  # adversarial families: who trains
@@ -377,6 +379,8 @@ class _Loop:
                 return
             if elapsed >= self.seconds or (self.max_steps is not None and self.step >= self.max_steps):
                 return
+            if self.control.progress is not None and self.control.progress >= self.steps_share:
+                return  # the rest of the control's budget is the family's finish_training
             if self.control.take_reset():
                 self.reset(elapsed)
                 continue
@@ -435,8 +439,7 @@ class _Loop:
         if schedule == "constant":
             return
         progress = self.control.progress
-        if progress is None:
-            progress = elapsed / self.seconds
+        progress = elapsed / self.seconds if progress is None else progress / self.steps_share
         if self.max_steps is not None:
             progress = max(progress, self.step / self.max_steps)
         lr = self.model.config.learning_rate * schedule_factor(schedule, progress)
@@ -515,12 +518,26 @@ def train(
     if not model.trainable:
         record = records.report(0, time.perf_counter() - start, setup.init_metrics)
         return TrainResult("fitted", 0, time.perf_counter() - start, 0, record["valid_loss"], "", records.metrics)
-    loop = _Loop(model, setup, records, control or TrainControl(), seconds, max_steps, report_every, on_optimizer)
+    control = control or TrainControl()
+    share = model.finishing_share  # of the budget, kept from the steps for finish_training
+    loop = _Loop(model, setup, records, control, seconds * (1 - share), max_steps, report_every, on_optimizer,
+                 steps_share=1 - share)
     loop.run()
     elapsed = loop.elapsed()
     if loop.status != "diverged":
         records.finish(loop.step, elapsed, loop.train_metrics)
     records.restore_best()
+    finished = {}
+    if share and loop.status != "diverged":
+        began, start = time.perf_counter(), control.progress
+
+        def spent() -> bool:  # its share of the budget, on the control's own clock if it has one (the bench's CPU)
+            if start is not None:
+                return control.progress - start >= share
+            return time.perf_counter() - began >= share * seconds
+
+        finished = model.finish_training(setup.fit, spent, setup.generator)
+        elapsed += time.perf_counter() - began
     model.eval()
     return TrainResult(loop.status, loop.step, elapsed, records.best_step, records.best_loss, loop.message,
-                       records.metrics)
+                       records.metrics, finished)

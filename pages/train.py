@@ -183,7 +183,7 @@ def follow_link(cls, view: str) -> None:
             st.warning(f"The link's {field.name} = {echoed(raw)} cannot be used: {plain(exc)}")
     raw = link_on_first_sight(SECONDS_LINK)
     if raw is not None:
-        if raw.isdigit() and 1 <= int(raw) <= MAX_SECONDS:
+        if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_SECONDS:  # "²".isdigit(), yet int("²") fails
             st.session_state[SECONDS_KEY] = int(raw)
         else:
             st.warning(f"The link's {SECONDS_LINK} = {echoed(raw)} is not a whole number of seconds from 1 "

@@ -37,7 +37,12 @@ Blob = tuple[float, float, float, float]  # x, y, weight, std
 
 def check_blobs(blobs: Sequence[Sequence[float]]) -> list[Blob]:
     """The blobs as (x, y, weight, std) floats, or a ValueError that says which row to fix."""
-    rows = [tuple(float(v) for v in blob) for blob in blobs]
+    rows = []
+    for i, blob in enumerate(blobs, start=1):
+        try:
+            rows.append(tuple(float(v) for v in blob))
+        except (TypeError, ValueError):  # float's own message would repeat the whole text
+            raise ValueError(f"Row {i} needs four numbers: x, y, weight and std.") from None
     if not rows:
         raise ValueError("Add at least one blob (a row with x, y, weight and std) to draw a density.")
     if len(rows) > MAX_BLOBS:

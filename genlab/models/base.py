@@ -5,6 +5,7 @@ import contextlib
 import dataclasses
 import math
 import numbers
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -81,12 +82,21 @@ class ModelConfig:
         return dataclasses.asdict(self)
 
 
+SHOWN_CHARACTERS = 40  # how much of a refused value an error message repeats
+
+
+def _shown(value) -> str:
+    """A refused value for an error message: its repr, cut to SHOWN_CHARACTERS (a link can carry kilobytes)."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_CHARACTERS else text[:SHOWN_CHARACTERS] + "…"
+
+
 def _coerce(name: str, value, f: dataclasses.Field):
     kind = type(f.default)
     meta = f.metadata
     if meta.get("choices"):
         if value not in meta["choices"]:
-            raise ValueError(f"{name} must be one of {', '.join(map(str, meta['choices']))}; got {value!r}.")
+            raise ValueError(f"{name} must be one of {', '.join(map(str, meta['choices']))}; got {_shown(value)}.")
         return value
     try:
         if kind is bool:
@@ -95,16 +105,16 @@ def _coerce(name: str, value, f: dataclasses.Field):
             return bool(value)
         number = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number; got {value!r}.") from None
+        raise ValueError(f"{name} must be a number; got {_shown(value)}.") from None
     if not math.isfinite(number):
-        raise ValueError(f"{name} must be a finite number; got {value!r}.")
+        raise ValueError(f"{name} must be a finite number; got {_shown(value)}.")
     if kind is int:
         if number != int(number):
-            raise ValueError(f"{name} must be a whole number; got {value!r}.")
+            raise ValueError(f"{name} must be a whole number; got {_shown(value)}.")
         number = int(number)
     low, high = meta.get("low"), meta.get("high")
     if (low is not None and number < low) or (high is not None and number > high):
-        raise ValueError(f"{name} must be between {low} and {high}; got {value!r}.")
+        raise ValueError(f"{name} must be between {low} and {high}; got {_shown(value)}.")
     return number
 
 
@@ -250,6 +260,17 @@ class GenerativeModel(nn.Module):
 
     def initialize(self, train: torch.Tensor, valid: torch.Tensor, generator: torch.Generator) -> dict[str, float]:
         """Data-dependent set-up before training; returns metrics worth reporting."""
+        return {}
+
+    @property
+    def finishing_share(self) -> float:
+        """The share of a run's budget the family keeps for `finish_training` after its gradient steps (0: none)."""
+        return 0.0
+
+    def finish_training(self, train: torch.Tensor, spent: Callable[[], bool], generator: torch.Generator) -> dict:
+        """A family's last work on its best weights once the steps have ended and the best weights are back, until
+        `spent()` says the rest of the budget (its `finishing_share`) is used; returns numbers worth keeping in
+        the run's summary."""
         return {}
 
     # ---- optional answers (the app asks `can(...)` before calling) -------------------

@@ -23,6 +23,17 @@ the generator's weights, θ̄ ← β·θ̄ + (1 − β)·θ after each generator
 validates and is saved with θ̄ (Yazıcı et al., 2019). The game's oscillations then average
 out of the samples instead of landing in them; training still moves θ alone.
 
+With `sampler` = "discriminator rejection" (GAN only), samples are proposals G(z) kept with
+probability exp(r(G(z)) − M): a rejection sampler that re-weights p_θ by an estimate r of
+log p_data/p_θ (Azadi et al., 2019). The game's own discriminator is a poor r: its R1 penalty keeps
+it smooth, so it cannot reject what lies between the modes. r is a second network, the ratio
+critic, trained beside the game at every step by the plain logistic loss (no penalty) on the same
+data batch against fresh samples of the generator that samples; the generator never sees it. For
+the best classifier its logit is exactly log p_data/p_θ. The game chases a moving generator, so the
+last CALIBRATION_SHARE of the budget trains the ratio critic alone against the final generator
+(`finish_training`), where it can converge. What it corrects is what the classifier
+has learned and the generator has not (on toy:8gaussians, the samples smeared between the modes).
+
 A learner can also train one player alone (`players`: "both", "discriminator" or
 "generator"; the other network does not move) and change the discriminator steps per
 generator step (`critic_steps`, the paper's k) while it trains.
@@ -41,6 +52,7 @@ References:
     Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014.
     Mescheder, Geiger & Nowozin, "Which Training Methods for GANs do actually Converge?", ICML 2018.
     Yazıcı et al., "The Unusual Effectiveness of Averaging in GAN Training", ICLR 2019.
+    Azadi et al., "Discriminator Rejection Sampling", ICLR 2019.
 """
 from __future__ import annotations
 
@@ -55,7 +67,7 @@ from torch.nn import functional as F
 
 from genlab.models import register
 from genlab.models._nets import Standardize, mlp, sample_mmd2, view_mmd2
-from genlab.models._noise import standard_normal
+from genlab.models._noise import random_index, standard_normal, uniform
 from genlab.models.base import GRAD_CLIP_NORM, DensityModel, GenerativeModel, ModelConfig, hparam
 
 __all__ = ["GAN", "GANConfig", "Adversarial", "AdversarialConfig", "PlayerOptimizers",
@@ -64,6 +76,14 @@ __all__ = ["GAN", "GANConfig", "Adversarial", "AdversarialConfig", "PlayerOptimi
 LOG_4 = math.log(4.0)
 VALID_SAMPLES = 500  # samples compared with held-out data by validation_loss
 BATCH_MMD_ITEMS = 128  # batch items (and samples) behind the MMD² charted at each step
+SAMPLERS = ("generator", "discriminator rejection")
+REJECTION_CALIBRATION = 10_000  # proposals whose logits set the rejection sampler's ceiling M
+REJECTION_CEILING_QUANTILE = 0.99  # M is this quantile of their logits (the top 1 % are always kept)
+REJECTION_CHUNK = 10_000  # proposals drawn at a time
+CALIBRATION_SHARE = 0.1  # of a run's budget: the ratio critic's last training, against the final generator
+CALIBRATION_BATCH = 1024  # data items (and as many samples) per calibration step
+CALIBRATION_LEARNING_RATE = 1e-3  # a plain classifier against a generator that no longer moves: larger steps
+CALIBRATION_MAX_STEPS = 2000  # enough for the 2-D toys' ratio critic to settle (in a few CPU-seconds)
 
 
 @dataclass
@@ -89,6 +109,7 @@ class PlayerOptimizers(NamedTuple):
 
     generator: torch.optim.Optimizer
     critic: torch.optim.Optimizer
+    ratio: torch.optim.Optimizer | None = None  # the GAN's ratio critic, when it samples by rejection
 
 
 class Adversarial(GenerativeModel):
@@ -307,6 +328,10 @@ class GANConfig(AdversarialConfig):
                             choices=tuple(GENERATOR_LOSSES))
     r1_weight: float = hparam(1.0, 0.0, 1000.0, "γ in the discriminator's penalty γ/2·E‖∇ logit D(x)‖² on data "
                               "(R1); it damps the game's oscillations. 0 plays the plain game.")
+    sampler: str = hparam("generator", help="How samples are drawn: 'generator' gives G(z) as it is; "
+                          "'discriminator rejection' keeps each G(z) with probability exp(r(G(z)) − M), where r, "
+                          "a second discriminator trained beside the game without the R1 penalty, estimates "
+                          "log p_data/p_θ (Azadi et al., 2019).", choices=SAMPLERS)
 
 
 @register
@@ -327,6 +352,63 @@ class GAN(Adversarial):
     config_class = GANConfig
     critic_field = "discriminator"
 
+    def __init__(self, config: GANConfig, spec):
+        super().__init__(config, spec)
+        self.ratio_critic = (mlp(spec.dim, 1, config.hidden_units, config.hidden_layers, lambda: nn.LeakyReLU(0.2))
+                             if config.sampler == "discriminator rejection" else None)
+
+    def make_optimizer(self) -> PlayerOptimizers:
+        players = super().make_optimizer()
+        if self.ratio_critic is None:
+            return players
+        return players._replace(ratio=torch.optim.Adam(self.ratio_critic.parameters(), lr=self.config.learning_rate,
+                                                       betas=(self.config.beta1, self.beta2)))
+
+    @property
+    def finishing_share(self) -> float:
+        return CALIBRATION_SHARE if self.ratio_critic is not None else 0.0
+
+    def finish_training(self, train, spent, generator):
+        """Calibrate the ratio critic: train it alone against the final (best) generator until the budget is
+        `spent()`, at most CALIBRATION_MAX_STEPS steps. During the game it chased a moving generator; now the generator
+        stands still, the classifier can converge, and its logit approaches log p_data/p_θ of the
+        generator that samples (Azadi et al. train their discriminator on after the game, too)."""
+        if self.ratio_critic is None:
+            return {}
+        self.train()
+        optimizer = torch.optim.Adam(self.ratio_critic.parameters(), lr=CALIBRATION_LEARNING_RATE,
+                                     betas=(self.config.beta1, self.beta2))
+        sampling = self.averaged_generator if self.averaged_generator is not None else self.generator
+        steps, loss = 0, torch.zeros(())
+        while steps < CALIBRATION_MAX_STEPS and not spent():
+            batch = train[random_index(len(train), (CALIBRATION_BATCH,), generator, train.device)]
+            real = self.real(batch.to(self.device))
+            with torch.no_grad():
+                fake = sampling(self.noise(len(real)))
+            loss = discriminator_loss(self.ratio_critic(real).squeeze(1), self.ratio_critic(fake).squeeze(1))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            steps += 1
+        self.eval()
+        return {"ratio_critic_calibration_steps": steps, "ratio_critic_loss": float(loss.detach())}
+
+    def train_step(self, batch, optimizer: PlayerOptimizers, player: str = "both") -> dict[str, float]:
+        """The game's step, then (when sampling by rejection) one step of the ratio critic on the same batch."""
+        out = super().train_step(batch, optimizer, player)
+        if self.ratio_critic is not None:
+            real = self.real(batch)
+            with torch.no_grad():
+                sampling = self.averaged_generator if self.averaged_generator is not None else self.generator
+                fake = sampling(self.noise(len(real)))
+            loss = discriminator_loss(self.ratio_critic(real).squeeze(1), self.ratio_critic(fake).squeeze(1))
+            optimizer.ratio.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(self.ratio_critic.parameters(), max_norm=GRAD_CLIP_NORM)
+            optimizer.ratio.step()
+            out["ratio_critic_loss"] = float(loss.detach())
+        return out
+
     def critic_loss(self, real, fake):
         real_logits, fake_logits = self.scores(real), self.scores(fake)
         loss = discriminator_loss(real_logits, fake_logits)
@@ -341,6 +423,45 @@ class GAN(Adversarial):
 
     def generator_loss(self, fake_scores):
         return generator_loss(fake_scores, self.config.loss_type)
+
+    # ---- discriminator rejection sampling ------------------------------------------
+    def _sample(self, n, temperature, generator):
+        if self.config.sampler == "generator":
+            return super()._sample(n, temperature, generator)
+        return self.to_view(self.kept_by_discriminator(n, temperature, generator)[0])
+
+    def _sample_steps(self, n, temperature, generator, max_frames):
+        """As the generator's steps; with rejection, then the proposals the discriminator kept."""
+        frames = super()._sample_steps(n, temperature, generator, max_frames)
+        if self.config.sampler == "generator":
+            return frames
+        kept, rate = self.kept_by_discriminator(n, temperature, generator)
+        frames.append((f"kept by the ratio critic ({rate:.0%} of G(noise) accepted)", self.to_view(kept)))
+        return frames[-max_frames:]
+
+    @torch.no_grad()
+    def kept_by_discriminator(self, n: int, temperature: float = 1.0,
+                              generator: torch.Generator | None = None) -> tuple[torch.Tensor, float]:
+        """n proposals G(z) kept with probability min(1, exp(r(G(z)) − M)), standardized (n, D), and the share
+        of proposals kept; r is the ratio critic's logit.
+
+        For the best classifier, r(x) = log p_data(x)/p_θ(x), so the kept points follow p_data
+        wherever the ratio critic is right and M bounds r (Azadi et al., 2019). M
+        is the REJECTION_CEILING_QUANTILE quantile of the logits of REJECTION_CALIBRATION proposals
+        rather than their maximum: one stray logit would otherwise make the sampler reject almost
+        everything, at the price of keeping the top 1 % of proposals without re-weighting them.
+        At least that 1 % is kept, so the loop ends.
+        """
+        ratio = lambda y: self.ratio_critic(y).squeeze(1)  # noqa: E731
+        logits = ratio(self.generate(self.noise(REJECTION_CALIBRATION, temperature, generator)))
+        ceiling = torch.quantile(logits, REJECTION_CEILING_QUANTILE)
+        kept, count, proposed = [], 0, 0
+        while count < n:
+            proposals = self.generate(self.noise(REJECTION_CHUNK, temperature, generator))
+            keep = uniform((REJECTION_CHUNK,), generator, self.device).log() < ratio(proposals) - ceiling
+            kept.append(proposals[keep])
+            count, proposed = count + int(keep.sum()), proposed + REJECTION_CHUNK
+        return torch.cat(kept)[:n], count / proposed
 
     def critic_field_values(self, scores):
         return torch.sigmoid(scores)

@@ -240,3 +240,16 @@ def test_moving_to_another_device_and_back_keeps_the_model(name, view):
             assert log_p.device == model.device and torch.isfinite(log_p).all()
         model.to("cpu")
         assert torch.equal(model.sample(N, generator=generator("cpu")), reference)
+
+
+def test_a_refused_setting_is_repeated_only_in_part():
+    ds = genlab.load_dataset("toy:8gaussians")
+    for setting in ({"loss_type": "x" * 5000}, {"learning_rate": "y" * 5000}):
+        with pytest.raises(ValueError) as refused:
+            genlab.create_model("gan", ds, **setting)
+        assert len(str(refused.value)) < 200 and "…" in str(refused.value)
+    from genlab.data.drawn import check_blobs
+
+    with pytest.raises(ValueError, match="^Row 2 needs four numbers") as refused:
+        check_blobs([(0, 0, 1, 0.5), (0, 0, 1, "Q" * 3000)])
+    assert len(str(refused.value)) < 100

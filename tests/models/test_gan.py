@@ -170,7 +170,7 @@ def test_one_player_trains_alone_and_the_other_does_not_move(name):
 
 
 def test_critic_steps_is_the_gans_k_and_changes_mid_run():
-    from genlab.train import apply_changes
+    from genlab.train import apply_changes, torch_optimizers
 
     ds = genlab.load_dataset("toy:8gaussians")
     gan, wgan = create_model("gan", ds, **TINY), create_model("wgan-gp", ds, **TINY)
@@ -179,7 +179,7 @@ def test_critic_steps_is_the_gans_k_and_changes_mid_run():
     optimizer = gan.make_optimizer()
     assert apply_changes(gan, optimizer, {"critic_steps": 3}) == "critic_steps 1 → 3"
     apply_changes(gan, optimizer, {"learning_rate": 1e-3})  # reaches both players' optimizers
-    assert [g["lr"] for opt in optimizer for g in opt.param_groups] == [1e-3, 1e-3]
+    assert [g["lr"] for opt in torch_optimizers(optimizer) for g in opt.param_groups] == [1e-3, 1e-3]
     with pytest.raises(ValueError, match="between 1 and 50"):
         apply_changes(gan, gan.make_optimizer(), {"critic_steps": 0})
 
@@ -206,3 +206,75 @@ def test_the_averaged_generator_follows_the_weights_samples_and_is_saved(name, t
     genlab.train_and_save(model, ds, tmp_path / "run", seconds=60, max_steps=3, report_every=60)
     again, _, _ = genlab.load_run(tmp_path / "run", load_data=False)
     assert torch.equal(again.generate(z), model.eval().generate(z))
+
+
+class _Shift(torch.nn.Module):
+    """G(z) = z (2-D): proposals from N(0, I) in standardized coordinates."""
+
+    def forward(self, z):
+        return z
+
+
+class _ExactRatio(torch.nn.Module):
+    """logit D(y) = log N(y; μ, s² I) − log N(y; 0, I): the best discriminator for a target N(μ, s² I)."""
+
+    def __init__(self, mean, scale):
+        super().__init__()
+        self.mean, self.scale = torch.tensor(mean), scale
+
+    def forward(self, y):
+        target = -((y - self.mean) ** 2).sum(1) / (2 * self.scale**2) - 2 * math.log(self.scale)
+        return (target + (y**2).sum(1) / 2).unsqueeze(1)
+
+
+def test_discriminator_rejection_with_the_best_discriminator_draws_the_data_density():
+    ds = genlab.load_dataset("toy:8gaussians")
+    model = create_model("gan", ds, **TINY, latent_dim=2, sampler="discriminator rejection")
+    model.initialize(ds.train, ds.test, torch.Generator().manual_seed(0))
+    model.generator, model.ratio_critic = _Shift(), _ExactRatio([0.5, -0.25], 0.5)
+    kept, rate = model.kept_by_discriminator(40_000, generator=torch.Generator().manual_seed(0))
+    assert kept.mean(0).sub(torch.tensor([0.5, -0.25])).abs().max() < 0.02
+    assert kept.std(0).sub(0.5).abs().max() < 0.02
+    assert 0.05 < rate < 0.5  # the target holds a quarter of the proposals' spread: most are rejected
+    plain = create_model("gan", ds, **TINY, latent_dim=2)
+    plain.initialize(ds.train, ds.test, torch.Generator().manual_seed(0))
+    plain.generator = _Shift()
+    assert plain.sample(20_000, generator=torch.Generator().manual_seed(0)).std(0).div(ds.train.std(0)).sub(1).abs() \
+        .max() < 0.05  # the default sampler is G(z) itself: N(0, I), the data's own spread
+    shown = model.sample_steps(8, generator=torch.Generator().manual_seed(0))
+    assert shown[-1][0].startswith("kept by the ratio critic") and shown[-1][1].shape == (8, 2)
+
+
+def test_the_ratio_critic_trains_beside_the_game_and_is_saved_with_the_run(tmp_path):
+    ds = genlab.load_dataset("toy:8gaussians")
+    torch.manual_seed(0)
+    model = create_model("gan", ds, **TINY, sampler="discriminator rejection")
+    assert create_model("gan", ds, **TINY).ratio_critic is None  # the default sampler needs none
+    model.initialize(ds.train, ds.test, torch.Generator().manual_seed(0))
+    optimizer = model.make_optimizer()
+    before = _weights(model.ratio_critic)
+    out = model.train_step(ds.train[:32], optimizer)
+    assert out["ratio_critic_loss"] > 0
+    assert all(not torch.equal(before[k], v) for k, v in model.ratio_critic.state_dict().items())
+    summary = genlab.train_and_save(model, ds, tmp_path / "run", seconds=2, max_steps=3, report_every=60)
+    calibrated = summary["train"]["finish"]  # the last tenth of the budget trained the ratio critic alone
+    assert 0 < calibrated["ratio_critic_calibration_steps"] <= 2000 and calibrated["ratio_critic_loss"] > 0
+    again, _, _ = genlab.load_run(tmp_path / "run", load_data=False)
+    draw = lambda m: m.sample(64, generator=torch.Generator().manual_seed(3))  # noqa: E731
+    assert torch.equal(draw(again), draw(model))
+
+
+def test_the_ratio_critics_calibration_is_paid_from_the_budget_not_after_it():
+    import time
+
+    from genlab.bench import _cpu_budget
+    from genlab.train import train
+
+    ds = genlab.load_dataset("toy:8gaussians")
+    model = create_model("gan", ds, **TINY, sampler="discriminator rejection")
+    began = time.process_time()
+    result = train(model, ds, seconds=60, control=_cpu_budget(1.5), report_every=60)  # the benchmark's CPU clock
+    spent = time.process_time() - began
+    assert result.finish["ratio_critic_calibration_steps"] > 0 and result.steps > 0
+    assert spent < 1.5 + 0.5  # 2,000 calibration steps on batches of 1,024 would take seconds more (beyond the
+    # budget: the steps' 90 %, the last report, the calibration's 10 %)

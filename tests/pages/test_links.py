@@ -139,3 +139,13 @@ def test_markdown_in_a_train_link_is_shown_as_text(runs):
     assert any("seconds" in w for w in warnings) and any("hidden_units" in w for w in warnings)
     for text in warnings:
         assert "](" not in text and "\\[Session expired\\]" in text  # escaped: shown, never a link
+
+
+def test_odd_digits_and_long_values_in_a_train_link_are_refused_briefly(runs):
+    long = "A" * 5000
+    at = opened({"dataset": "toy:8gaussians", "family": "gan", "seconds": "²", "sampler": long,
+                 "learning_rate": long}, "pages/train.py")
+    assert not at.exception  # "²".isdigit() is True, and int("²") raised
+    warnings = [w.value for w in at.warning]
+    assert any("seconds" in w for w in warnings) and any("sampler" in w for w in warnings)
+    assert all(len(w) < 400 for w in warnings)  # neither the echo nor the check's own message repeats it all
