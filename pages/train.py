@@ -27,6 +27,7 @@ FULL_SPEED = "full speed"
 SPEEDS = {"1 step per redraw": 1, "10 steps per redraw": 10, "100 steps per redraw": 100, FULL_SPEED: None}
 CHANGE_KEYS = {"learning_rate": "change_lr", "batch_size": "change_batch"}  # widget keys of the mid-run changes
 COLUMNS = 4  # hyper-parameter widgets per row
+PANELS_PER_ROW = 3  # training-curve panels per chart: a GAN charts nine signals, unreadable side by side
 HALF_WIDTH = 440  # pixels a figure may take in one of two columns of the wide layout
 OPTIMISER_FIELDS = {f.name for f in ModelConfig.fields()}
 DEFAULTS_CHOICE = "Defaults of the family"
@@ -431,8 +432,10 @@ def training_charts(ds, view: JobView) -> None:
     zoomed = persistent(zoom.toggle, "Zoom on late progress", "train_zoom", True, link="zoom",
                         help="Scale each chart to the points after the first, so a high start does not flatten "
                              "the last seconds of progress.")
-    st.plotly_chart(figures.training_curves(view.metrics, keys, titles, events=True, units=units, zoom=zoomed,
-                                            labels=labels))
+    for row in range(0, len(keys), PANELS_PER_ROW):
+        part = slice(row, row + PANELS_PER_ROW)
+        st.plotly_chart(figures.training_curves(view.metrics, keys[part], titles[part], events=True, units=units[part],
+                                                zoom=zoomed, labels=labels))
     marks = figures.training_marks(view.metrics)
     if marks:
         with st.expander(f"The chart's {len(marks)} numbered marks (dotted: a change; dashed: pause, steps, speed)"):

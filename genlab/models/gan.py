@@ -23,7 +23,7 @@ the generator's weights, θ̄ ← β·θ̄ + (1 − β)·θ after each generator
 validates and is saved with θ̄ (Yazıcı et al., 2019). The game's oscillations then average
 out of the samples instead of landing in them; training still moves θ alone.
 
-With `sampler` = "discriminator rejection" (GAN only), samples are proposals G(z) kept with
+With `sampler` = "ratio-critic rejection" (GAN only), samples are proposals G(z) kept with
 probability exp(r(G(z)) − M): a rejection sampler that re-weights p_θ by an estimate r of
 log p_data/p_θ (Azadi et al., 2019). The game's own discriminator is a poor r: its R1 penalty keeps
 it smooth, so it cannot reject what lies between the modes. r is a second network, the ratio
@@ -76,7 +76,7 @@ __all__ = ["GAN", "GANConfig", "Adversarial", "AdversarialConfig", "PlayerOptimi
 LOG_4 = math.log(4.0)
 VALID_SAMPLES = 500  # samples compared with held-out data by validation_loss
 BATCH_MMD_ITEMS = 128  # batch items (and samples) behind the MMD² charted at each step
-SAMPLERS = ("generator", "discriminator rejection")
+SAMPLERS = ("generator", "ratio-critic rejection")
 REJECTION_CALIBRATION = 10_000  # proposals whose logits set the rejection sampler's ceiling M
 REJECTION_CEILING_QUANTILE = 0.99  # M is this quantile of their logits (the top 1 % are always kept)
 REJECTION_CHUNK = 10_000  # proposals drawn at a time
@@ -329,9 +329,10 @@ class GANConfig(AdversarialConfig):
     r1_weight: float = hparam(1.0, 0.0, 1000.0, "γ in the discriminator's penalty γ/2·E‖∇ logit D(x)‖² on data "
                               "(R1); it damps the game's oscillations. 0 plays the plain game.")
     sampler: str = hparam("generator", help="How samples are drawn: 'generator' gives G(z) as it is; "
-                          "'discriminator rejection' keeps each G(z) with probability exp(r(G(z)) − M), where r, "
-                          "a second discriminator trained beside the game without the R1 penalty, estimates "
-                          "log p_data/p_θ (Azadi et al., 2019).", choices=SAMPLERS)
+                          "'ratio-critic rejection' keeps each G(z) with probability exp(r(G(z)) − log M), where r, "
+                          "the logit of a second discriminator (the ratio critic) trained beside the game without "
+                          "the R1 penalty, estimates log p_data/p_θ, and log M is nearly its largest value over "
+                          "the generator's points (Azadi et al., 2019).", choices=SAMPLERS)
 
 
 @register
@@ -355,7 +356,7 @@ class GAN(Adversarial):
     def __init__(self, config: GANConfig, spec):
         super().__init__(config, spec)
         self.ratio_critic = (mlp(spec.dim, 1, config.hidden_units, config.hidden_layers, lambda: nn.LeakyReLU(0.2))
-                             if config.sampler == "discriminator rejection" else None)
+                             if config.sampler == "ratio-critic rejection" else None)
 
     def make_optimizer(self) -> PlayerOptimizers:
         players = super().make_optimizer()
@@ -424,7 +425,7 @@ class GAN(Adversarial):
     def generator_loss(self, fake_scores):
         return generator_loss(fake_scores, self.config.loss_type)
 
-    # ---- discriminator rejection sampling ------------------------------------------
+    # ---- ratio-critic rejection sampling ------------------------------------------
     def _sample(self, n, temperature, generator):
         if self.config.sampler == "generator":
             return super()._sample(n, temperature, generator)
@@ -436,7 +437,8 @@ class GAN(Adversarial):
         if self.config.sampler == "generator":
             return frames
         kept, rate = self.kept_by_discriminator(n, temperature, generator)
-        frames.append((f"kept by the ratio critic ({rate:.0%} of G(noise) accepted)", self.to_view(kept)))
+        frames.append((f"kept by the ratio critic ({rate:.0%} of G(noise) accepted; a second discriminator "
+                       "throws away the points it judges unlike the data)", self.to_view(kept)))
         return frames[-max_frames:]
 
     @torch.no_grad()

@@ -229,7 +229,7 @@ class _ExactRatio(torch.nn.Module):
 
 def test_discriminator_rejection_with_the_best_discriminator_draws_the_data_density():
     ds = genlab.load_dataset("toy:8gaussians")
-    model = create_model("gan", ds, **TINY, latent_dim=2, sampler="discriminator rejection")
+    model = create_model("gan", ds, **TINY, latent_dim=2, sampler="ratio-critic rejection")
     model.initialize(ds.train, ds.test, torch.Generator().manual_seed(0))
     model.generator, model.ratio_critic = _Shift(), _ExactRatio([0.5, -0.25], 0.5)
     kept, rate = model.kept_by_discriminator(40_000, generator=torch.Generator().manual_seed(0))
@@ -248,7 +248,7 @@ def test_discriminator_rejection_with_the_best_discriminator_draws_the_data_dens
 def test_the_ratio_critic_trains_beside_the_game_and_is_saved_with_the_run(tmp_path):
     ds = genlab.load_dataset("toy:8gaussians")
     torch.manual_seed(0)
-    model = create_model("gan", ds, **TINY, sampler="discriminator rejection")
+    model = create_model("gan", ds, **TINY, sampler="ratio-critic rejection")
     assert create_model("gan", ds, **TINY).ratio_critic is None  # the default sampler needs none
     model.initialize(ds.train, ds.test, torch.Generator().manual_seed(0))
     optimizer = model.make_optimizer()
@@ -271,7 +271,7 @@ def test_the_ratio_critics_calibration_is_paid_from_the_budget_not_after_it():
     from genlab.train import train
 
     ds = genlab.load_dataset("toy:8gaussians")
-    model = create_model("gan", ds, **TINY, sampler="discriminator rejection")
+    model = create_model("gan", ds, **TINY, sampler="ratio-critic rejection")
     began = time.process_time()
     result = train(model, ds, seconds=60, control=_cpu_budget(1.5), report_every=60)  # the benchmark's CPU clock
     spent = time.process_time() - began
