@@ -115,9 +115,10 @@ PRESETS: tuple[Preset, ...] = (
            "The game as in the defaults, with a second discriminator trained beside it without the R1 penalty. "
            "Its logit estimates log p_data/p_θ, and samples are the generator's proposals kept with "
            "probability exp(logit − log M), log M being nearly the largest logit. The generator smears each "
-           "cluster along the circle; the ratio critic learns where, and the rejection step removes those samples. The last tenth of the budget trains the "
-           "ratio critic alone against the final generator. On the benchmark (60 CPU-seconds, 8gaussians, two "
-           "seeds) the KL was 0.05 and 0.34 nats against the defaults' 0.63 and 0.64."),
+           "cluster along the circle; the ratio critic learns where, and the rejection step removes those "
+           "samples. The last tenth of the budget trains the ratio critic alone against the final generator. On "
+           "the benchmark (60 CPU-seconds, 8gaussians, two seeds) the KL was 0.05 and 0.34 nats against the "
+           "defaults' 0.63 and 0.64."),
     Preset("Minimax, no penalty (broken on purpose)", "gan", "toy",
            {"loss_type": "minimax", "r1_weight": 0.0, "learning_rate": 0.001, "beta1": 0.5},
            "The game's own value with a fast step and no damping: the generator's gradient vanishes once D "
