@@ -81,7 +81,9 @@ def test_pause_resume_and_stop_reach_the_actor(backend, points_ds):
 
 
 def test_three_runs_on_two_cpus_queue_and_all_finish(backend, points_ds):
-    jobs = [backend.start(gmm(points_ds), points_ds, seconds=1.0, seed=seed) for seed in range(3)]
+    # 5 s each: the second actor's worker may take seconds to start (it imports torch); a 1 s first run could
+    # end before it, and the moment with two running and one waiting never came (a CI failure)
+    jobs = [backend.start(gmm(points_ds), points_ds, seconds=5.0, seed=seed) for seed in range(3)]
     assert wait_for(lambda: [j.state for j in jobs] == [JobState.RUNNING, JobState.RUNNING, JobState.QUEUED])
     third = jobs[2].view()
     assert (third.queue_position, third.queue_length) == (1, 1)
