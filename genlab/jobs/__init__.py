@@ -9,6 +9,7 @@ import os
 
 from genlab.jobs.base import (
     CapacityError,
+    ClusterUnreachable,
     JobBackend,
     JobHandle,
     JobLimits,
@@ -19,8 +20,9 @@ from genlab.jobs.base import (
 )
 from genlab.jobs.local import Job, JobManager, LocalBackend
 
-__all__ = ["backend_from_env", "RAY_ADDRESS", "Job", "JobManager", "LocalBackend", "CapacityError", "ModelCard",
-           "JobState", "JobView", "JobLimits", "JobHandle", "JobBackend", "check_session_room"]
+__all__ = ["backend_from_env", "RAY_ADDRESS", "Job", "JobManager", "LocalBackend", "CapacityError",
+           "ClusterUnreachable", "ModelCard", "JobState", "JobView", "JobLimits", "JobHandle", "JobBackend",
+           "check_session_room"]
 
 RAY_ADDRESS = "GENLAB_RAY_ADDRESS"
 

@@ -67,6 +67,10 @@ class JobState(enum.StrEnum):
         return self is JobState.QUEUED or self.training
 
 
+class ClusterUnreachable(ValueError):
+    """The cluster this server was told to train on does not answer (a ValueError: a setting to fix)."""
+
+
 class CapacityError(RuntimeError):
     """Raised when a job cannot start or wait: the queue is full, or its session reached a limit."""
 

@@ -36,6 +36,7 @@ from genlab.data.base import Dataset
 from genlab.jobs.base import (
     SNAPSHOT_EVERY,
     Capacity,
+    ClusterUnreachable,
     JobBackend,
     JobHandle,
     JobLimits,
@@ -76,8 +77,8 @@ def connect(address: str | None = None) -> None:
         check_reachable(address)
         ray.init(address=address, runtime_env={"py_modules": [genlab]}, log_to_driver=False)
     except ConnectionError as exc:
-        raise ValueError(f"Could not reach a Ray cluster at {address!r} ({exc}); start one with `ray start --head` "
-                         "or unset GENLAB_RAY_ADDRESS to train in this process.") from None
+        raise ClusterUnreachable(f"Could not reach a Ray cluster at {address!r} ({exc}); start one with "
+                                 "`ray start --head` or unset GENLAB_RAY_ADDRESS to train in this process.") from None
 
 
 def check_reachable(address: str | None) -> None:

@@ -14,6 +14,7 @@ from torch import nn
 
 from genlab.data.base import DataSpec
 from genlab.models._noise import uniform
+from genlab.text import shown
 
 GRAD_CLIP_NORM = 100.0
 
@@ -82,21 +83,12 @@ class ModelConfig:
         return dataclasses.asdict(self)
 
 
-SHOWN_CHARACTERS = 40  # how much of a refused value an error message repeats
-
-
-def _shown(value) -> str:
-    """A refused value for an error message: its repr, cut to SHOWN_CHARACTERS (a link can carry kilobytes)."""
-    text = repr(value)
-    return text if len(text) <= SHOWN_CHARACTERS else text[:SHOWN_CHARACTERS] + "…"
-
-
 def _coerce(name: str, value, f: dataclasses.Field):
     kind = type(f.default)
     meta = f.metadata
     if meta.get("choices"):
         if value not in meta["choices"]:
-            raise ValueError(f"{name} must be one of {', '.join(map(str, meta['choices']))}; got {_shown(value)}.")
+            raise ValueError(f"{name} must be one of {', '.join(map(str, meta['choices']))}; got {shown(value)}.")
         return value
     try:
         if kind is bool:
@@ -105,16 +97,16 @@ def _coerce(name: str, value, f: dataclasses.Field):
             return bool(value)
         number = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number; got {_shown(value)}.") from None
+        raise ValueError(f"{name} must be a number; got {shown(value)}.") from None
     if not math.isfinite(number):
-        raise ValueError(f"{name} must be a finite number; got {_shown(value)}.")
+        raise ValueError(f"{name} must be a finite number; got {shown(value)}.")
     if kind is int:
         if number != int(number):
-            raise ValueError(f"{name} must be a whole number; got {_shown(value)}.")
+            raise ValueError(f"{name} must be a whole number; got {shown(value)}.")
         number = int(number)
     low, high = meta.get("low"), meta.get("high")
     if (low is not None and number < low) or (high is not None and number > high):
-        raise ValueError(f"{name} must be between {low} and {high}; got {_shown(value)}.")
+        raise ValueError(f"{name} must be between {low} and {high}; got {shown(value)}.")
     return number
 
 

@@ -24,7 +24,7 @@ validates and is saved with θ̄ (Yazıcı et al., 2019). The game's oscillation
 out of the samples instead of landing in them; training still moves θ alone.
 
 With `sampler` = "ratio-critic rejection" (GAN only), samples are proposals G(z) kept with
-probability exp(r(G(z)) − M): a rejection sampler that re-weights p_θ by an estimate r of
+probability exp(r(G(z)) − log M): a rejection sampler that re-weights p_θ by an estimate r of
 log p_data/p_θ (Azadi et al., 2019). The game's own discriminator is a poor r: its R1 penalty keeps
 it smooth, so it cannot reject what lies between the modes. r is a second network, the ratio
 critic, trained beside the game at every step by the plain logistic loss (no penalty) on the same
@@ -379,14 +379,10 @@ class GAN(Adversarial):
         self.train()
         optimizer = torch.optim.Adam(self.ratio_critic.parameters(), lr=CALIBRATION_LEARNING_RATE,
                                      betas=(self.config.beta1, self.beta2))
-        sampling = self.averaged_generator if self.averaged_generator is not None else self.generator
         steps, loss = 0, torch.zeros(())
         while steps < CALIBRATION_MAX_STEPS and not spent():
             batch = train[random_index(len(train), (CALIBRATION_BATCH,), generator, train.device)]
-            real = self.real(batch.to(self.device))
-            with torch.no_grad():
-                fake = sampling(self.noise(len(real)))
-            loss = discriminator_loss(self.ratio_critic(real).squeeze(1), self.ratio_critic(fake).squeeze(1))
+            loss = self._ratio_critic_loss(batch.to(self.device))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -394,15 +390,20 @@ class GAN(Adversarial):
         self.eval()
         return {"ratio_critic_calibration_steps": steps, "ratio_critic_loss": float(loss.detach())}
 
+    def _ratio_critic_loss(self, batch: torch.Tensor) -> torch.Tensor:
+        """The ratio critic's logistic loss: data items against as many fresh samples of the generator that samples
+        (the averaged one, if the model keeps it), which it never steers."""
+        real = self.real(batch)
+        with torch.no_grad():
+            sampling = self.averaged_generator if self.averaged_generator is not None else self.generator
+            fake = sampling(self.noise(len(real)))
+        return discriminator_loss(self.ratio_critic(real).squeeze(1), self.ratio_critic(fake).squeeze(1))
+
     def train_step(self, batch, optimizer: PlayerOptimizers, player: str = "both") -> dict[str, float]:
         """The game's step, then (when sampling by rejection) one step of the ratio critic on the same batch."""
         out = super().train_step(batch, optimizer, player)
         if self.ratio_critic is not None:
-            real = self.real(batch)
-            with torch.no_grad():
-                sampling = self.averaged_generator if self.averaged_generator is not None else self.generator
-                fake = sampling(self.noise(len(real)))
-            loss = discriminator_loss(self.ratio_critic(real).squeeze(1), self.ratio_critic(fake).squeeze(1))
+            loss = self._ratio_critic_loss(batch)
             optimizer.ratio.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(self.ratio_critic.parameters(), max_norm=GRAD_CLIP_NORM)
@@ -427,28 +428,28 @@ class GAN(Adversarial):
 
     # ---- ratio-critic rejection sampling ------------------------------------------
     def _sample(self, n, temperature, generator):
-        if self.config.sampler == "generator":
+        if self.ratio_critic is None:
             return super()._sample(n, temperature, generator)
-        return self.to_view(self.kept_by_discriminator(n, temperature, generator)[0])
+        return self.to_view(self.kept_by_ratio_critic(n, temperature, generator)[0])
 
     def _sample_steps(self, n, temperature, generator, max_frames):
         """As the generator's steps; with rejection, then the proposals the discriminator kept."""
         frames = super()._sample_steps(n, temperature, generator, max_frames)
-        if self.config.sampler == "generator":
+        if self.ratio_critic is None:
             return frames
-        kept, rate = self.kept_by_discriminator(n, temperature, generator)
+        kept, rate = self.kept_by_ratio_critic(n, temperature, generator)
         frames.append((f"kept by the ratio critic ({rate:.0%} of G(noise) accepted; a second discriminator "
                        "throws away the points it judges unlike the data)", self.to_view(kept)))
         return frames[-max_frames:]
 
     @torch.no_grad()
-    def kept_by_discriminator(self, n: int, temperature: float = 1.0,
+    def kept_by_ratio_critic(self, n: int, temperature: float = 1.0,
                               generator: torch.Generator | None = None) -> tuple[torch.Tensor, float]:
-        """n proposals G(z) kept with probability min(1, exp(r(G(z)) − M)), standardized (n, D), and the share
+        """n proposals G(z) kept with probability min(1, exp(r(G(z)) − log M)), standardized (n, D), and the share
         of proposals kept; r is the ratio critic's logit.
 
         For the best classifier, r(x) = log p_data(x)/p_θ(x), so the kept points follow p_data
-        wherever the ratio critic is right and M bounds r (Azadi et al., 2019). M
+        wherever the ratio critic is right and log M bounds r (Azadi et al., 2019). log M
         is the REJECTION_CEILING_QUANTILE quantile of the logits of REJECTION_CALIBRATION proposals
         rather than their maximum: one stray logit would otherwise make the sampler reject almost
         everything, at the price of keeping the top 1 % of proposals without re-weighting them.

@@ -15,7 +15,7 @@ from genlab.data.base import Dataset
 from genlab.data.folder import MIN_IMAGES
 from genlab.data.imagefiles import IMAGE_SUFFIXES, MAX_FILE_BYTES, MAX_IMAGES, UploadError
 from genlab.data.uploads import save_uploads
-from genlab.jobs import CapacityError
+from genlab.jobs import CapacityError, ClusterUnreachable
 from pages._ui.datasets import (
     DEFAULT_DATASET,
     UPLOAD_CHOICE,
@@ -87,7 +87,7 @@ def sidebar(page_ticks: bool = False) -> Selection:
     st.session_state[SHARE_BOX_KEY] = None  # drawn below, once this run's sidebar has it
     try:
         manager = job_manager()
-    except ValueError as exc:  # the Ray cluster this server was told to train on does not answer
+    except ClusterUnreachable as exc:
         st.error(f"This server trains on a Ray cluster, and it cannot reach it. {plain(exc)} "
                  "Reload this page once it answers.", icon=":material/cloud_off:")
         st.stop()

@@ -12,21 +12,18 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["plain", "echoed", "ECHO_CHARACTERS"]
+from genlab.text import shown
+
+__all__ = ["plain", "echoed"]
 
 _OPENERS = re.compile(r"([\\`*_~\[\]()!<>&$|{}:])")
 _AUTOLINKS = re.compile(r"(://|www|@)", re.IGNORECASE)
 ZERO_WIDTH_SPACE = "\u200b"
 
 
-ECHO_CHARACTERS = 40  # how much of a refused link value a warning repeats
-
-
 def echoed(raw: str) -> str:
-    """A value a link asked for, quoted for a warning: its first ECHO_CHARACTERS characters as a
-    plain literal, "…" marking the cut (a crafted link can carry kilobytes)."""
-    cut = raw[:ECHO_CHARACTERS]
-    return plain(repr(cut)) + ("…" if len(raw) > ECHO_CHARACTERS else "")
+    """A value a link asked for, quoted for a warning as `genlab.text.shown` quotes it, as plain text."""
+    return plain(shown(raw))
 
 
 def plain(value: object) -> str:

@@ -232,7 +232,7 @@ def test_discriminator_rejection_with_the_best_discriminator_draws_the_data_dens
     model = create_model("gan", ds, **TINY, latent_dim=2, sampler="ratio-critic rejection")
     model.initialize(ds.train, ds.test, torch.Generator().manual_seed(0))
     model.generator, model.ratio_critic = _Shift(), _ExactRatio([0.5, -0.25], 0.5)
-    kept, rate = model.kept_by_discriminator(40_000, generator=torch.Generator().manual_seed(0))
+    kept, rate = model.kept_by_ratio_critic(40_000, generator=torch.Generator().manual_seed(0))
     assert kept.mean(0).sub(torch.tensor([0.5, -0.25])).abs().max() < 0.02
     assert kept.std(0).sub(0.5).abs().max() < 0.02
     assert 0.05 < rate < 0.5  # the target holds a quarter of the proposals' spread: most are rejected

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 import genlab
 from genlab.data.packed import pack_pixels
-from pages._ui.text import ECHO_CHARACTERS
+from genlab.text import SHOWN_CHARACTERS as ECHO_CHARACTERS
 from tests.pages.test_hosting_pages import server, visit  # noqa: F401 (a fixture)
 from tests.pages.test_share_roundtrip import at_runs, link_of, on_page, runs, saved_runs  # noqa: F401
 
