@@ -12,6 +12,7 @@ import math
 
 from genlab.data import IN_MEMORY, dataset_title
 from genlab.data.registry import source_of
+from genlab.presets import settings_note
 
 __all__ = ["YARDSTICKS", "yardstick_keys", "yardstick_label", "better", "runs_table", "to_csv", "headline",
            "ranked"]
@@ -72,7 +73,8 @@ def _public_name(dataset: str) -> str:
 
 
 def runs_table(runs) -> list[dict]:
-    """One row per run (as `list_runs` returns them): what it is, then every yardstick any run reports."""
+    """One row per run (as `list_runs` returns them): what it is (its settings as `presets.settings_note` words
+    them), then every yardstick any run reports."""
     keys = yardstick_keys(run["summary"] for run in runs)
     rows = []
     for run in runs:
@@ -83,6 +85,7 @@ def runs_table(runs) -> list[dict]:
             "view": config["view"],
             "family": config.get("title", config["family"]),
             "family name": config["family"],
+            "settings": settings_note(config["family"], config["view"], config["hparams"]),
             "log p kind": summary.get("log_prob_kind") or "—",
         }
         for key in keys:

@@ -23,8 +23,8 @@ from pathlib import Path
 from genlab.data.base import Dataset
 
 __all__ = ["Preset", "PRESETS", "ALTERNATIVES", "PROMOTION_MARGIN", "KINDS", "BENCH_DATASETS", "YARDSTICKS",
-           "UNITS", "MEASURED_PATH", "Measurement", "dataset_kind", "presets_for", "full_hparams", "format_yardstick",
-           "measured", "measured_note", "read_measured"]
+           "UNITS", "MEASURED_PATH", "Measurement", "dataset_kind", "view_kind", "presets_for", "full_hparams",
+           "settings_note", "format_yardstick", "measured", "measured_note", "read_measured"]
 
 KINDS = ("toy", "image-binary", "image-gray8")
 BENCH_DATASETS = {"toy": ("toy:8gaussians", None), "image-binary": ("digits", "binary"),
@@ -303,6 +303,35 @@ def full_hparams(family: str, hparams: dict) -> dict:
     return family_class(family).config_class.build(**hparams).to_json()
 
 
+def _setting_text(name: str, value) -> str:
+    """One hyper-parameter as a settings note says it: "learning rate 0.001", "sampler ratio-critic rejection"."""
+    return f"{name.replace('_', ' ')} {f'{value:g}' if isinstance(value, float) else value}"
+
+
+def settings_note(family: str, view: str, hparams: dict) -> str:
+    """A run's hyper-parameters in a few words, by what differs from where they could have started.
+
+    "defaults" for the family's defaults; a preset's name for its settings (a run does not record how it was
+    started, and the same settings are the same run); "Preset name, with learning rate 0.001" when a preset is
+    nearer than the defaults; else the changed ones, "sampler ratio-critic rejection, r1 weight 0". Only the
+    presets for `view`'s kind of data count; on a tie the defaults win.
+    """
+    from genlab.models import family as family_class
+
+    names = [f.name for f in family_class(family).config_class.fields() if f.name in hparams]
+
+    def changed(chosen: dict) -> list[str]:
+        base = full_hparams(family, chosen)
+        return [name for name in names if hparams[name] != base[name]]
+
+    starts = [(None, {}), *((p.name, p.hparams) for p in presets_for(family, view_kind(view)))]
+    start, differs = min(((start, changed(chosen)) for start, chosen in starts), key=lambda c: len(c[1]))
+    words = ", ".join(_setting_text(name, hparams[name]) for name in differs)
+    if start is None:
+        return words or "defaults"
+    return f"{start}, with {words}" if words else start
+
+
 def measured(preset: Preset, data: dict | None = None) -> Measurement | None:
     """The benchmark's number for `preset`'s settings, matched by family, kind and hyper-parameters.
 
@@ -344,6 +373,11 @@ def measured_note(preset: Preset, data: dict | None = None) -> str | None:
 def dataset_kind(ds: Dataset) -> str:
     """Which kind of preset fits `ds`: "toy", "image-binary" or "image-gray8"."""
     return "toy" if ds.is_toy else f"image-{ds.view}"
+
+
+def view_kind(view: str) -> str:
+    """Which kind of preset fits data in `view` ("continuous", "binary", "gray8"), as a run records it."""
+    return "toy" if view == "continuous" else f"image-{view}"
 
 
 def presets_for(family: str, kind: str) -> list[Preset]:

@@ -20,7 +20,7 @@ from pages._ui.workspace import current_workspace, host_limits
 
 # Columns of the table that say what a run is, shown before its numbers. (The data filter is keyed by the
 # sidebar's data set, so it starts from the sidebar's choice whenever that changes.)
-ABOUT = ("#", "data", "family", "log p kind")
+ABOUT = ("#", "data", "family", "settings", "log p kind")
 AFTER = ("parameters", "train seconds", "seed", "created", "status")
 
 
@@ -167,6 +167,9 @@ st.dataframe(table, hide_index=True, width="stretch", column_config={
     **{leaderboard.yardstick_label(k): st.column_config.NumberColumn(
         format="%.4g", help=f"{leaderboard.better(k).capitalize()} is better." if leaderboard.better(k) else None)
        for k in keys},
+    "settings": st.column_config.TextColumn(
+        width="medium", help="What differs from the family's defaults: a preset's name when the run has its settings "
+                             "(and anything changed from them), else the hyper-parameters changed."),
     "train seconds": st.column_config.NumberColumn(format="%.1f"),
     "parameters": st.column_config.NumberColumn(format="localized"),
 })
@@ -184,7 +187,7 @@ if key is not None:
         names=[f"#{row['#']} {row['family name']}" + (f" · {row['dataset']}" if several_data else "") for row in rows],
         values=[row.get(label) for row in rows],
         groups=[row["family name"] for row in rows],
-        notes=[f"log p: {row['log p kind']} · seed {row['seed']} · {row['created']}"
+        notes=[f"{row['settings']}<br>log p: {row['log p kind']} · seed {row['seed']} · {row['created']}"
                + (f"<br>KL by {run['summary']['kl_method']}" if run["summary"].get("kl_method") else "")
                for row, run in zip(rows, shown)],
         title=f"{label}" + (f" ({direction} is better)" if direction else ""), value_label=label,

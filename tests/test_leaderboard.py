@@ -3,20 +3,22 @@ import csv
 import io
 
 from genlab import leaderboard
+from genlab.presets import full_hparams
 
 
-def run(name, family, summary, dataset="digits", view="binary"):
+def run(name, family, summary, dataset="digits", view="binary", hparams=None):
     return {"name": name, "folder": f"runs/{name}",
             "config": {"family": family, "title": family.upper(), "dataset": dataset, "view": view, "seed": 0,
-                       "created": "2026-01-01T10:00:00"},
+                       "hparams": full_hparams(family, hparams or {}), "created": "2026-01-01T10:00:00"},
             "summary": {"log_prob_kind": "exact", "num_parameters": 10, "train_seconds": 1.5,
                         "train": {"status": "finished"}, **summary}}
 
 
 RUNS = [
     run("a", "made", {"test_nll_nats": 30.0, "bits_per_dim": 0.7, "mmd": 0.01, "n_test": 359, "seconds": 2.0}),
-    run("b", "vae", {"test_nll_nats": 32.0, "test_elbo_nats": -33.0, "test_iw_samples": 64, "modes_total": 8}),
-    run("c", "gan", {"test_nll_nats": None, "mmd": 0.02, "log_prob_kind": None}),
+    run("b", "vae", {"test_nll_nats": 32.0, "test_elbo_nats": -33.0, "test_iw_samples": 64, "modes_total": 8},
+        hparams={"latent_dim": 2, "hidden_units": 256}),
+    run("c", "gan", {"test_nll_nats": None, "mmd": 0.02, "log_prob_kind": None}, hparams={"learning_rate": 0.001}),
 ]
 
 
@@ -41,6 +43,11 @@ def test_runs_table_has_a_row_per_run_and_a_column_per_yardstick():
     assert rows[1]["test elbo (nats)"] == -33.0
     assert rows[2]["log p kind"] == "—" and rows[2]["test NLL (nats)"] is None
     assert rows[0]["created"] == "2026-01-01 10:00:00" and rows[0]["status"] == "finished"
+
+
+def test_each_row_says_what_differs_from_the_familys_defaults():
+    rows = leaderboard.runs_table(RUNS)
+    assert [r["settings"] for r in rows] == ["defaults", "Latent plane", "learning rate 0.001"]
 
 
 def test_csv_reads_back_with_every_column():

@@ -18,6 +18,8 @@ from genlab.presets import (
     measured_note,
     presets_for,
     read_measured,
+    settings_note,
+    view_kind,
 )
 
 DATASETS = {"toy": ("toy:8gaussians", None), "image-binary": ("digits", "binary"), "image-gray8": ("digits", "gray8")}
@@ -54,6 +56,29 @@ def test_broken_presets_say_what_to_look_for_and_come_last():
 def test_dataset_kind(datasets):
     for kind, ds in datasets.items():
         assert dataset_kind(ds) == kind
+
+
+def test_dataset_kind_and_view_kind_agree(datasets):
+    for kind, ds in datasets.items():
+        assert view_kind(ds.view) == kind
+
+
+def test_settings_note_names_the_preset_or_what_differs_from_the_defaults():
+    def note(family, view="continuous", **hparams):
+        return settings_note(family, view, full(family, hparams))
+
+    assert note("gan") == "defaults"
+    assert note("gan", sampler="ratio-critic rejection") == "Rejection by a ratio critic"
+    # a preset and one change: nearer the preset than the defaults (two changes)
+    assert note("gan", sampler="ratio-critic rejection", learning_rate=0.001) == \
+        "Rejection by a ratio critic, with learning rate 0.001"
+    assert note("gan", r1_weight=0.0, generator_average=0.99) == "generator average 0.99, r1 weight 0"
+    # only the presets of the run's kind of data: the toy preset is no name for a run on images
+    assert note("gan", "binary", sampler="ratio-critic rejection") == "sampler ratio-critic rejection"
+    broken = next(p for p in presets_for("gan", "toy") if p.broken)
+    assert note("gan", **broken.hparams) == broken.name
+    assert note("vae", "gray8", gray_decoder="categorical", iw_samples=16, latent_dim=8) == \
+        "Categorical decoder, with latent dim 8"
 
 
 def test_unknown_kind_is_a_sentence():

@@ -17,6 +17,7 @@ import genlab
 from genlab import figures, leaderboard
 from genlab.jobs import JobState
 from genlab.models.base import Capability, GenerativeModel
+from genlab.presets import settings_note
 from genlab.runs import WEIGHTS, default_runs_root, list_run_folder
 from genlab.workspaces import is_token
 from pages._ui.capabilities import short_title
@@ -54,19 +55,18 @@ def load_model(folder: str, stamp: float) -> tuple[GenerativeModel, dict]:
 
 
 def run_label(run: dict) -> str:
-    """What tells runs apart: family, settings changed from its defaults, seconds, a yardstick, seed, time."""
+    """What tells runs apart: family, its settings (a preset's name, or what differs from the defaults), seconds,
+    a yardstick, seed, time."""
     config, summary = run["config"], run.get("summary", {})
     families = genlab.families()
     cls = families.get(config["family"])
     title = short_title(cls) if cls else config.get("title", config["family"])
-    defaults = {f.name: f.default for f in cls.config_class.fields()} if cls else {}
-    changed = [f"{name.replace('_', ' ')} {value:{'g' if isinstance(value, float) else ''}}"
-               for name, value in config.get("hparams", {}).items() if name in defaults and value != defaults[name]]
+    settings = settings_note(config["family"], config["view"], config["hparams"]) if cls else None
     seconds = summary.get("train_seconds")
     stick = next((f"{label} {figures.format_number(summary[key])}" for key, (label, _) in leaderboard.YARDSTICKS.items()
                   if isinstance(summary.get(key), (int, float))), None)
     created = config.get("created", "").replace("T", " ")
-    parts = [title, ", ".join(changed) or "defaults", f"{seconds:.0f} s" if seconds is not None else None, stick,
+    parts = [title, settings, f"{seconds:.0f} s" if seconds is not None else None, stick,
              f"seed {config.get('seed', 0)}", created, run["name"]]
     return " · ".join(part for part in parts if part)
 
