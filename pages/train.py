@@ -171,9 +171,17 @@ def restore_settings(cls, view: str) -> None:
             st.session_state.setdefault(hparam_key(cls.name, field.name), kept[field.name])
 
 
-def follow_link(cls, view: str) -> None:
-    """Take the hyper-parameters and the budget of a shared link (each read once), checked by the family's config."""
-    for field in shown_fields(cls, view):
+def follow_link(cls, view: str, every_field: set[str]) -> None:
+    """Take the hyper-parameters and the budget of a shared link (each read once), checked by the family's config;
+    `every_field` (the hyper-parameters of every family) names what a link may carry that this family does not take."""
+    shown = shown_fields(cls, view)
+    other = {name: raw for name in sorted(every_field - {f.name for f in shown})
+             if (raw := link_on_first_sight(name)) is not None}
+    if other:
+        asked = ", ".join(f"{name} = {echoed(raw)}" for name, raw in other.items())
+        st.warning(f"The link's {asked} {'is not a setting' if len(other) == 1 else 'are not settings'} of "
+                   f"{cls.title} on this data: left out, the rest of the link is used.")
+    for field in shown:
         raw = link_on_first_sight(field.name)
         if raw is None:
             continue
@@ -462,6 +470,7 @@ if not fitting:
     st.warning(f"No model family fits {dataset_title(selection.name)} in the {ds.view} view yet.")
     st.stop()
 
+every_field = {f.name for c in all_families.values() for f in c.config_class.fields()}  # what a link may set
 forget_unless(FAMILY_KEY, fitting)
 choose, about = st.columns(2)
 family = persistent(choose.selectbox, "Model family M", FAMILY_KEY, default_family(fitting, ds.spec),
@@ -481,7 +490,7 @@ with st.expander("Hyper-parameters" if cls.trainable else "Settings of the close
                  icon=":material/tune:"):
     preset_picker(cls, dataset_kind(ds), ds.view)
     restore_settings(cls, ds.view)
-    follow_link(cls, ds.view)
+    follow_link(cls, ds.view, every_field)
     hparams = hparam_widgets(cls, ds.view)
 keep_settings(family, hparams)
 unfit = {name: reason for name, reason in reasons.items() if reason}
@@ -491,7 +500,7 @@ st.session_state.setdefault(SECONDS_KEY, st.session_state.get(KEPT_SECONDS_KEY, 
 seconds = budget.number_input("Seconds of training", min_value=1, max_value=MAX_SECONDS, step=1, key=SECONDS_KEY,
                               help="Wall-clock budget; time spent paused does not count.")
 st.session_state[KEPT_SECONDS_KEY] = seconds
-share_settings(hparams, seconds, {f.name for c in all_families.values() for f in c.config_class.fields()})
+share_settings(hparams, seconds, every_field)
 note.caption(f"Seed {selection.seed} (sidebar) · on {dataset_title(selection.name)}"
              + ("" if cls.trainable else " · fitted in closed form, the budget only caps it"))
 # The press only raises a flag; this run starts the job with the widgets' values of now and then draws the

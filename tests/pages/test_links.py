@@ -149,3 +149,20 @@ def test_odd_digits_and_long_values_in_a_train_link_are_refused_briefly(runs):
     warnings = [w.value for w in at.warning]
     assert any("seconds" in w for w in warnings) and any("sampler" in w for w in warnings)
     assert all(len(w) < 400 for w in warnings)  # neither the echo nor the check's own message repeats it all
+
+
+def test_a_train_link_names_the_settings_its_family_does_not_have_and_uses_the_rest(runs):
+    at = opened({"dataset": "toy:8gaussians", "family": "gan", "seconds": "7", "learning_rate": "0.001",
+                 "num_components": "32", "covariance": "[full](https://evil.example) " + "x" * 500},
+                "pages/train.py")
+    (warning,) = [w.value for w in at.warning]
+    assert "num_components = '32'" in warning and "covariance = '\\[full\\]\\(" in warning  # echoed as text
+    assert len(warning) < 300 and "GAN" in warning
+    assert at.number_input(key="hparam:gan:learning_rate").value == 0.001  # the rest of the link is used
+    assert at.number_input(key="train_seconds").value == 7
+    assert "num_components" not in share_box(at) and "learning_rate=0.001" in share_box(at)
+
+
+def test_a_closed_form_family_says_its_optimiser_settings_in_a_link_are_left_out(runs):
+    at = opened({"dataset": "toy:8gaussians", "family": "gaussian", "learning_rate": "0.01"}, "pages/train.py")
+    assert any("learning_rate = '0.01' is not a setting of" in w.value for w in at.warning)
