@@ -14,7 +14,15 @@ from genlab.models.base import ModelConfig
 from genlab.presets import dataset_kind, measured_note, presets_for
 from pages._ui.capabilities import default_family, family_label, short_title
 from pages._ui.datasets import dataset_title
-from pages._ui.jobs import KEPT_SECONDS_KEY, SECONDS_KEY, current_job, job_manager, start_job
+from pages._ui.jobs import (
+    KEPT_SECONDS_KEY,
+    SECONDS_KEY,
+    clock_words,
+    current_job,
+    finishing_split,
+    job_manager,
+    start_job,
+)
 from pages._ui.links import forget_unless, link_on_first_sight, not_in_link, persistent, share
 from pages._ui.live import ended_tick, live_fragment
 from pages._ui.next_steps import next_links
@@ -264,8 +272,10 @@ def final_numbers(view: JobView) -> None:
     st.caption(f"Density: {KIND_TEXT.get(kind, kind)}"
                + (f" · KL by {summary['kl_method']}" if summary.get("kl_method") else ""))
     train = summary.get("train", {})
-    st.caption(f"{summary.get('num_parameters', 0):,} parameters · {summary.get('train_seconds', 0):.1f} s · "
-               f"{train.get('steps', 0):,} steps, best at step {train.get('best_step', 0):,}")
+    split = finishing_split(view)
+    st.caption(f"{summary.get('num_parameters', 0):,} parameters · {summary.get('train_seconds', 0):.1f} s"
+               + (f" ({split})" if split else "")
+               + f" · {train.get('steps', 0):,} steps, best at step {train.get('best_step', 0):,}")
     if view.state in (JobState.FINISHED, JobState.STOPPED) and view.folder:
         next_links(view.folder, short_title(genlab.families()[view.family]))
     st.page_link(PAGES["compare"], label="Compare with other runs", icon=":material/leaderboard:")
@@ -384,19 +394,16 @@ def live_panel(job_id: str, ticking: bool) -> None:
 
 
 def progress_line(view: JobView) -> str:
-    """Where the run stands, in words: fitted, queued (and where), waiting, scoring, or seconds done."""
-    done = view.elapsed
+    """Where the run stands, in words: fitted, queued (and where), waiting, or its clock (`clock_words`)."""
     if view.summary.get("train", {}).get("status") == "fitted":
-        return f"fitted in closed form in {done:.1f} s"
+        return f"fitted in closed form in {view.elapsed:.1f} s"
     if view.state is JobState.QUEUED:
         return (f"**queued** for {time.time() - view.created:.0f} s, {ordinal(view.queue_position)} of "
                 f"{view.queue_length} waiting: it starts by itself when one of the "
                 f"{job_manager().max_concurrent} training slots frees up")
     if view.active and not view.metrics:
         return f"**{view.state}**, waiting for the first step (started {time.time() - view.created:.0f} s ago)"
-    if view.scoring:
-        return f"{view.seconds:.0f} s of training done, **scoring the held-out test set…**"
-    return f"**{view.state}**, {done:.1f} of {view.seconds:.0f} s"
+    return clock_words(view)
 
 
 def run_buttons(job, view: JobView) -> None:

@@ -317,6 +317,20 @@ def test_a_job_that_ends_between_check_and_read_still_has_its_capabilities(point
     assert (view.changeable, view.players, view.trainable) == (model.changeable, model.players, True)
 
 
+def test_a_family_that_finishes_its_training_scores_once_its_steps_end(points_ds):
+    model = genlab.create_model("gan", points_ds, sampler="ratio-critic rejection")
+    card = ModelCard.of(model)
+    assert (card.finishing_share, card.finishing) == (model.finishing_share, model.finishing)
+    assert card.finishing_share > 0 and card.finishing
+    view = JobView.of("j", card, points_ds, state=JobState.RUNNING, error="", seconds=15.0,
+                      metrics=[{"step": 1, "seconds": 13.4}], live={}, summary={}, folder="", created=0.0,
+                      queue_position=None, queue_length=0)
+    assert view.steps_seconds == pytest.approx(15.0 * (1 - card.finishing_share)) and not view.scoring
+    steps_done = dataclasses.replace(view, metrics=({"step": 2, "seconds": round(view.steps_seconds, 3)},))
+    assert steps_done.scoring  # the steps stop early: the rest of the budget finishes, then the test set is scored
+    assert ModelCard.of(genlab.create_model("gan", points_ds)).finishing_share == 0.0
+
+
 def test_limits_come_from_the_environment(runs_in_tmp, monkeypatch):
     for name in ("GENLAB_MAX_JOBS", "GENLAB_MAX_QUEUE", "GENLAB_SESSION_RUNS", "GENLAB_SESSION_DISK_MB"):
         monkeypatch.delenv(name, raising=False)

@@ -87,6 +87,8 @@ class ModelCard:
     players: tuple[str, ...]  # for a game of several networks: who may train ("both" first)
     config: ModelConfig
     log_prob_kind: str | None = None  # what its log p is: "exact" | "lower_bound" | ... | None
+    finishing_share: float = 0.0  # of the budget, kept from the steps for its last pass (`finish_training`)
+    finishing: str = ""  # what that pass does, in words ("calibrating the ratio critic")
 
     @classmethod
     def of(cls, model: GenerativeModel | ModelCard) -> ModelCard:
@@ -94,7 +96,8 @@ class ModelCard:
         if isinstance(model, ModelCard):
             return model
         return cls(model.name, model.title, model.objective, bool(model.trainable), tuple(model.changeable),
-                   tuple(model.players), copy.copy(model.config), model.log_prob_kind)
+                   tuple(model.players), copy.copy(model.config), model.log_prob_kind, float(model.finishing_share),
+                   model.finishing)
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,8 @@ class JobView:
     queue_position: int | None = None  # 1-based while queued
     queue_length: int = 0  # jobs waiting, while this one waits
     log_prob_kind: str | None = None  # the model's, which says how its charted KL is measured
+    finishing_share: float = 0.0  # the model's: the end of the budget its last pass takes, after the steps
+    finishing: str = ""  # what that pass does, in words
 
     @classmethod
     def of(cls, job_id: str, model: GenerativeModel | ModelCard, ds: Dataset, *, state: JobState, error: str,
@@ -132,7 +137,7 @@ class JobView:
         return cls(job_id, card.name, card.title, card.objective, card.trainable, card.changeable, card.players,
                    card.config, ds.name, ds.view, JobState(state), error, float(seconds), tuple(metrics),
                    MappingProxyType(dict(live)), MappingProxyType(copy.deepcopy(summary)), str(folder), created,
-                   queue_position, queue_length, card.log_prob_kind)
+                   queue_position, queue_length, card.log_prob_kind, card.finishing_share, card.finishing)
 
     @property
     def active(self) -> bool:
@@ -144,9 +149,16 @@ class JobView:
         return self.metrics[-1]["seconds"] if self.metrics else 0.0
 
     @property
+    def steps_seconds(self) -> float:
+        """The part of the budget its gradient steps take: all of it, less the family's `finishing_share` (to the
+        millisecond, as its reports count seconds)."""
+        return round(self.seconds * (1 - self.finishing_share), 3)
+
+    @property
     def scoring(self) -> bool:
-        """Its training time is spent but it still runs: it is scoring the held-out test set before it saves."""
-        return self.state is JobState.RUNNING and self.trainable and self.elapsed >= self.seconds
+        """Its steps' time is spent but it still runs: it finishes its training (a family with a `finishing_share`)
+        and scores the held-out test set before it saves."""
+        return self.state is JobState.RUNNING and self.trainable and self.elapsed >= self.steps_seconds
 
 
 def _env_limit(name: str, default: float, what: str) -> float | None:

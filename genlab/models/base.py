@@ -193,6 +193,8 @@ class GenerativeModel(nn.Module):
             then each alone; `train_step` then takes `player=` one of these. Empty otherwise.
         network_pass_per_dimension: True where sampling runs the whole network once per dimension
             (PixelCNN): seconds per image on MNIST, so a timed evaluation leaves its samples out.
+        finishing: what `finish_training` does, in words a status line goes on with ("calibrating the
+            ratio critic"); shown where `finishing_share` keeps part of the budget for it.
     """
 
     name: ClassVar[str] = ""
@@ -206,6 +208,7 @@ class GenerativeModel(nn.Module):
     changeable: ClassVar[tuple[str, ...]] = ("learning_rate", "batch_size")
     players: ClassVar[tuple[str, ...]] = ()
     network_pass_per_dimension: ClassVar[bool] = False
+    finishing: ClassVar[str] = "finishing its training"
 
     def __init__(self, config: ModelConfig, spec: DataSpec):
         super().__init__()

@@ -13,7 +13,7 @@ import streamlit as st
 
 from genlab.data.base import Dataset
 from genlab.hosting import AddressBook
-from genlab.jobs import RAY_ADDRESS, JobBackend, JobHandle, JobLimits, backend_from_env
+from genlab.jobs import RAY_ADDRESS, JobBackend, JobHandle, JobLimits, JobView, backend_from_env
 from genlab.models.base import GenerativeModel
 from genlab.runs import default_runs_root
 from genlab.runtime import set_threads
@@ -22,7 +22,7 @@ from pages._ui.workspace import current_workspace, host_limits, visitor_address
 
 __all__ = ["STALE_SECONDS", "STATUS_SECONDS", "SECONDS_KEY", "KEPT_SECONDS_KEY", "job_manager",
            "SessionOwner", "session_owner",
-           "current_job", "start_job"]
+           "current_job", "start_job", "clock_words", "finishing_split"]
 
 SECONDS_KEY, KEPT_SECONDS_KEY = "train_seconds", "_train_kept_seconds"  # Train's budget widget, its copy off the page
 STALE_SECONDS = 90.0  # a job nobody has watched for this long is stopped (closed-tab fallback)
@@ -94,11 +94,38 @@ def _jobs_status(manager: JobBackend, page_ticks: bool) -> None:
             if job.active:
                 job.touch()
                 view = job.view()
-                progress = ("scoring the held-out test set…" if view.scoring
-                            else f"{view.state}, {view.elapsed:.1f} of {view.seconds:.0f} s")
-                st.caption(f":material/hourglass_top: {view.title} on {dataset_title(view.dataset)}: {progress}")
+                st.caption(f":material/hourglass_top: {view.title} on {dataset_title(view.dataset)}: "
+                           f"{clock_words(view)}")
 
     status()
+
+
+def finishing_split(view: JobView) -> str | None:
+    """How an ended run's seconds divide when its family spent the end of the budget on a last pass over its best
+    weights (`finishing_share`): "13.5 s of steps, then 1.5 s calibrating the ratio critic"; else None."""
+    total = view.summary.get("train_seconds")
+    if not view.finishing_share or total is None or total - view.elapsed < 0.05:
+        return None
+    return f"{view.elapsed:.1f} s of steps, then {total - view.elapsed:.1f} s {view.finishing}"
+
+
+def clock_words(view: JobView) -> str:
+    """Where a run's clock stands, as every status line says it (markdown), in the seconds its summary counts.
+
+    Training: "**running**, 6.2 of 20 s", and for a family that keeps the end of its budget for a last pass
+    "…, 6.2 of 15 s: steps until 13.5 s, then calibrating the ratio critic"; its steps' time spent, what it does
+    until it saves; ended: "**finished**, 15.0 of 15 s (13.5 s of steps, then 1.5 s calibrating the ratio critic)".
+    """
+    total = view.summary.get("train_seconds")
+    if total is not None:
+        split = finishing_split(view)
+        return f"**{view.state}**, {total:.1f} of {view.seconds:.0f} s" + (f" ({split})" if split else "")
+    if view.scoring and view.finishing_share:
+        return f"{view.elapsed:.1f} s of steps done, **{view.finishing}, then scoring the held-out test set…**"
+    if view.scoring:
+        return f"{view.seconds:.0f} s of training done, **scoring the held-out test set…**"
+    plan = f": steps until {view.steps_seconds:.1f} s, then {view.finishing}" if view.finishing_share else ""
+    return f"**{view.state}**, {view.elapsed:.1f} of {view.seconds:.0f} s{plan}"
 
 
 def current_job() -> JobHandle | None:
