@@ -62,7 +62,8 @@ def field_grids(model: GenerativeModel, bounds, n: int = FIELD_GRID) -> dict[str
 
 def live_snapshot(model: GenerativeModel, ds: Dataset, seed: int = 0) -> dict:
     """The live view a training page draws: toys get p_θ on a grid (if the family has
-    one) and samples; images get a grid of samples."""
+    one), samples, and the family's own fields with what each shows (`field_notes`); images get a grid of
+    samples."""
     out: dict = {}
     if ds.view == "continuous":
         if ds.bounds is not None and model.can("density") and model.log_prob_kind is not None:
@@ -75,6 +76,7 @@ def live_snapshot(model: GenerativeModel, ds: Dataset, seed: int = 0) -> dict:
             out["points"] = sample_points(model, 500, seed)
         if ds.bounds is not None:
             out["fields"] = field_grids(model, ds.bounds)
+            out["field_notes"] = dict(model.field_notes())
     elif model.can("sample"):
         out["images"] = sample_images(model, 16, seed)
     return out

@@ -243,6 +243,8 @@ def live_picture(ds, view: JobView) -> None:
     for name, values in live.get("fields", {}).items():  # what the family computes besides p_θ
         st.plotly_chart(figures.field_map(values, ds.bounds, name, points=ds.test,
                                           samples=live.get("points")))
+        if name in live.get("field_notes", {}):  # which network it is, where the name alone does not say
+            st.caption(live["field_notes"][name])
 
 
 def latest_numbers(view: JobView, stick) -> None:

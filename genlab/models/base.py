@@ -313,6 +313,11 @@ class GenerativeModel(nn.Module):
         {name: (N,) scalar field (a critic, an energy) or (N, 2) vector field (a score)}."""
         return {}
 
+    def field_notes(self) -> dict[str, str]:
+        """A sentence on a map of `fields` whose name alone does not say which network or quantity it shows (a
+        GAN sampling by rejection has two discriminators): {name: sentence}, shown under the map's live view."""
+        return {}
+
     def extra_metrics(self, x: torch.Tensor) -> dict[str, float]:
         """Family-specific held-out numbers (e.g. a VAE's ELBO beside its IW estimate), in nats."""
         return {}

@@ -90,3 +90,16 @@ def test_the_stop_click_itself_shows_the_run_stopped(app):
     assert not app.exception, app.exception
     assert not job.view().active
     assert any("— **stopped**" in m.value for m in app.markdown)  # no wait for the next redraw
+
+
+def test_the_live_heatmap_of_a_familys_field_says_which_network_it_shows(app, monkeypatch):
+    from genlab.models.gan import GAN
+
+    note = "The game's own discriminator D(x), with the R1 penalty; the ratio critic is not shown."
+    monkeypatch.setattr(GAN, "field_notes", lambda self: {self.critic_field: note})
+    job = started(app, "gan", {**TINY_GAN}, seconds=1)
+    assert job.join(30)
+    app.run()
+    assert not app.exception, app.exception
+    assert any('"discriminator now"' in chart.proto.spec for chart in app.get("plotly_chart"))
+    assert note in [c.value for c in app.caption]
