@@ -352,6 +352,7 @@ class GAN(Adversarial):
     )
     config_class = GANConfig
     critic_field = "discriminator"
+    finishing = "calibrating the ratio critic"
 
     def __init__(self, config: GANConfig, spec):
         super().__init__(config, spec)
@@ -368,6 +369,15 @@ class GAN(Adversarial):
     @property
     def finishing_share(self) -> float:
         return CALIBRATION_SHARE if self.ratio_critic is not None else 0.0
+
+    def field_notes(self) -> dict[str, str]:
+        """Which discriminator the live heatmap shows: the game's own, never the ratio critic."""
+        penalty = (f"with the R1 penalty (γ = {self.config.r1_weight:g})" if self.config.r1_weight > 0
+                   else "without the R1 penalty")
+        note = f"D(x) of the game's own discriminator, {penalty}"
+        if self.ratio_critic is not None:
+            note += "; the ratio critic, which rejects samples, is a second network not shown here"
+        return {self.critic_field: note + "."}
 
     def finish_training(self, train, spent, generator):
         """Calibrate the ratio critic: train it alone against the final (best) generator until the budget is

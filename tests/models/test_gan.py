@@ -278,3 +278,17 @@ def test_the_ratio_critics_calibration_is_paid_from_the_budget_not_after_it():
     assert result.finish["ratio_critic_calibration_steps"] > 0 and result.steps > 0
     assert spent < 1.5 + 0.5  # 2,000 calibration steps on batches of 1,024 would take seconds more (beyond the
     # budget: the steps' 90 %, the last report, the calibration's 10 %)
+
+
+def test_the_live_heatmap_says_which_discriminator_it_shows_and_the_card_what_the_budgets_end_buys():
+    from genlab.jobs.base import ModelCard
+
+    ds = genlab.load_dataset("toy:8gaussians")
+    rejecting = create_model("gan", ds, **TINY, sampler="ratio-critic rejection")
+    note = rejecting.field_notes()["discriminator"]
+    assert "R1" in note and "ratio critic" in note and "not shown" in note
+    assert "without the R1" in create_model("gan", ds, **TINY, r1_weight=0.0).field_notes()["discriminator"]
+    assert "ratio critic" not in create_model("gan", ds, **TINY).field_notes()["discriminator"]
+    card = ModelCard.of(rejecting)
+    assert card.finishing == "calibrating the ratio critic" and card.finishing_share > 0
+    assert ModelCard.of(create_model("gan", ds, **TINY)).finishing_share == 0
