@@ -531,7 +531,9 @@ def train(
     if share and loop.status != "diverged":
         began, start = time.perf_counter(), control.progress
 
-        def spent() -> bool:  # its share of the budget, on the control's own clock if it has one (the bench's CPU)
+        def spent() -> bool:  # its share of the budget, on the control's own clock if it has one (the bench's CPU),
+            if control.stopped:  # or at once when the learner pressed Stop (a last pass can be half of the budget)
+                return True
             if start is not None:
                 return control.progress - start >= share
             return time.perf_counter() - began >= share * seconds
