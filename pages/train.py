@@ -141,9 +141,10 @@ def preset_picker(cls, kind: str, view: str) -> None:
         st.query_params.pop("preset", None)
         return
     key = f"preset:{cls.name}:{kind}"
-    linked = link_on_first_sight("preset")  # the hyper-parameters travel on their own; this is the preset's note
+    linked = link_on_first_sight("preset")  # the page's own links also carry every hyper-parameter, read after this
     if linked is not None and linked in (DEFAULTS_CHOICE, *offered):
         st.session_state[key] = linked
+        fill_from_preset(cls, view, key, offered)  # a hand-written link may name only the preset
     elif linked is not None:
         st.warning(f"The link's preset {echoed(linked)} is not one of {cls.name}'s; showing the settings "
                    "without it.")

@@ -166,3 +166,14 @@ def test_a_train_link_names_the_settings_its_family_does_not_have_and_uses_the_r
 def test_a_closed_form_family_says_its_optimiser_settings_in_a_link_are_left_out(runs):
     at = opened({"dataset": "toy:8gaussians", "family": "gaussian", "learning_rate": "0.01"}, "pages/train.py")
     assert any("learning_rate = '0.01' is not a setting of" in w.value for w in at.warning)
+
+
+def test_a_link_that_names_only_a_preset_trains_its_settings_and_its_own_values_win(runs):
+    at = opened({"dataset": "toy:8gaussians", "family": "gan", "preset": "Rejection by a ratio critic"},
+                "pages/train.py")
+    assert at.selectbox(key="hparam:gan:sampler").value == "ratio-critic rejection"
+    assert "&sampler=ratio-critic+rejection&" in share_box(at)  # and the link the page shares carries it
+    at = opened({"dataset": "toy:8gaussians", "family": "gan", "preset": "Rejection by a ratio critic",
+                 "learning_rate": "0.001"}, "pages/train.py")
+    assert at.selectbox(key="hparam:gan:sampler").value == "ratio-critic rejection"
+    assert at.number_input(key="hparam:gan:learning_rate").value == 0.001  # the link's own value over the preset's
