@@ -16,6 +16,7 @@ __all__ = ["evaluate", "heldout_metrics", "batched_log_prob", "budgeted_items", 
 
 EVAL_BATCH = 2048
 SAMPLES_FOR_KL = 20000  # samples behind the density estimate of an implicit model
+LEAST_SAMPLES_FOR_KL = 1000  # a timed evaluation's fewest (a slow sampler, a short budget)
 LIVE_SAMPLES_FOR_KL = 4000  # the same while it trains, where the estimate is made at every report
 MMD_ITEMS = 1000  # samples and held-out items compared by MMD
 LIVE_MMD_ITEMS = 300  # held-out items behind the live MMD of a family without a likelihood
@@ -32,18 +33,18 @@ def batched_log_prob(model: GenerativeModel, x: torch.Tensor, batch: int = EVAL_
     return torch.cat(parts) if parts else torch.empty(0)
 
 
-def budgeted(n: int, make, seconds: float | None) -> torch.Tensor:
+def budgeted(n: int, make, seconds: float | None, least: int = PROBE_ITEMS) -> torch.Tensor:
     """`make(a, b)` (a Tensor of b - a items) for items 0..n, all of them without a budget; with one, a
-    probe of PROBE_ITEMS first to measure the cost of one, then as many more as the rest of `seconds`
+    probe of `least` items first to measure the cost of one, then as many more as the rest of `seconds`
     allows at that cost (at least the probe)."""
-    if seconds is None or n <= PROBE_ITEMS:
+    if seconds is None or n <= least:
         return make(0, n)
     began = time.perf_counter()
-    probe = make(0, PROBE_ITEMS)
-    per_item = (time.perf_counter() - began) / PROBE_ITEMS
-    more = int(max(0.0, seconds - per_item * PROBE_ITEMS) / max(per_item, 1e-9))
-    n = min(n, PROBE_ITEMS + more)
-    return probe if n == PROBE_ITEMS else torch.cat([probe, make(PROBE_ITEMS, n)])
+    probe = make(0, least)
+    per_item = (time.perf_counter() - began) / least
+    more = int(max(0.0, seconds - per_item * least) / max(per_item, 1e-9))
+    n = min(n, least + more)
+    return probe if n == least else torch.cat([probe, make(least, n)])
 
 
 def budgeted_items(x: torch.Tensor, score, seconds: float | None, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -67,12 +68,13 @@ def _finite_mean(values: torch.Tensor) -> float:
 
 
 def _heldout(model: GenerativeModel, x: torch.Tensor, ds: Dataset, live_mmd: bool,
-             log_p: torch.Tensor | None = None) -> dict:
+             log_p: torch.Tensor | None = None, seconds: float | None = None) -> dict:
     """The common yardstick on held-out points x, each number computed once: NLL in nats (and
     bits/dim on images) where p_θ or a bound on it exists; KL(p_data‖p_θ) on toys by the best
     method the family allows, with that method's name; with `live_mmd`, MMD² of a few samples
     on images for families without a likelihood (`evaluate` measures MMD² for all anyway); `log_p`:
-    log p_θ(x) when it is already scored."""
+    log p_θ(x) when it is already scored; `seconds`: a budget for the samples behind an implicit
+    model's KL."""
     out: dict = {}
     if _scores_nll(model):
         log_p = batched_log_prob(model, x) if log_p is None else log_p
@@ -83,7 +85,8 @@ def _heldout(model: GenerativeModel, x: torch.Tensor, ds: Dataset, live_mmd: boo
         if ds.is_toy:
             out["kl_nats"], out["kl_method"] = _kl_from_log_prob(ds, x, log_p), kl_method(model.log_prob_kind)
     elif ds.is_toy:
-        out["kl_nats"], out["kl_method"] = toy_kl(model, ds, x, LIVE_SAMPLES_FOR_KL if live_mmd else SAMPLES_FOR_KL)
+        out["kl_nats"], out["kl_method"] = toy_kl(model, ds, x, LIVE_SAMPLES_FOR_KL if live_mmd else SAMPLES_FOR_KL,
+                                                  seconds)
     elif live_mmd and model.can("sample"):
         out["mmd"] = sample_metrics(model, ds, x[:LIVE_MMD_ITEMS], features=False)["mmd"]
     return out
@@ -127,16 +130,20 @@ def _samples(model: GenerativeModel, n: int, seed: int = 0) -> torch.Tensor:
 
 
 def toy_kl(model: GenerativeModel, ds: Dataset, x: torch.Tensor,
-           samples: int = SAMPLES_FOR_KL) -> tuple[float | None, str]:
+           samples: int = SAMPLES_FOR_KL, seconds: float | None = None) -> tuple[float | None, str]:
     """KL(p_data‖p_θ) over points x for a family without a normalised p_θ (an energy is
-    normalised on a grid, an implicit model's density estimated from `samples` of its samples),
-    and the method's name. Families with p_θ or a bound on it are scored directly by `_heldout`."""
+    normalised on a grid, an implicit model's density estimated from `samples` of its samples:
+    with `seconds`, as many as fit in them, at least LEAST_SAMPLES_FOR_KL, and the method says
+    how many), and the method's name. Families with p_θ or a bound on it are scored directly by
+    `_heldout`."""
     kind = model.log_prob_kind
     if kind == "unnormalized" and model.can("density"):
         return grid_kl(lambda p: batched_log_prob(model, p), ds, x), kl_method(kind)
     if model.can("sample"):
-        log_p_hat, _ = sample_log_density(_samples(model, samples))
-        return _kl_from_log_prob(ds, x, log_p_hat(x)), kl_method(None, samples)
+        drawn = budgeted(samples, lambda a, b: _samples(model, b - a, seed=a), seconds,
+                         least=min(samples, LEAST_SAMPLES_FOR_KL))
+        log_p_hat, _ = sample_log_density(drawn)
+        return _kl_from_log_prob(ds, x, log_p_hat(x)), kl_method(None, len(drawn))
     return None, "the family gives neither a density nor samples"
 
 
@@ -192,7 +199,8 @@ def evaluate(model: GenerativeModel, ds: Dataset, max_items: int | None = None, 
         out["test_nll_stderr_nats"] = float(log_p.double().std() / math.sqrt(len(x))) if len(x) > 1 else None
     else:
         log_p = None
-    metrics = _heldout(model, x, ds, live_mmd=False, log_p=log_p)
+    kl_seconds = None if seconds is None or log_p is not None else seconds / 2  # an implicit model's samples
+    metrics = _heldout(model, x, ds, live_mmd=False, log_p=log_p, seconds=kl_seconds)
     out.update({"n_test": len(x), "test_nll_nats": metrics.get("nll_nats")})
     if "bits_per_dim" in metrics:
         out["bits_per_dim"] = metrics["bits_per_dim"]

@@ -1,4 +1,5 @@
 """Evaluation within a time budget: as many items scored and samples drawn as fit, never fewer than a probe."""
+import math
 import time
 
 import torch
@@ -57,3 +58,23 @@ def test_a_pixel_by_pixel_sampler_on_large_images_leaves_its_samples_out_of_a_ti
     timed = evaluate(model, ds, max_items=64, seconds=0.5)
     assert "mmd" not in timed and "784 passes" in timed["samples_skipped"]
     assert timed["test_nll_nats"] is not None  # the likelihood is still scored
+
+
+def test_a_slow_implicit_sampler_on_a_toy_fits_its_kl_to_fewer_samples_and_says_how_many(monkeypatch):
+    from genlab.evaluate import LEAST_SAMPLES_FOR_KL, SAMPLES_FOR_KL
+
+    ds = genlab.load_dataset("toy:8gaussians")
+    model = genlab.create_model("gan", ds, hidden_units=16, hidden_layers=1)
+    sample = model._sample
+
+    def slow_sample(n, temperature, generator):
+        time.sleep(0.0002 * n)  # a rejection sampler keeping few of its proposals: 20,000 samples take 4 s
+        return sample(n, temperature, generator)
+
+    monkeypatch.setattr(model, "_sample", slow_sample)
+    began = time.perf_counter()
+    timed = evaluate(model, ds, seconds=1.0)
+    assert time.perf_counter() - began < 4  # not the 4 s the full 20,000 samples would take, plus the fit
+    drawn = int(timed["kl_method"].split("fitted to ")[1].split(" samples")[0].replace(",", ""))
+    assert LEAST_SAMPLES_FOR_KL <= drawn < SAMPLES_FOR_KL and math.isfinite(timed["kl_nats"])
+    assert f"{SAMPLES_FOR_KL:,} samples" in evaluate(model, ds)["kl_method"]  # no budget: all of them
