@@ -22,6 +22,12 @@ from pages._ui.workspace import current_workspace, host_limits
 # sidebar's data set, so it starts from the sidebar's choice whenever that changes.)
 ABOUT = ("#", "data", "family", "settings", "log p kind")
 AFTER = ("parameters", "train seconds", "seed", "created", "status")
+BAR_SETTINGS = 24  # characters of a run's settings under its bar (the hover has them all)
+
+
+def brief(settings: str) -> str:
+    """A run's settings cut for a bar's label."""
+    return settings if len(settings) <= BAR_SETTINGS else settings[:BAR_SETTINGS - 1].rstrip(" ,") + "…"
 
 
 RUN_FILES = {"checkpoint": pack_run, "script": export_run}  # what a run can be downloaded as
@@ -184,11 +190,13 @@ if key is not None:
     label = leaderboard.yardstick_label(key)
     direction = leaderboard.better(key)
     st.plotly_chart(figures.compare_bars(
-        names=[f"#{row['#']} {row['family name']}" + (f" · {row['dataset']}" if several_data else "") for row in rows],
+        names=[figures.plain_label(f"#{row['#']} {row['family name']} · {brief(row['settings'])}"
+                                   + (f" · {row['dataset']}" if several_data else "")) for row in rows],
         values=[row.get(label) for row in rows],
         groups=[row["family name"] for row in rows],
-        notes=[f"{row['settings']}<br>log p: {row['log p kind']} · seed {row['seed']} · {row['created']}"
-               + (f"<br>KL by {run['summary']['kl_method']}" if run["summary"].get("kl_method") else "")
+        notes=["<br>".join(figures.plain_label(line) for line in (
+                   row["settings"], f"log p: {row['log p kind']} · seed {row['seed']} · {row['created']}",
+                   *([f"KL by {run['summary']['kl_method']}"] if run["summary"].get("kl_method") else [])))
                for row, run in zip(rows, shown)],
         title=f"{label}" + (f" ({direction} is better)" if direction else ""), value_label=label,
     ))

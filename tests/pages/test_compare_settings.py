@@ -1,4 +1,5 @@
 """Compare says, in each row, what a run's settings were: a preset's name, or what differs from the defaults."""
+import json
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -25,3 +26,6 @@ def test_each_row_names_its_preset_or_its_changed_settings(runs_in_tmp):
     table = at.dataframe[0].value
     assert sorted(table["settings"]) == sorted(note for _, note in RUNS.values())
     assert "Rejection by a ratio critic, with learning rate 0.001" in at.get("plotly_chart")[0].proto.spec  # on hover
+    bars = {name for trace in json.loads(at.get("plotly_chart")[0].proto.spec)["data"] for name in trace["x"]}
+    assert {name.split(" ", 1)[1] for name in bars} == {  # each bar says it, briefly
+        "gan · defaults", "gan · Rejection by a ratio cr…", "gan · r1 weight 0"}
