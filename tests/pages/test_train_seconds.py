@@ -18,13 +18,15 @@ def gan_view(ds, **fields) -> JobView:
 
 def test_the_clock_says_when_the_steps_stop_and_what_the_rest_is_for(points_ds):
     view = gan_view(points_ds, metrics=({"step": 9, "seconds": 6.2},))
-    what = view.finishing
-    assert clock_words(view) == f"**running**, 6.2 of 15 s: steps until 13.5 s, then {what}"
-    calibrating = dataclasses.replace(view, metrics=({"step": 99, "seconds": 13.5},))
-    assert clock_words(calibrating) == f"13.5 s of steps done, **{what}, then scoring the held-out test set…**"
+    what, steps = view.finishing, 15 * (1 - view.finishing_share)  # 7.5 s of steps with half kept for calibration
+    assert 0 < view.finishing_share < 1
+    assert clock_words(view) == f"**running**, 6.2 of 15 s: steps until {steps:.1f} s, then {what}"
+    calibrating = dataclasses.replace(view, metrics=({"step": 99, "seconds": steps},))
+    assert clock_words(calibrating) == f"{steps:.1f} s of steps done, **{what}, then scoring the held-out test set…**"
     ended = dataclasses.replace(calibrating, state=JobState.FINISHED, summary={"train_seconds": 15.02})
-    assert finishing_split(ended) == f"13.5 s of steps, then 1.5 s {what}"
-    assert clock_words(ended) == f"**finished**, 15.0 of 15 s (13.5 s of steps, then 1.5 s {what})"
+    split = f"{steps:.1f} s of steps, then {15.02 - steps:.1f} s {what}"
+    assert finishing_split(ended) == split
+    assert clock_words(ended) == f"**finished**, 15.0 of 15 s ({split})"
 
 
 def test_the_status_line_and_the_summary_agree_on_a_gan_with_a_ratio_critic(app):
