@@ -527,19 +527,25 @@ def train(
     if loop.status != "diverged":
         records.finish(loop.step, elapsed, loop.train_metrics)
     records.restore_best()
-    finished = {}
+    finished, status = {}, loop.status
     if share and loop.status != "diverged":
-        began, start = time.perf_counter(), control.progress
+        began, start, paused = time.perf_counter(), control.progress, 0.0
 
-        def spent() -> bool:  # its share of the budget, on the control's own clock if it has one (the bench's CPU),
-            if control.stopped:  # or at once when the learner pressed Stop (a last pass can be half of the budget)
+        def spent() -> bool:
+            """Whether its share of the budget is spent, on the control's own clock if it has one (the bench's CPU);
+            at once after a Stop (the last pass can be half of the budget); a pause waits here, uncounted."""
+            nonlocal paused
+            paused += control.wait_while_paused()
+            if control.stopped:
                 return True
             if start is not None:
                 return control.progress - start >= share
-            return time.perf_counter() - began >= share * seconds
+            return time.perf_counter() - began - paused >= share * seconds
 
         finished = model.finish_training(setup.fit, spent, setup.generator)
-        elapsed += time.perf_counter() - began
+        elapsed += time.perf_counter() - began - paused
+        if control.stopped and status == "finished":  # stopped during the last pass: a stop, not a finish
+            status = "stopped"
     model.eval()
-    return TrainResult(loop.status, loop.step, elapsed, records.best_step, records.best_loss, loop.message,
+    return TrainResult(status, loop.step, elapsed, records.best_step, records.best_loss, loop.message,
                        records.metrics, finished)

@@ -190,13 +190,12 @@ if key is not None:
     label = leaderboard.yardstick_label(key)
     direction = leaderboard.better(key)
     st.plotly_chart(figures.compare_bars(
-        names=[figures.plain_label(f"#{row['#']} {row['family name']} · {brief(row['settings'])}"
-                                   + (f" · {row['dataset']}" if several_data else "")) for row in rows],
+        names=[f"#{row['#']} {row['family name']} · {brief(row['settings'])}"
+               + (f" · {row['dataset']}" if several_data else "") for row in rows],
         values=[row.get(label) for row in rows],
         groups=[row["family name"] for row in rows],
-        notes=["<br>".join(figures.plain_label(line) for line in (
-                   row["settings"], f"log p: {row['log p kind']} · seed {row['seed']} · {row['created']}",
-                   *([f"KL by {run['summary']['kl_method']}"] if run["summary"].get("kl_method") else [])))
+        notes=[(row["settings"], f"log p: {row['log p kind']} · seed {row['seed']} · {row['created']}",
+                *([f"KL by {run['summary']['kl_method']}"] if run["summary"].get("kl_method") else []))
                for row, run in zip(rows, shown)],
         title=f"{label}" + (f" ({direction} is better)" if direction else ""), value_label=label,
     ))

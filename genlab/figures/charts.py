@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from genlab.figures.base import COLORS, MARGIN, format_number, metric_label
+from genlab.figures.base import COLORS, MARGIN, format_number, metric_label, plain_label
 from genlab.queries import histogram
 
 __all__ = ["training_curves", "training_marks", "objective_name", "compare_bars", "histograms"]
@@ -142,10 +142,14 @@ def _mark_events(fig: go.Figure, metrics: Sequence[dict], x: str, columns: int) 
 
 
 def compare_bars(names: Sequence[str], values: Sequence, title: str = "", value_label: str = "",
-                 groups: Sequence[str] | None = None, notes: Sequence[str] | None = None,
+                 groups: Sequence[str] | None = None, notes: Sequence[Sequence[str]] | None = None,
                  height: int = 380) -> go.Figure:
-    """One bar per run (missing values left out), coloured by group, value printed on each bar."""
-    rows = [(n, v, g, t) for n, v, g, t in zip(names, values, groups or [""] * len(names), notes or [""] * len(names))
+    """One bar per run (missing values left out), coloured by group, value printed on each bar; `notes`: lines
+    of text for each bar's hover. Names, groups and notes come from saved (or uploaded) runs: all are shown as
+    written (`plain_label`), never read as markup."""
+    names, groups = [plain_label(n) for n in names], [plain_label(g) for g in groups or [""] * len(names)]
+    notes = ["<br>".join(plain_label(line) for line in lines) for lines in notes or [()] * len(names)]
+    rows = [(n, v, g, t) for n, v, g, t in zip(names, values, groups, notes)
             if isinstance(v, (int, float)) and math.isfinite(v)]
     fig = go.Figure()
     palette: dict[str, str] = {}

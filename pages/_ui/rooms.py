@@ -209,9 +209,9 @@ def _race(runs: list[dict], view: str, me: str, chart_key: str) -> None:
         return
     label, direction = leaderboard.yardstick_label(key), leaderboard.better(key)
     st.plotly_chart(figures.compare_bars(
-        names=[f"#{row['rank']} {figures.plain_label(row['by'])}" for row in rows],
+        names=[f"#{row['rank']} {row['by']}" for row in rows],
         values=[row.get(label) for row in rows], groups=[row["family name"] for row in rows],
-        notes=[f"log p: {row['log p kind']}" for row in rows],
+        notes=[(f"log p: {row['log p kind']}",) for row in rows],
         title=f"{label} ({direction} is better)" if direction else label, value_label=label,
     ), key=chart_key)
     if key in FROM_LOG_P and any(NOT_EXACT.get(row["log p kind"]) for row in rows if row["rank"] is not None):

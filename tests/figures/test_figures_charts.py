@@ -77,3 +77,12 @@ def test_close_marks_stay_legible_and_playback_is_marked():
     assert len(fig.layout.shapes) == 12  # a line per mark in each panel
     assert [(n, text, kind) for n, _, text, kind in figures.training_marks(metrics)][:2] == [
         (1, "change number 0", "control"), (2, "change number 1", "event")]
+
+
+def test_compare_bars_show_names_and_notes_from_runs_as_text_never_markup():
+    crafted = "<a href='https://evil.example'>x</a><b>bold</b> %{y}"
+    fig = figures.compare_bars([f"#1 {crafted}"], [1.0], groups=[crafted], notes=[(crafted, "log p: exact")])
+    (bar,) = fig.data
+    for text in (bar.x[0], bar.name, bar.hovertemplate):
+        assert "<a " not in text and "<b>" not in text and "%{y}" not in text.replace("%{y:.4g}", "")
+    assert "&lt;b&gt;bold&lt;/b&gt;" in bar.hovertemplate and "<br>log p: exact" in bar.hovertemplate  # the lines

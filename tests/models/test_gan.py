@@ -307,3 +307,36 @@ def test_the_live_heatmap_says_which_discriminator_it_shows_and_the_card_what_th
     card = ModelCard.of(rejecting)
     assert card.finishing == "calibrating the ratio critic" and card.finishing_share > 0
     assert ModelCard.of(create_model("gan", ds, **TINY)).finishing_share == 0
+
+
+def test_a_pause_holds_the_ratio_critics_calibration_uncounted_and_a_stop_in_it_is_a_stop():
+    import threading
+    import time
+
+    from genlab.train import TrainControl, train
+
+    ds = genlab.load_dataset("toy:8gaussians")
+
+    def run(act) -> tuple:
+        model = create_model("gan", ds, **TINY, sampler="ratio-critic rejection")
+        control, calibrate = TrainControl(), model.finish_training
+
+        def finish_training(*args):  # the learner acts as the calibration begins
+            act(control)
+            began = time.perf_counter()
+            out = calibrate(*args)
+            return {**out, "wall": time.perf_counter() - began}
+
+        model.finish_training = finish_training
+        result = train(model, ds, seconds=1.0, control=control, report_every=60)
+        return result, result.finish
+
+    def pause_then_resume(control):
+        control.pause()
+        threading.Timer(1.0, control.resume).start()
+
+    result, finish = run(pause_then_resume)
+    assert finish["wall"] >= 1.0 + 0.5 * 0.8 and finish["ratio_critic_calibration_steps"] > 0  # held, then its half
+    assert result.status == "finished" and result.seconds < 1.0 + 0.5  # the paused second is not counted
+    result, finish = run(lambda control: threading.Timer(0.1, control.stop).start())
+    assert result.status == "stopped" and finish["wall"] < 0.4
