@@ -24,7 +24,7 @@ def _series(metrics: Sequence[dict], x: str, key: str) -> tuple[list, list]:
     return xs, ys
 
 
-ZOOM_MIN_POINTS = 5  # a curve's points before `training_curves` zooms past its first
+ZOOM_MIN_POINTS = 3  # a curve's points before `training_curves` zooms past its first (two left to span)
 
 
 def training_curves(metrics: Sequence[dict], keys: Sequence[str | Sequence[str]], titles: Sequence[str],

@@ -34,8 +34,8 @@ def test_zoom_waits_for_enough_points_to_show_late_progress():
            {"seconds": 1.0, "train_loss": 300.0, "valid_loss": 301.0}]
     keys = [["train_loss", "valid_loss"]]
     assert figures.training_curves(two, keys, ["d"], zoom=True).layout.yaxis.range is None  # all of both in view
-    five = two + [{"seconds": float(t), "train_loss": 300.0 - t, "valid_loss": 301.0 - t} for t in range(2, 5)]
-    assert figures.training_curves(five, keys, ["d"], zoom=True).layout.yaxis.range[1] < 530.0
+    three = two + [{"seconds": 2.0, "train_loss": 298.0, "valid_loss": 299.0}]  # a short run's third report: a GAN's
+    assert figures.training_curves(three, keys, ["d"], zoom=True).layout.yaxis.range[1] < 530.0  # first KL hid it
 
 
 def test_a_chart_title_is_the_objectives_name_with_its_unit():
