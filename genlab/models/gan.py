@@ -32,7 +32,7 @@ data batch against fresh samples of the generator that samples; the generator ne
 the best classifier its logit is exactly log p_data/p_θ. The game chases a moving generator, so the
 last CALIBRATION_SHARE of the budget (half) trains the ratio critic alone against the final generator
 (`finish_training`), where it can converge: on toy:8gaussians at 60 CPU-s a tenth of the budget gave
-KLs of 0.05–0.51 over seven runs, a half 0.026–0.10 over five seeds (docs/BENCHMARKS.md). What it
+KLs of 0.05–0.51 over seven runs, a half 0.026–0.113 over ten (docs/BENCHMARKS.md). What it
 corrects is what the classifier has learned and the generator has not (on toy:8gaussians, the samples
 smeared between the modes).
 
