@@ -184,6 +184,7 @@ def export_run(folder, ds: Dataset | None = None) -> bytes:
         raise ValueError(f"The data given are {ds.spec.shape} in the {ds.spec.view} view; the run was trained on "
                          f"{model.spec.shape} in the {model.spec.view} view.")
     name = script_name(folder.name)
+    config = {**config, "hparams": model.hparams()}  # every setting, those added after the run at their default
     source = script_source(config, info["summary"], folder.name, model.objective, model.log_prob_kind, ds.is_toy)
     files = {
         f"{name}.py": source.encode(),
