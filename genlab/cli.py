@@ -110,12 +110,12 @@ def cmd_train(args) -> dict | None:
             raise ValueError("--backend ray trains one process per run; launch it with python, not torchrun.")
         if args.max_steps is not None:
             raise ValueError("--max-steps is not available with --backend ray; give a budget with --seconds.")
-        ds = genlab.load_dataset(args.data, view=args.view, root=args.root)
+        ds = genlab.load_dataset(args.data, view=args.view, root=args.root, points=args.points)
         return _train_on_ray(args, genlab.create_model(args.model, ds, **_parse_hparams(args.hparam)), ds)
     group = distributed.init(args.device) if distributed.launched() else None
     try:
         device = group.device if group else resolve_device(args.device)
-        ds = genlab.load_dataset(args.data, view=args.view, root=args.root)
+        ds = genlab.load_dataset(args.data, view=args.view, root=args.root, points=args.points)
         model = genlab.create_model(args.model, ds, **_parse_hparams(args.hparam)).to(device)
         out = Path(args.out) if args.out else None
         progress = Progress(args.seconds) if group is None or group.rank == 0 else None
@@ -245,6 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, help="dataset name (see `list`)")
     p.add_argument("--view", default=None, help="binary | gray8 for image sets")
     p.add_argument("--root", default=None, help="local folder for mnist / fashion-mnist")
+    p.add_argument("--points", type=int, default=None,
+                   help="training points of a 2-D toy (1 to 1,000,000; default 20,000; the test split stays the same)")
     p.add_argument("--seconds", type=float, default=30.0)
     p.add_argument("--full-eval", action="store_true",
                    help="score every test item after training, however long it takes (default: the evaluation "

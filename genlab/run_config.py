@@ -24,7 +24,7 @@ from torch.nn.modules.module import (
     register_module_parameter_registration_hook,
 )
 
-from genlab.data import drawn
+from genlab.data import drawn, toys
 from genlab.data.base import VIEWS, DataSpec
 from genlab.models import family, fits
 from genlab.models.base import ModelConfig
@@ -112,7 +112,11 @@ def _dataset(config: dict, spec: DataSpec, uploaded: bool) -> tuple[str, dict | 
     if _builtin_spec(name, spec.view) != spec:
         raise RunError(f"The run's data set {name!r} is not one GenLab builds in the {spec.view} view with "
                        f"shape {spec.shape}.")
-    if name != drawn.NAME or config.get("data_source") is None:
+    if config.get("data_source") is None:
+        return name, None
+    if name in toys.TOYS:
+        return name, _toy_source(config["data_source"])
+    if name != drawn.NAME:
         return name, None
     source = config["data_source"]
     if not isinstance(source, dict) or not isinstance(source.get("blobs"), list):
@@ -125,6 +129,18 @@ def _dataset(config: dict, spec: DataSpec, uploaded: bool) -> tuple[str, dict | 
                   "n_train": _integer(source.get("n_train", 20000), "drawn train size", 1, MAX_DRAWN_POINTS),
                   "n_test": _integer(source.get("n_test", 5000), "drawn test size", 1, MAX_DRAWN_POINTS),
                   "seed": _integer(source.get("seed", 0), "drawn seed", 0, 2**63 - 1)}
+
+
+def _toy_source(source) -> dict | None:
+    """A generated toy's recorded arguments (`load_toy(name, **source)`), each checked; None at the defaults."""
+    if not isinstance(source, dict) or set(source) - {"n_train", "n_test", "seed"}:
+        raise RunError("The run's toy data arguments are malformed (n_train, n_test and seed only).")
+    most = toys.TOY_POINTS[-1]
+    checked = {"n_train": _integer(source.get("n_train", toys.DEFAULT_TOY_POINTS), "toy train size", 1, most),
+               "n_test": _integer(source.get("n_test", toys.TOY_TEST_POINTS), "toy test size", 1, most),
+               "seed": _integer(source.get("seed", 0), "toy seed", 0, 2**63 - 1)}
+    defaults = {"n_train": toys.DEFAULT_TOY_POINTS, "n_test": toys.TOY_TEST_POINTS, "seed": 0}
+    return {key: value for key, value in checked.items() if value != defaults[key]} or None
 
 
 def _hparams(config_class: type[ModelConfig], raw) -> dict:

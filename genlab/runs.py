@@ -146,10 +146,11 @@ def _load_run_data(config: dict, spec: DataSpec) -> Dataset | None:
     name = config["dataset"]
     if name == "tensors":
         return None
-    rebuild = source_of(name).rebuild
-    if rebuild is not None:
-        recorded = config.get("data_source")
-        return None if recorded is None else rebuild(**recorded)
+    source, recorded = source_of(name), config.get("data_source")
+    if source.rebuild is not None and recorded is not None:  # a drawn density, a toy at other than its defaults
+        return source.rebuild(**recorded)
+    if source.rebuild is not None and source.yours:  # a drawn density saved before runs recorded its blobs
+        return None
     size = spec.shape[-1] if spec.is_image else 28  # folder:PATH sets are made at the run's size
     return load_dataset(name, view=None if config["view"] == "continuous" else config["view"],
                         seed=config.get("data_seed", 0), size=size)

@@ -30,6 +30,17 @@ def test_train_then_eval_reproduces_the_number(tmp_path):
     assert evaluated["bits_per_dim"] == pytest.approx(trained["bits_per_dim"], rel=1e-6)
 
 
+def test_train_on_a_toy_at_a_number_of_points_and_eval_rebuilds_it(tmp_path):
+    out = tmp_path / "gaussian-moons"
+    trained = json.loads(genlab_cli("train", "--model", "gaussian", "--data", "toy:moons", "--points", "1000",
+                                    "--seconds", "1", "--out", str(out), "--json").stdout)
+    assert json.loads((out / "config.json").read_text())["data_source"] == {"n_train": 1000}
+    evaluated = json.loads(genlab_cli("eval", "--run", str(out), "--json").stdout)
+    assert evaluated["kl_nats"] == pytest.approx(trained["kl_nats"], rel=1e-6)
+    proc = genlab_cli("train", "--model", "gaussian", "--data", "digits", "--points", "1000", "--json", check=False)
+    assert proc.returncode == 2 and "only the generated 2-D toys" in json.loads(proc.stdout)["error"]
+
+
 def test_list_json_names_families_and_datasets():
     listing = json.loads(genlab_cli("list", "--json").stdout)
     assert {"gaussian", "kde", "gmm"} <= set(listing["families"])

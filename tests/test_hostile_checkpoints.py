@@ -81,6 +81,9 @@ CONFIG_CASES = [
     (lambda c: c.update(dataset="toy:drawn", data_source={"blobs": "x"}), "drawn density is malformed"),
     (lambda c: c.update(dataset="toy:drawn", data_source={"blobs": [[0, 0, 1, 0.5]], "n_train": 10**12}),
      "drawn train size"),
+    (lambda c: c.update(dataset="toy:moons", data_source={"n_train": 10**12}), "toy train size"),
+    (lambda c: c.update(dataset="toy:moons", data_source={"n_train": 1000, "root": "/etc"}), "toy data arguments"),
+    (lambda c: c.update(dataset="toy:moons", data_source=[1000]), "toy data arguments"),
     (lambda c: c.update(spec={"shape": [100000], "view": "continuous"}), "data shape"),
 ]
 
@@ -88,6 +91,12 @@ CONFIG_CASES = [
 @pytest.mark.parametrize("change, message", CONFIG_CASES)
 def test_config_fields_are_checked(packed, change, message):
     refused(with_config(packed, change), message)
+
+
+def test_a_toy_at_another_number_of_points_is_rebuilt_at_it(packed):
+    _, info = read_checkpoint(with_config(packed, lambda c: c.update(dataset="toy:moons",
+                                                                       data_source={"n_train": 1000, "seed": 0})))
+    assert info["config"]["dataset"] == "toy:moons" and info["config"]["data_source"] == {"n_train": 1000}
 
 
 def test_config_is_rebuilt_from_the_allow_list(packed):

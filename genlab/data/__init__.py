@@ -34,7 +34,7 @@ def image_views() -> tuple[str, ...]:
 
 
 def load_dataset(name: str, view: str | None = None, root: str | None = None, download: bool = False, seed: int = 0,
-                 size: int = 28) -> Dataset:
+                 size: int = 28, points: int | None = None) -> Dataset:
     """Load a data set by name, in a view.
 
     Arguments:
@@ -47,6 +47,8 @@ def load_dataset(name: str, view: str | None = None, root: str | None = None, do
         download: let torchvision download MNIST / Fashion-MNIST into root.
         seed: fixes the generated toy samples and every split.
         size: side of the square images made from a folder:PATH (8, 16, 28 or 32).
+        points: training points of a generated toy (1 to 1,000,000; default 20,000); the
+            test split stays the same 5,000 points whatever the number, so runs compare.
 
     Example:
         >>> ds = load_dataset("digits", view="gray8")
@@ -54,4 +56,5 @@ def load_dataset(name: str, view: str | None = None, root: str | None = None, do
     source = source_of(name)
     view = view or source.views[0]
     source.check_view(view)
-    return source.load(Request(name, view, seed=seed, size=size, root=root, download=download))
+    source.check_points(points)
+    return source.load(Request(name, view, seed=seed, size=size, root=root, download=download, points=points))

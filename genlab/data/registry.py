@@ -36,6 +36,8 @@ class Request:
         size: side of the square images made from your own images.
         root: the local folder of a set read from disk (torchvision's layout).
         download: let a local-folder set fetch its files when they are missing.
+        points: training points of a generated set that takes a number (a source with
+            `points`); None for its default.
     """
 
     name: str
@@ -44,6 +46,7 @@ class Request:
     size: int = 28
     root: str | None = None
     download: bool = False
+    points: int | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,9 @@ class Source:
             from them; None for a set its name and view rebuild.
         shown: for a pattern, the name people read for what follows the prefix (an upload names
             the files the visitor chose); None for its last part (a folder's or a file's name).
+        points: for a generated set that takes a number of training points, the sizes the app
+            offers, ascending, the default among them (`default_points`); a script may ask for any
+            number up to the largest. Empty for a set whose size is fixed.
     """
 
     name: str
@@ -80,6 +86,8 @@ class Source:
     yours: bool = False
     rebuild: Callable[..., Dataset] | None = None
     shown: Callable[[str], str] | None = None
+    points: tuple[int, ...] = ()
+    default_points: int | None = None
 
     def __post_init__(self):
         if not self.short:
@@ -88,6 +96,18 @@ class Source:
             raise TypeError(f"{self.name}: kind must be one of {', '.join(KINDS)}; got {self.kind!r}.")
         if not self.views:
             raise TypeError(f"{self.name} needs at least one view.")
+        if self.points and self.default_points not in self.points:
+            raise TypeError(f"{self.name}: default_points must be one of its points {self.points}.")
+
+    def check_points(self, points: int | None) -> None:
+        """A ValueError with a sentence unless `points` is None or a size this set can be generated at."""
+        if points is None:
+            return
+        if not self.points:
+            raise ValueError(f"{self.name} has a fixed number of training items; only the generated 2-D toys "
+                             "take a number of training points.")
+        if isinstance(points, bool) or not isinstance(points, int) or not 1 <= points <= max(self.points):
+            raise ValueError(f"{self.name} takes 1 to {max(self.points):,} training points; got {points!r}.")
 
     def matches(self, name: str) -> bool:
         """True when `name` is this source's name, or one of its pattern's names."""

@@ -1,6 +1,7 @@
 """The data sets the sidebar offers and their titles, each loaded once per server.
 
-Your images load at the sidebar's size; "toy:drawn" is this session's drawn density.
+Your images load at the sidebar's size, a generated toy with the sidebar's number of training
+points; "toy:drawn" is this session's drawn density.
 """
 from __future__ import annotations
 
@@ -16,19 +17,26 @@ from genlab.data.base import Dataset
 from genlab.data.registry import source_of, sources
 from pages._ui.workspace import current_workspace
 
-__all__ = ["DEFAULT_DATASET", "UPLOAD_CHOICE", "UPLOAD_SIZES", "DRAWN_KEY", "load_dataset", "drawn_blobs",
-           "dataset_variant", "is_image_set", "dataset_title", "data_title", "dataset_choices"]
+__all__ = ["DEFAULT_DATASET", "UPLOAD_CHOICE", "UPLOAD_SIZES", "DRAWN_KEY", "POINTS_KEY", "load_dataset",
+           "drawn_blobs", "toy_points", "dataset_variant", "is_image_set", "dataset_title", "data_title", "dataset_choices"]
 
 DEFAULT_DATASET = "toy:8gaussians"
 
 UPLOAD_CHOICE = "yours"  # the sidebar entry for your own images; the loaded set is named "folder:PATH"
 UPLOAD_SIZES = (8, 16, 28)
 DRAWN_KEY = "drawn_blobs"  # this session's drawn density: rows (x, y, weight, std)
+POINTS_KEY = "toy_points"  # training points of a generated toy
 
 
 @st.cache_resource(show_spinner="Loading the dataset…")
 def _load_dataset(name: str, view: str, size: int) -> Dataset:
     return genlab.load_dataset(name, view=None if view == "continuous" else view, size=size)
+
+
+# a million points are 24 MB with their labels: a few sizes of a few toys at a time per server
+@st.cache_resource(show_spinner="Sampling the toy's points…", max_entries=8)
+def _load_toy(name: str, points: int) -> Dataset:
+    return genlab.load_dataset(name, points=points)
 
 
 @st.cache_resource(show_spinner="Sampling your drawn density…", max_entries=8)
@@ -45,10 +53,22 @@ def upload_size() -> int:
     return int(st.session_state.get("upload_size", UPLOAD_SIZES[1]))
 
 
+def toy_points(name: str) -> int | None:
+    """The sidebar's number of training points for a generated toy; None for a set of fixed size."""
+    source = source_of(name) if name != UPLOAD_CHOICE else None
+    if source is None or not source.points:
+        return None
+    points = st.session_state.get(POINTS_KEY)
+    return points if points in source.points else source.default_points
+
+
 def dataset_variant(name: str) -> tuple:
-    """What besides (name, view) picks the data: the size of your images, the blobs of a drawn density."""
+    """What besides (name, view) picks the data: the size of your images, the blobs of a drawn density,
+    the number of a toy's training points."""
     if name == drawn.NAME:
         return drawn_blobs()
+    if (points := toy_points(name)) is not None:
+        return (points,)
     return (upload_size(),) if _uploaded(name) else ()
 
 
@@ -62,6 +82,8 @@ def load_dataset(name: str, view: str) -> Dataset:
     if _uploaded(name):
         _check_yours(name)
         return _load_dataset(name, view, upload_size())
+    if (points := toy_points(name)) is not None and points != source_of(name).default_points:
+        return _load_toy(name, points)
     return _load_dataset(name, view, 28)
 
 

@@ -15,6 +15,7 @@ import streamlit as st
 
 import genlab
 from genlab import figures, leaderboard
+from genlab.data.toys import TOYS
 from genlab.jobs import JobState
 from genlab.models.base import Capability, GenerativeModel
 from genlab.presets import settings_note
@@ -55,8 +56,8 @@ def load_model(folder: str, stamp: float) -> tuple[GenerativeModel, dict]:
 
 
 def run_label(run: dict) -> str:
-    """What tells runs apart: family, its settings (a preset's name, or what differs from the defaults), seconds,
-    a yardstick, seed, time."""
+    """What tells runs apart: family, its settings (a preset's name, or what differs from the defaults), a toy's
+    training points where not the default, seconds, a yardstick, seed, time."""
     config, summary = run["config"], run.get("summary", {})
     families = genlab.families()
     cls = families.get(config["family"])
@@ -66,7 +67,9 @@ def run_label(run: dict) -> str:
     stick = next((f"{label} {figures.format_number(summary[key])}" for key, (label, _) in leaderboard.YARDSTICKS.items()
                   if isinstance(summary.get(key), (int, float))), None)
     created = config.get("created", "").replace("T", " ")
-    parts = [title, settings, f"{seconds:.0f} s" if seconds is not None else None, stick,
+    points = (config.get("data_source") or {}).get("n_train") if config["dataset"] in TOYS else None
+    parts = [title, settings, f"{points:,} points" if points else None,
+             f"{seconds:.0f} s" if seconds is not None else None, stick,
              f"seed {config.get('seed', 0)}", created, run["name"]]
     return " · ".join(part for part in parts if part)
 
@@ -154,7 +157,7 @@ def pick_run(selection: Selection, question: str, needs: str | None = None) -> L
     """
     where = dataset_title(selection.name) + ("" if selection.view == "continuous" else f", {selection.view} view")
     runs = visible_runs(dataset=selection.name, view=selection.view)
-    if selection.ds is not None and selection.ds.source is not None:  # a drawn density: runs on this drawing only
+    if selection.ds is not None:  # a drawn density: runs on this drawing only; a toy: at this number of points
         source = json.loads(json.dumps(selection.ds.source))
         runs = [run for run in runs if run["config"].get("data_source") == source]
     if not runs:

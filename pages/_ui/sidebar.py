@@ -12,18 +12,21 @@ import streamlit as st
 
 from genlab.data import drawn
 from genlab.data.base import Dataset
+from genlab.data.registry import source_of
 from genlab.data.folder import MIN_IMAGES
 from genlab.data.imagefiles import IMAGE_SUFFIXES, MAX_FILE_BYTES, MAX_IMAGES, UploadError
 from genlab.data.uploads import save_uploads
 from genlab.jobs import CapacityError, ClusterUnreachable
 from pages._ui.datasets import (
     DEFAULT_DATASET,
+    POINTS_KEY,
     UPLOAD_CHOICE,
     UPLOAD_SIZES,
     dataset_choices,
     dataset_title,
     is_image_set,
     load_dataset,
+    toy_points,
 )
 from pages._ui.jobs import STALE_SECONDS, _jobs_status, job_manager
 from pages._ui.links import SHARE_BOX_KEY, drawn_link, persistent, share_box
@@ -77,6 +80,16 @@ def _your_images() -> str | None:
     return st.session_state.get("upload_spec")
 
 
+def _training_points(name: str) -> None:
+    """How many training points a generated toy draws; the test split is the same at every number."""
+    source = source_of(name)
+    persistent(st.select_slider, "Training points", POINTS_KEY, source.default_points, options=list(source.points),
+               link="points", format_func=lambda n: f"{n:,}",
+               help="How many points D holds, drawn from p_data. The test split stays the same 5,000 points at "
+                    "every number, so runs compare. A flexible family overfits a small D (its training NLL falls "
+                    "below its test NLL); more points cost only memory and a second to draw.")
+
+
 def sidebar(page_ticks: bool = False) -> Selection:
     """Draw the shared sidebar and return the selection, with the dataset loaded if possible.
 
@@ -103,6 +116,8 @@ def sidebar(page_ticks: bool = False) -> Selection:
             name = _your_images() or UPLOAD_CHOICE
         elif name == drawn.NAME:
             drawn_link()
+        elif toy_points(name) is not None:
+            _training_points(name)
         if is_image_set(name):
             view = persistent(st.radio, "View", "view", "binary", options=list(VIEW_TITLES), link="view",
                               format_func=VIEW_TITLES.get, horizontal=True,

@@ -6,6 +6,7 @@ import pytest
 import torch
 from scipy import stats
 
+import genlab
 from genlab.data.toys import TOYS, TOY_NAMES, NoisyCurves, load_toy
 
 CURVE_TOYS = ("toy:moons", "toy:rings", "toy:spirals", "toy:pinwheel")
@@ -52,7 +53,27 @@ def test_shapes_types_and_labels(name):
 
 def test_default_sizes():
     ds = load_toy("toy:rings")
-    assert ds.train.shape == (20000, 2) and ds.test.shape == (5000, 2)
+    assert ds.train.shape == (20000, 2) and ds.test.shape == (5000, 2) and ds.source is None
+
+
+def test_a_number_of_training_points_keeps_the_test_split_and_is_rebuilt_from_the_run(tmp_path):
+    default, bigger = genlab.load_dataset("toy:moons"), genlab.load_dataset("toy:moons", points=100_000)
+    assert bigger.train.shape == (100_000, 2) and torch.equal(bigger.test, default.test)
+    assert bigger.source == {"n_train": 100_000}
+    model = genlab.create_model("gaussian", bigger)
+    genlab.train_and_save(model, bigger, tmp_path / "run", seconds=1)
+    _, rebuilt, info = genlab.load_run(tmp_path / "run")
+    assert torch.equal(rebuilt.train, bigger.train) and info["config"]["data_source"] == {"n_train": 100_000}
+
+
+@pytest.mark.parametrize("points, message", [(0, "1 to 1,000,000"), (10**7, "1 to 1,000,000"), (2.5, "got 2.5")])
+def test_a_number_of_points_out_of_range_is_a_sentence(points, message):
+    with pytest.raises(ValueError, match=message):
+        genlab.load_dataset("toy:moons", points=points)
+    with pytest.raises(ValueError, match="only the generated 2-D toys"):
+        genlab.load_dataset("digits", points=1000)
+    with pytest.raises(ValueError, match="at most 1,000,000"):
+        load_toy("toy:moons", n_train=10**7)
 
 
 @pytest.mark.parametrize("name", TOY_NAMES)

@@ -1,0 +1,64 @@
+"""A generated toy's number of training points: chosen in the sidebar, carried by links, kept apart in the run lists."""
+from pathlib import Path
+
+import genlab
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+TIMEOUT = 60
+
+
+def opened(query: dict, page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params = dict(query)
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def points_slider(at: AppTest):
+    return at.sidebar.select_slider(key="_widget_toy_points")
+
+
+def test_the_data_page_draws_the_chosen_number_and_the_link_carries_it(monkeypatch, tmp_path):
+    monkeypatch.setenv("GENLAB_RUNS", str(tmp_path))
+    at = opened({"dataset": "toy:moons"}, "pages/data.py")
+    assert points_slider(at).value == 20_000
+    assert "20,000" in " ".join(m.value for m in at.metric)
+    points_slider(at).set_value(1_000).run()
+    assert not at.exception, at.exception
+    assert "1,000" in " ".join(m.value for m in at.metric)
+    box = next(code.value for code in at.sidebar.code)
+    assert "points=1000" in box
+    fresh = opened({"dataset": "toy:moons", "points": "1000"}, "pages/data.py")
+    assert points_slider(fresh).value == 1_000
+
+
+def test_a_link_with_a_number_the_sidebar_does_not_offer_warns_and_keeps_the_default(monkeypatch, tmp_path):
+    monkeypatch.setenv("GENLAB_RUNS", str(tmp_path))
+    for asked in ("999999999999", "-3", "lots"):
+        at = opened({"dataset": "toy:moons", "points": asked})
+        assert points_slider(at).value == 20_000
+        assert any("points" in w.value for w in at.warning), asked
+
+
+def test_image_sets_have_no_points_control(monkeypatch, tmp_path):
+    monkeypatch.setenv("GENLAB_RUNS", str(tmp_path))
+    at = opened({"dataset": "digits"})
+    assert not [s for s in at.sidebar.select_slider if s.key == "_widget_toy_points"]
+
+
+def test_the_run_picker_lists_the_runs_at_the_chosen_number_of_points(monkeypatch, tmp_path):
+    for points in (None, 1_000):
+        ds = genlab.load_dataset("toy:moons", points=points)
+        model = genlab.create_model("gaussian", ds)
+        genlab.train_and_save(model, ds, tmp_path / f"gaussian-{points or 'default'}", seconds=0.2)
+    monkeypatch.setenv("GENLAB_RUNS", str(tmp_path))
+    at = opened({"dataset": "toy:moons"}, "pages/samples.py")
+    (default,) = at.selectbox(key="_widget_run").options
+    assert "gaussian-default" in default and "points" not in default
+    at = opened({"dataset": "toy:moons", "points": "1000"}, "pages/samples.py")
+    (small,) = at.selectbox(key="_widget_run").options
+    assert "gaussian-1000" in small and "1,000 points" in small
