@@ -295,8 +295,9 @@ def _cpu_budget(seconds: float):
     return CpuBudget()
 
 
-def _train_once(family: str, ds, hparams: dict, seconds: float, seed: int) -> dict:
-    """Train one setting for `seconds` of CPU time and evaluate it: the yardsticks, steps and times."""
+def _train_once(family: str, ds, hparams: dict, seconds: float, seed: int, also=None) -> dict:
+    """Train one setting for `seconds` of CPU time and evaluate it: the yardsticks, steps and times, and
+    what `also(model)` returns (a dict), if given."""
     import genlab
 
     model = genlab.create_model(family, ds, **hparams)
@@ -306,6 +307,8 @@ def _train_once(family: str, ds, hparams: dict, seconds: float, seed: int) -> di
     run = {k: summary.get(k) for k in ("kl_nats", "test_nll_nats", "bits_per_dim", "mmd", "log_prob_kind",
                                        "modes_covered", "frechet_distance", "classes_covered", "test_ode_nll_nats",
                                        "data_entropy_nats")}
+    if also is not None:
+        run |= also(model)
     return {"seed": seed, **run, "steps": summary["train"]["steps"],
             "train_wall_seconds": round(summary["train_seconds"], 1),
             "wall_seconds": round(time.perf_counter() - start, 1),
