@@ -1,21 +1,8 @@
 """A generated toy's number of training points: chosen in the sidebar, carried by links, kept apart in the run lists."""
-from pathlib import Path
-
-import genlab
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
-TIMEOUT = 60
-
-
-def opened(query: dict, page: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.query_params = dict(query)
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
+import genlab
+from tests.pages.test_links import opened
 
 
 def points_slider(at: AppTest):
