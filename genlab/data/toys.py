@@ -13,8 +13,9 @@ from genlab.data.base import Dataset
 from genlab.data.registry import Request, Source, register
 
 __all__ = [
-    "TOY_NAMES", "TOYS", "TOY_POINTS", "DEFAULT_TOY_POINTS", "TOY_TEST_POINTS", "load_toy", "ToySpec", "ToyDensity", "IsotropicMixture", "Checkerboard", "Curve",
-    "NoisyCurves", "EightGaussians", "Moons", "Rings", "Spirals", "Pinwheel",
+    "TOY_NAMES", "TOYS", "TOY_POINTS", "DEFAULT_TOY_POINTS", "TOY_TEST_POINTS", "load_toy", "ToySpec", "ToyDensity",
+    "IsotropicMixture", "Checkerboard", "Curve", "NoisyCurves", "EightGaussians", "Moons", "Rings", "Spirals",
+    "Pinwheel",
 ]
 
 Bounds = tuple[float, float, float, float]  # xmin, xmax, ymin, ymax

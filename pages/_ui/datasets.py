@@ -18,7 +18,8 @@ from genlab.data.registry import source_of, sources
 from pages._ui.workspace import current_workspace
 
 __all__ = ["DEFAULT_DATASET", "UPLOAD_CHOICE", "UPLOAD_SIZES", "DRAWN_KEY", "POINTS_KEY", "load_dataset",
-           "drawn_blobs", "toy_points", "dataset_variant", "is_image_set", "dataset_title", "data_title", "dataset_choices"]
+           "drawn_blobs", "toy_points", "dataset_variant", "is_image_set", "dataset_title", "data_title",
+           "dataset_choices"]
 
 DEFAULT_DATASET = "toy:8gaussians"
 

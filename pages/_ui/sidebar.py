@@ -12,9 +12,9 @@ import streamlit as st
 
 from genlab.data import drawn
 from genlab.data.base import Dataset
-from genlab.data.registry import source_of
 from genlab.data.folder import MIN_IMAGES
 from genlab.data.imagefiles import IMAGE_SUFFIXES, MAX_FILE_BYTES, MAX_IMAGES, UploadError
+from genlab.data.registry import source_of
 from genlab.data.uploads import save_uploads
 from genlab.jobs import CapacityError, ClusterUnreachable
 from pages._ui.datasets import (
