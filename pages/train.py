@@ -42,6 +42,7 @@ DEFAULTS_CHOICE = "Defaults of the family"
 FAMILY_KEY = "train_family"
 SECONDS_LINK, MAX_SECONDS = "seconds", 600
 KEPT_KEY = "_train_kept"  # each family's hyper-parameters at the last visit: widgets' own keys vanish off the page
+KEPT_PRESET_KEY = "_train_kept_preset"  # each family and kind's preset choice at the last visit, for the same reason
 KIND_TEXT = {
     "exact": "exact log-likelihood",
     "lower_bound": "log p is a lower bound, so this NLL is an upper bound",
@@ -148,11 +149,15 @@ def preset_picker(cls, kind: str, view: str) -> None:
     elif linked is not None:
         st.warning(f"The link's preset {echoed(linked)} is not one of {cls.name}'s; showing the settings "
                    "without it.")
+    kept = st.session_state.setdefault(KEPT_PRESET_KEY, {})
+    if key not in st.session_state and kept.get(key) in offered:  # back on the page: the choice the settings came from
+        st.session_state[key] = kept[key]
     choice = st.selectbox("Preset", [DEFAULTS_CHOICE, *offered], key=key, on_change=fill_from_preset,
                           args=(cls, view, key, offered),
                           help="Settings known to work (or broken on purpose, to show a failure); "
                                "they fill the hyper-parameters below, which you can still change.")
     share("preset", choice)
+    kept[key] = choice
     preset = offered.get(choice)
     if preset is None:
         return

@@ -115,6 +115,10 @@ def test_a_preset_fills_the_widgets_and_says_why(app):
     assert at.number_input(key="hparam:realnvp:num_layers").value == working.hparams["num_layers"]
     assert any(working.why in c.value for c in at.caption)
     assert any("Measured: KL" in c.value and "for the defaults" in c.value for c in at.caption)  # the benchmark's say
+    at.switch_page("pages/samples.py").run()
+    at.switch_page("pages/train.py").run()  # back: the preset named is the one the settings came from
+    assert at.selectbox(key="preset:realnvp:toy").value == working.name
+    assert at.number_input(key="hparam:realnvp:num_layers").value == working.hparams["num_layers"]
     at.selectbox(key="preset:realnvp:toy").set_value("Defaults of the family").run()
     assert at.number_input(key="hparam:realnvp:num_layers").value == 12  # the config's default again
     assert not at.exception
