@@ -12,6 +12,7 @@ import math
 
 from genlab.data import IN_MEMORY, dataset_title
 from genlab.data.registry import source_of
+from genlab.data.toys import DEFAULT_TOY_POINTS, TOYS
 from genlab.presets import settings_note
 
 __all__ = ["YARDSTICKS", "yardstick_keys", "yardstick_label", "better", "runs_table", "to_csv", "headline",
@@ -72,9 +73,17 @@ def _public_name(dataset: str) -> str:
     return dataset if dataset == IN_MEMORY or source_of(dataset).prefix is None else dataset_title(dataset)
 
 
+def training_points(config: dict) -> int | None:
+    """How many training points a run on a generated toy had (its recorded number, else the default); None
+    for every other data set."""
+    if config["dataset"] not in TOYS:
+        return None
+    return (config.get("data_source") or {}).get("n_train", DEFAULT_TOY_POINTS)
+
+
 def runs_table(runs) -> list[dict]:
-    """One row per run (as `list_runs` returns them): what it is (its settings as `presets.settings_note` words
-    them), then every yardstick any run reports."""
+    """One row per run (as `list_runs` returns them): what it is (its data, a toy's training points, its settings
+    as `presets.settings_note` words them), then every yardstick any run reports."""
     keys = yardstick_keys(run["summary"] for run in runs)
     rows = []
     for run in runs:
@@ -83,6 +92,7 @@ def runs_table(runs) -> list[dict]:
             "run": run["name"],
             "dataset": _public_name(config["dataset"]),
             "view": config["view"],
+            "training points": training_points(config),
             "family": config.get("title", config["family"]),
             "family name": config["family"],
             "settings": settings_note(config["family"], config["view"], config["hparams"]),

@@ -20,7 +20,7 @@ from pages._ui.workspace import current_workspace, host_limits
 
 # Columns of the table that say what a run is, shown before its numbers. (The data filter is keyed by the
 # sidebar's data set, so it starts from the sidebar's choice whenever that changes.)
-ABOUT = ("#", "data", "family", "settings", "log p kind")
+ABOUT = ("#", "data", "training points", "family", "settings", "log p kind")
 AFTER = ("parameters", "train seconds", "seed", "created", "status")
 BAR_SETTINGS = 24  # characters of a run's settings under its bar (the hover has them all)
 
@@ -163,6 +163,7 @@ rows = leaderboard.runs_table(shown)
 keys = leaderboard.yardstick_keys(run["summary"] for run in shown)
 numbers = [leaderboard.yardstick_label(k) for k in keys]
 several_data = len({(r["dataset"], r["view"]) for r in rows}) > 1
+several_points = len({r["training points"] for r in rows if r["training points"] is not None}) > 1
 for number, (row, run) in enumerate(zip(rows, shown), start=1):
     row["#"] = number
     row["data"] = data_title(run["config"]["dataset"], run["config"]["view"])  # the row's dataset is public text
@@ -178,6 +179,9 @@ st.dataframe(table, hide_index=True, width="stretch", column_config={
                              "(and anything changed from them), else the hyper-parameters changed."),
     "train seconds": st.column_config.NumberColumn(format="%.1f"),
     "parameters": st.column_config.NumberColumn(format="localized"),
+    "training points": st.column_config.NumberColumn(
+        format="localized", help="How many points the toy's training set held (the sidebar's Training points); "
+                                 "the test split is the same 5,000 at every number."),
 })
 st.download_button("Download as CSV", data=leaderboard.to_csv(rows), file_name="genlab-runs.csv", mime="text/csv",
                    icon=":material/download:", on_click="ignore")
@@ -191,7 +195,8 @@ if key is not None:
     direction = leaderboard.better(key)
     st.plotly_chart(figures.compare_bars(
         names=[f"#{row['#']} {row['family name']} · {brief(row['settings'])}"
-               + (f" · {row['dataset']}" if several_data else "") for row in rows],
+               + (f" · {row['dataset']}" if several_data else "")
+               + (f" · {row['training points']:,} points" if several_points else "") for row in rows],
         values=[row.get(label) for row in rows],
         groups=[row["family name"] for row in rows],
         notes=[(row["settings"], f"log p: {row['log p kind']} · seed {row['seed']} · {row['created']}",

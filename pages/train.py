@@ -13,7 +13,7 @@ from genlab.jobs import CapacityError, JobState, JobView
 from genlab.models.base import ModelConfig
 from genlab.presets import dataset_kind, measured_note, presets_for
 from pages._ui.capabilities import default_family, family_label, short_title
-from pages._ui.datasets import dataset_title
+from pages._ui.datasets import dataset_title, points_note
 from pages._ui.jobs import (
     KEPT_SECONDS_KEY,
     SECONDS_KEY,
@@ -378,7 +378,7 @@ def live_panel(job_id: str, ticking: bool) -> None:
     view = job.view()  # everything below reads this one view, so it agrees with itself
     if ticking and not view.state.active and ended_tick(job_id) == "rerun":
         st.rerun()  # a full rerun stops the clock and frees Start
-    st.markdown(f"**{view.title}** on {dataset_title(view.dataset)} — {progress_line(view)}")
+    st.markdown(f"**{view.title}** on {dataset_title(view.dataset)}{points_note(job.dataset)} — {progress_line(view)}")
     st.progress(min(1.0, view.elapsed / view.seconds) if view.state is not JobState.FINISHED else 1.0)
     run_buttons(job, view)
     if view.state is JobState.QUEUED:
@@ -516,7 +516,7 @@ seconds = budget.number_input("Seconds of training", min_value=1, max_value=MAX_
                               help="Wall-clock budget; time spent paused does not count.")
 st.session_state[KEPT_SECONDS_KEY] = seconds
 share_settings(hparams, seconds, every_field)
-note.caption(f"Seed {selection.seed} (sidebar) · on {dataset_title(selection.name)}"
+note.caption(f"Seed {selection.seed} (sidebar) · on {dataset_title(selection.name)}{points_note(ds)}"
              + ("" if cls.trainable else " · fitted in closed form, the budget only caps it"))
 # The press only raises a flag; this run starts the job with the widgets' values of now and then draws the
 # button, so one run shows the live panel and a disabled Start. (Starting, then st.rerun(), made two runs back

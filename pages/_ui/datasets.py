@@ -19,7 +19,7 @@ from pages._ui.workspace import current_workspace
 
 __all__ = ["DEFAULT_DATASET", "UPLOAD_CHOICE", "UPLOAD_SIZES", "DRAWN_KEY", "POINTS_KEY", "load_dataset",
            "drawn_blobs", "toy_points", "dataset_variant", "is_image_set", "dataset_title", "data_title",
-           "dataset_choices"]
+           "dataset_choices", "points_note"]
 
 DEFAULT_DATASET = "toy:8gaussians"
 
@@ -116,3 +116,8 @@ def data_title(dataset: str, view: str) -> str:
 def dataset_choices() -> list[str]:
     """The sidebar's data sets in the registry's order; your own images are one entry, last."""
     return [source.name for source in sources() if source.prefix is None] + [UPLOAD_CHOICE]
+
+
+def points_note(ds: Dataset) -> str:
+    """", 20,000 training points" after a set of points' title (its size is the learner's choice); "" for images."""
+    return f", {len(ds.train):,} training points" if ds.view == "continuous" else ""

@@ -37,11 +37,16 @@ def test_image_sets_have_no_points_control(monkeypatch, tmp_path):
     assert not [s for s in at.sidebar.select_slider if s.key == "_widget_toy_points"]
 
 
-def test_the_run_picker_lists_the_runs_at_the_chosen_number_of_points(monkeypatch, tmp_path):
+def two_sizes(tmp_path) -> None:
+    """A Gaussian on moons at the default number of training points, and one at 1,000."""
     for points in (None, 1_000):
         ds = genlab.load_dataset("toy:moons", points=points)
         model = genlab.create_model("gaussian", ds)
         genlab.train_and_save(model, ds, tmp_path / f"gaussian-{points or 'default'}", seconds=0.2)
+
+
+def test_the_run_picker_lists_the_runs_at_the_chosen_number_of_points(monkeypatch, tmp_path):
+    two_sizes(tmp_path)
     monkeypatch.setenv("GENLAB_RUNS", str(tmp_path))
     at = opened({"dataset": "toy:moons"}, "pages/samples.py")
     (default,) = at.selectbox(key="_widget_run").options
@@ -49,3 +54,19 @@ def test_the_run_picker_lists_the_runs_at_the_chosen_number_of_points(monkeypatc
     at = opened({"dataset": "toy:moons", "points": "1000"}, "pages/samples.py")
     (small,) = at.selectbox(key="_widget_run").options
     assert "gaussian-1000" in small and "1,000 points" in small
+
+
+def test_compare_shows_each_runs_training_points(monkeypatch, tmp_path):
+    two_sizes(tmp_path)
+    monkeypatch.setenv("GENLAB_RUNS", str(tmp_path))
+    at = opened({"dataset": "toy:moons"}, "pages/compare.py")
+    table = at.dataframe[0].value
+    assert sorted(table["training points"]) == [1_000, 20_000]
+    spec = at.get("plotly_chart")[0].proto.spec
+    assert "1,000 points" in spec and "20,000 points" in spec  # the bars say which is which
+
+
+def test_train_says_how_many_training_points_a_run_gets(monkeypatch, tmp_path):
+    monkeypatch.setenv("GENLAB_RUNS", str(tmp_path))
+    at = opened({"dataset": "toy:moons", "points": "1000"}, "pages/train.py")
+    assert any("1,000 training points" in c.value for c in at.caption)
