@@ -545,4 +545,5 @@ else:
 if unfit:
     with st.expander(f"{len(unfit)} families don't fit this data"):
         for name, reason in unfit.items():
-            st.markdown(f"- **{all_families[name].title}**: {reason}")
+            title = all_families[name].title
+            st.markdown(f"- **{title}** {reason.removeprefix(title + ' ')}")  # the reason names the family first

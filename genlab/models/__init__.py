@@ -51,10 +51,12 @@ def fits(name: str, spec: DataSpec) -> str | None:
     """None if family `name` fits data with this spec, else a sentence saying why not."""
     cls = family(name)
     if spec.view not in cls.views:
-        return (
-            f"{cls.title} models {' / '.join(cls.views)} data, and this dataset is in the "
-            f"{spec.view} view; pick another family or view."
-        )
+        if spec.view == "continuous":
+            return f"{cls.title} models images ({' / '.join(cls.views)} pixels), not points; pick another family."
+        if cls.views == ("continuous",):
+            return f"{cls.title} models 2-D points, not images; pick another family, or a toy data set."
+        return (f"{cls.title} models {' / '.join(cls.views)} data, not the {spec.view} view; pick another family "
+                "or view.")
     return cls.check_spec(spec)
 
 
