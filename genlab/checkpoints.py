@@ -214,16 +214,35 @@ def _read(data: bytes) -> tuple[GenerativeModel, dict, bytes]:
     if set(header) != set(own):
         raise CheckpointError(f"The weights do not match a {model.title}: expected {len(own)} tensors named as "
                               f"the family names them, found {len(header)}.")
-    for name, (_, shape) in header.items():
-        if name in params and shape != tuple(params[name].shape):
+    built = {name: buffer.detach().clone() for name, buffer in model.named_buffers()}
+    for name, (dtype, shape) in header.items():
+        want = params[name] if name in params else built[name]
+        if DTYPES[dtype][0] != want.dtype:
+            raise CheckpointError(f"Weight {name} is of type {dtype}; a {model.title} keeps it as {want.dtype}.")
+        if shape != tuple(want.shape) and not _allowed_rows(model, name, shape, want):
             raise CheckpointError(f"Weight {name} has shape {shape}; a {model.title} with these settings needs "
-                                  f"{tuple(params[name].shape)}.")
+                                  f"{tuple(want.shape)}.")
     try:
         model.load_weights(load_safetensors(members[WEIGHTS]))
     except (SafetensorError, ValueError, RuntimeError) as exc:
         raise CheckpointError(f"The weights could not be loaded ({type(exc).__name__}).") from None
+    for name, tensor in model.state_dict().items():
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise CheckpointError(f"Weight {name} holds numbers that are not finite (NaN or infinite).")
+        if name in built and not built[name].is_floating_point() and not torch.equal(tensor.cpu(), built[name]):
+            # indices, orders and masks follow from the settings: other values could index out of range
+            raise CheckpointError(f"Weight {name} differs from what a {model.title} with these settings builds.")
     model.eval()
     return model, {"config": config, "summary": summary, "metrics": metrics}, members[WEIGHTS]
+
+
+def _allowed_rows(model: GenerativeModel, name: str, shape: tuple[int, ...], built: torch.Tensor) -> bool:
+    """Whether a data-sized buffer (`variable_buffers`) may have this shape: the built one's but for a first
+    dimension of 1 up to the bound its config field sets."""
+    field = model.variable_buffers.get(name)
+    if field is None or len(shape) != built.dim() or shape[1:] != tuple(built.shape[1:]):
+        return False
+    return 1 <= shape[0] <= getattr(model.config, field)
 
 
 def read_checkpoint(data: bytes) -> tuple[GenerativeModel, dict]:

@@ -231,3 +231,45 @@ def test_unpack_writes_the_rebuilt_files_atomically(packed, tmp_path, monkeypatc
         unpack_run(data, tmp_path / "full")
     monkeypatch.setattr(runs.os, "fsync", real)
     assert list((tmp_path / "full").iterdir()) == []
+
+
+# ---- weights whose names and shapes look right, but whose buffers or values do not -----------------
+@pytest.fixture(scope="module")
+def packed_flow(tmp_path_factory):
+    """A tiny box-support spline flow on checkerboard: index buffers (kept, moved) and learned parameters."""
+    ds = genlab.load_dataset("toy:checkerboard", points=1000)
+    model = genlab.create_model("nsf", ds, support="box", num_layers=1, hidden_units=8, hidden_layers=1, num_bins=4)
+    folder = tmp_path_factory.mktemp("flow") / "run"
+    genlab.train_and_save(model, ds, folder, seconds=1, max_steps=2)
+    return pack_run(folder)
+
+
+def with_weights(data: bytes, change) -> bytes:
+    from safetensors.torch import load
+
+    tensors = load(members_of(data)["model.safetensors"])
+    change(tensors)
+    return with_member(data, "model.safetensors", save(tensors))
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda t: t.update({"steps.1.kept": torch.tensor([7])}), "differs from what"),  # indexes out of range
+    (lambda t: t.update({"steps.1.kept": torch.tensor([-5])}), "differs from what"),
+    (lambda t: t.update({"steps.1.moved": torch.zeros(0, dtype=torch.int64)}), "has shape"),
+    (lambda t: t.update({"steps.1.kept": torch.zeros(5_000_000, dtype=torch.int64)}), "has shape"),  # memory per sample
+    (lambda t: t.update({"steps.1.kept": torch.tensor([0.5])}), "of type F32"),
+    (lambda t: t.update({"steps.0.loc": torch.tensor([float("nan"), 0.0])}), "not finite"),
+    (lambda t: t.update({"steps.2.params": torch.full_like(t["steps.2.params"], float("inf"))}), "not finite"),
+])
+def test_buffers_and_values_the_settings_fix_are_checked(packed_flow, change, message):
+    refused(with_weights(packed_flow, change), message)
+    assert read_checkpoint(packed_flow)[0].boxed  # the file as saved still loads
+
+
+def test_a_kde_keeps_at_most_max_points_centres(points_ds, tmp_path):
+    kde = genlab.create_model("kde", points_ds, max_points=50)
+    genlab.train_and_save(kde, points_ds, tmp_path / "kde", seconds=1)
+    packed = pack_run(tmp_path / "kde")
+    assert len(read_checkpoint(packed)[0].points) == 50
+    refused(with_weights(packed, lambda t: t.update(points=torch.zeros(51, 2))), "has shape")
+    refused(with_weights(packed, lambda t: t.update(points=torch.zeros(10, 3))), "has shape")

@@ -195,6 +195,9 @@ class GenerativeModel(nn.Module):
             (PixelCNN): seconds per image on MNIST, so a timed evaluation leaves its samples out.
         finishing: what `finish_training` does, in words a status line goes on with ("calibrating the
             ratio critic"); shown where `finishing_share` keeps part of the budget for it.
+        variable_buffers: buffers whose first dimension comes from the data, each with the config field
+            that bounds it ({"points": "max_points"}: a KDE keeps up to max_points training points); every
+            other buffer has the shape the settings give it, and whole-number ones their values too.
     """
 
     name: ClassVar[str] = ""
@@ -209,6 +212,7 @@ class GenerativeModel(nn.Module):
     players: ClassVar[tuple[str, ...]] = ()
     network_pass_per_dimension: ClassVar[bool] = False
     finishing: ClassVar[str] = "finishing its training"
+    variable_buffers: ClassVar[dict[str, str]] = {}
 
     def __init__(self, config: ModelConfig, spec: DataSpec):
         super().__init__()

@@ -52,6 +52,7 @@ class KDE(DensityModel):
     title = "Kernel density estimate"
     summary = "A Gaussian bump on every training point; its size (bandwidth) chosen on held-out data."
     config_class = KDEConfig
+    variable_buffers = {"points": "max_points"}  # the kernel centres: up to max_points training points
     objective = "held-out NLL (nats) over candidate bandwidths; the data are the parameters"
     trainable = False
 

@@ -123,5 +123,5 @@ def test_scales_follow_what_the_image_size_allows(side, scales):
 def test_odd_images_and_points_are_refused_in_plain_words():
     with pytest.raises(ValueError, match="even"):
         create_model("glow", DataSpec((1, 7, 7), "binary", 2))
-    with pytest.raises(ValueError, match="view"):
+    with pytest.raises(ValueError, match="not points"):
         create_model("glow", DataSpec((2,), "continuous"))
