@@ -145,7 +145,7 @@ def test_bad_settings_are_refused_in_plain_words(binary_ds):
         create_model("vae", binary_ds, iw_samples=0)
     with pytest.raises(ValueError, match="gray_decoder"):
         create_model("vae", binary_ds, gray_decoder="gaussian")
-    with pytest.raises(ValueError, match="view"):
+    with pytest.raises(ValueError, match="not points"):
         create_model("vae", DataSpec((2,), "continuous"))
     with pytest.raises(ValueError, match="at least 1"):
         perturbed_vae(binary_ds).iw_log_prob(binary_ds.test[:2], 0)
