@@ -139,6 +139,10 @@ def preset_picker(cls, kind: str, view: str) -> None:
     """A preset select that fills the hyper-parameter widgets below it, and says why (or what to look for)."""
     offered = {p.name: p for p in presets_for(cls.name, kind)}
     if not offered:
+        linked = link_on_first_sight("preset")
+        if linked is not None and linked != DEFAULTS_CHOICE:
+            st.warning(f"The link's preset {echoed(linked)} is not one of {cls.name}'s on this data ({cls.name} has "
+                       "none here); showing its default settings.")
         st.query_params.pop("preset", None)
         return
     key = f"preset:{cls.name}:{kind}"

@@ -82,6 +82,8 @@ CONFIG_CASES = [
     (lambda c: c.update(dataset="toy:drawn", data_source={"blobs": [[0, 0, 1, 0.5]], "n_train": 10**12}),
      "drawn train size"),
     (lambda c: c.update(dataset="toy:moons", data_source={"n_train": 10**12}), "toy train size"),
+    (lambda c: c.update(dataset="toy:moons", data_source={"n_train": 1}), "toy train size"),
+    (lambda c: c.update(dataset="toy:moons", data_source={"n_test": 1_000_000}), "toy test size"),
     (lambda c: c.update(dataset="toy:moons", data_source={"n_train": 1000, "root": "/etc"}), "toy data arguments"),
     (lambda c: c.update(dataset="toy:moons", data_source=[1000]), "toy data arguments"),
     (lambda c: c.update(spec={"shape": [100000], "view": "continuous"}), "data shape"),

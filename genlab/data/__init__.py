@@ -47,7 +47,7 @@ def load_dataset(name: str, view: str | None = None, root: str | None = None, do
         download: let torchvision download MNIST / Fashion-MNIST into root.
         seed: fixes the generated toy samples and every split.
         size: side of the square images made from a folder:PATH (8, 16, 28 or 32).
-        points: training points of a generated toy (1 to 1,000,000; default 20,000); the
+        points: training points of a generated toy (100 to 1,000,000; default 20,000); the
             test split stays the same 5,000 points whatever the number, so runs compare.
 
     Example:

@@ -23,6 +23,7 @@ from genlab.data.base import Dataset
 __all__ = ["KINDS", "Request", "Source", "register", "sources", "source_of"]
 
 KINDS = {"toy": "a set of 2-D points", "image": "a set of images"}  # in the order sources are listed
+SMALLEST_POINTS = 100  # training points a generated set is asked for at least: the trainer holds out a tenth
 
 
 @dataclass(frozen=True)
@@ -106,8 +107,9 @@ class Source:
         if not self.points:
             raise ValueError(f"{self.name} has a fixed number of training items; only the generated 2-D toys "
                              "take a number of training points.")
-        if isinstance(points, bool) or not isinstance(points, int) or not 1 <= points <= max(self.points):
-            raise ValueError(f"{self.name} takes 1 to {max(self.points):,} training points; got {points!r}.")
+        if isinstance(points, bool) or not isinstance(points, int) or not SMALLEST_POINTS <= points <= max(self.points):
+            raise ValueError(f"{self.name} takes {SMALLEST_POINTS} to {max(self.points):,} training points; "
+                             f"got {points!r}.")
 
     def matches(self, name: str) -> bool:
         """True when `name` is this source's name, or one of its pattern's names."""

@@ -171,7 +171,8 @@ class MarginalSplines(nn.Module):
 
 @register
 class NSF(CouplingFlow):
-    """Neural spline flow: rational-quadratic spline coupling layers over a standard-normal base.
+    """Neural spline flow: rational-quadratic spline coupling layers over a standard-normal base, or
+    (`support="box"`) over a uniform one on the training data's box.
 
     Example:
         >>> model = create_model("nsf", load_dataset("toy:8gaussians"), num_bins=8)
@@ -182,7 +183,8 @@ class NSF(CouplingFlow):
     title = "Neural spline flow (rational-quadratic coupling)"
     summary = (
         "An invertible network whose layers bend half of the coordinates through monotonic "
-        "spline curves an MLP reads off the other half. Exact log-likelihood, one-pass sampling."
+        "spline curves an MLP reads off the other half. Exact log-likelihood, one-pass sampling; the box "
+        "support lets the density stop at a hard edge."
     )
     config_class = NSFConfig
 

@@ -29,9 +29,9 @@ from pages._ui.datasets import (
     toy_points,
 )
 from pages._ui.jobs import STALE_SECONDS, _jobs_status, job_manager
-from pages._ui.links import SHARE_BOX_KEY, drawn_link, persistent, share_box
+from pages._ui.links import SHARE_BOX_KEY, drawn_link, link_on_first_sight, persistent, share_box
 from pages._ui.routing import through_entrypoint
-from pages._ui.text import plain
+from pages._ui.text import echoed, plain
 from pages._ui.upload_budget import release
 from pages._ui.workspace import current_workspace, host_limits, stores
 
@@ -116,8 +116,12 @@ def sidebar(page_ticks: bool = False) -> Selection:
             name = _your_images() or UPLOAD_CHOICE
         elif name == drawn.NAME:
             drawn_link()
-        elif toy_points(name) is not None:
+        if toy_points(name) is not None:
             _training_points(name)
+        elif (raw := link_on_first_sight("points")) is not None:
+            st.query_params.pop("points", None)
+            st.warning(f"The link asks for points = {echoed(raw)}, but {plain(dataset_title(name))} has a fixed "
+                       "number of training items: the link's number is left out.")
         if is_image_set(name):
             view = persistent(st.radio, "View", "view", "binary", options=list(VIEW_TITLES), link="view",
                               format_func=VIEW_TITLES.get, horizontal=True,

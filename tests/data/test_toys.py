@@ -66,7 +66,7 @@ def test_a_number_of_training_points_keeps_the_test_split_and_is_rebuilt_from_th
     assert torch.equal(rebuilt.train, bigger.train) and info["config"]["data_source"] == {"n_train": 100_000}
 
 
-@pytest.mark.parametrize("points, message", [(0, "1 to 1,000,000"), (10**7, "1 to 1,000,000"), (2.5, "got 2.5")])
+@pytest.mark.parametrize("points, message", [(99, "100 to 1,000,000"), (10**7, "100 to 1,000,000"), (2.5, "got 2.5")])
 def test_a_number_of_points_out_of_range_is_a_sentence(points, message):
     with pytest.raises(ValueError, match=message):
         genlab.load_dataset("toy:moons", points=points)

@@ -70,3 +70,18 @@ def test_train_says_how_many_training_points_a_run_gets(monkeypatch, tmp_path):
     monkeypatch.setenv("GENLAB_RUNS", str(tmp_path))
     at = opened({"dataset": "toy:moons", "points": "1000"}, "pages/train.py")
     assert any("1,000 training points" in c.value for c in at.caption)
+
+
+def test_a_number_of_points_for_a_set_without_one_is_refused_up_front(monkeypatch, tmp_path):
+    monkeypatch.setenv("GENLAB_RUNS", str(tmp_path))
+    at = opened({"dataset": "digits", "points": "1000"})
+    assert any("fixed number of training items" in w.value for w in at.sidebar.warning)
+    assert "points" not in at.query_params
+    at.sidebar.selectbox(key="_widget_dataset").set_value("toy:moons").run()
+    assert points_slider(at).value == 20_000  # the refused number is not applied later
+
+
+def test_a_preset_for_a_family_without_presets_here_is_named(monkeypatch, tmp_path):
+    monkeypatch.setenv("GENLAB_RUNS", str(tmp_path))
+    at = opened({"dataset": "digits", "family": "nsf", "preset": "Hard edges"}, "pages/train.py")
+    assert any("Hard edges" in w.value and "none here" in w.value for w in at.warning)
