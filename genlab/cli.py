@@ -246,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--view", default=None, help="binary | gray8 for image sets")
     p.add_argument("--root", default=None, help="local folder for mnist / fashion-mnist")
     p.add_argument("--points", type=int, default=None,
-                   help="a 2-D toy's training points (100 to 1,000,000; default 20,000); its test split stays")
+                   help="a 2-D toy's training points (100 to 1,000,000; default 20,000; same test split)")
     p.add_argument("--seconds", type=float, default=30.0)
     p.add_argument("--full-eval", action="store_true",
                    help="score every test item after training, however long it takes (default: the evaluation "

@@ -14,6 +14,7 @@ from genlab.data import drawn
 from genlab.data.base import Dataset
 from genlab.data.folder import MIN_IMAGES
 from genlab.data.imagefiles import IMAGE_SUFFIXES, MAX_FILE_BYTES, MAX_IMAGES, UploadError
+from genlab.data.images import default_root
 from genlab.data.registry import source_of
 from genlab.data.uploads import save_uploads
 from genlab.jobs import CapacityError, ClusterUnreachable
@@ -28,6 +29,7 @@ from pages._ui.datasets import (
     load_dataset,
     toy_points,
 )
+from pages._ui.errors import hosted
 from pages._ui.jobs import STALE_SECONDS, _jobs_status, job_manager
 from pages._ui.links import SHARE_BOX_KEY, drawn_link, link_on_first_sight, persistent, share_box
 from pages._ui.routing import through_entrypoint
@@ -146,8 +148,11 @@ def sidebar(page_ticks: bool = False) -> Selection:
     try:
         ds = load_dataset(name, view)
     except (FileNotFoundError, ValueError, ImportError) as exc:
-        st.error(f"Could not load {dataset_title(name)}: {plain(exc)}")
-        return Selection(name, view, int(seed), None, str(exc))
+        text = str(exc)
+        if hosted():  # a visitor reads no server path: the data folder is named, not shown
+            text = text.replace(default_root(), "the server's data folder")
+        st.error(f"Could not load {dataset_title(name)}: {plain(text)}")
+        return Selection(name, view, int(seed), None, text)
     if st.session_state.get("dataset") == UPLOAD_CHOICE:
         _name_set_in_use(ds)
     return Selection(name, view, int(seed), ds)

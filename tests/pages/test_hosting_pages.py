@@ -189,3 +189,14 @@ def test_a_ray_cluster_that_does_not_answer_is_named_on_the_page_not_waited_for(
     error = " ".join(e.value for e in at.error)
     assert "cannot reach" in error and str(port) in error and r"GENLAB\_RAY\_ADDRESS" in error  # escaped markdown
     assert not ray.is_initialized()  # refused before ray.init, which would have retried for minutes
+
+
+def test_a_hosted_server_names_its_data_folder_without_showing_the_path(monkeypatch, tmp_path):
+    monkeypatch.setenv("GENLAB_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setenv("GENLAB_DATA_ROOT", str(tmp_path / "secret-data"))
+    monkeypatch.setenv("GENLAB_HOSTED", "1")
+    from tests.pages.test_links import opened
+
+    at = opened({"dataset": "mnist"}, "pages/data.py")
+    text = " ".join(e.value for e in at.error)
+    assert "the server's data folder" in text and "secret-data" not in text
