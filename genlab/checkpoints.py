@@ -220,8 +220,11 @@ def _read(data: bytes) -> tuple[GenerativeModel, dict, bytes]:
         if DTYPES[dtype][0] != want.dtype:
             raise CheckpointError(f"Weight {name} is of type {dtype}; a {model.title} keeps it as {want.dtype}.")
         if shape != tuple(want.shape) and not _allowed_rows(model, name, shape, want):
+            field = model.variable_buffers.get(name)
+            needs = (f"1 to {getattr(model.config, field):,} rows of {tuple(want.shape[1:])}" if field
+                     else str(tuple(want.shape)))
             raise CheckpointError(f"Weight {name} has shape {shape}; a {model.title} with these settings needs "
-                                  f"{tuple(want.shape)}.")
+                                  f"{needs}.")
     try:
         model.load_weights(load_safetensors(members[WEIGHTS]))
     except (SafetensorError, ValueError, RuntimeError) as exc:

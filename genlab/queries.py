@@ -118,6 +118,9 @@ def percentile(values, reference) -> np.ndarray:
     return out
 
 
+LARGEST = 1e300  # |values| a histogram bins as they are; beyond, they sit at its edge
+
+
 def histogram(values, bins: int = 40) -> tuple[np.ndarray, np.ndarray, int]:
     """(edges (bins+1,), counts (bins,), how many values were not finite) over the finite values.
 
@@ -127,9 +130,11 @@ def histogram(values, bins: int = 40) -> tuple[np.ndarray, np.ndarray, int]:
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         return np.array([0.0, 1.0]), np.zeros(1, dtype=int), int(values.size)
+    finite = finite.clip(-LARGEST, LARGEST)  # a broken model's 3e38: its span must stay a finite number
     low, high = float(finite.min()), float(finite.max())
-    if high - low < 1e-9:
-        low, high = low - 0.5, high + 0.5
+    if high - low < 1e-9 * max(1.0, abs(low), abs(high)):  # one value, to the precision of floats
+        pad = 0.5 * max(1.0, abs(low), abs(high))
+        low, high = low - pad, high + pad
     counts, edges = np.histogram(finite, bins=bins, range=(low, high))
     return edges, counts, int(values.size - finite.size)
 

@@ -39,6 +39,17 @@ def reference_log_probs(folder: str, stamp: float, name: str, view: str) -> np.n
     return queries.log_likelihoods(model, load_dataset(name, view).test[:REFERENCE_ITEMS])
 
 
+def held_out_crowd(run, ds) -> np.ndarray:
+    """The reference log p's, or a plain stop when the model gives none of them a number (NaN everywhere: its
+    weights are broken, as a crafted checkpoint's can be)."""
+    reference = reference_log_probs(run.folder, run.stamp, ds.name, ds.view)
+    if np.isnan(reference).all():
+        st.error("This run's model gives no held-out point a number (its log p is NaN everywhere), so there is "
+                 "nothing to score an input against: its weights are broken. Pick another run.")
+        st.stop()
+    return reference
+
+
 @st.cache_data(show_spinner="Scoring the comparison sets…", max_entries=16)
 def ood_log_probs(folder: str, stamp: float, name: str, view: str, other: str | None, seed: int) -> dict:
     model, _ = load_model(folder, stamp)
@@ -163,7 +174,7 @@ def image_results(run, ds, inputs) -> None:
     names = [name for name, _, _ in inputs]
     x = torch.stack([tensor for _, tensor, _ in inputs])
     log_p = queries.log_likelihoods(model, x)
-    reference = reference_log_probs(run.folder, run.stamp, ds.name, ds.view)
+    reference = held_out_crowd(run, ds)
     ranks = queries.percentile(log_p, reference)
     comparable = queries.has_comparable_log_prob(model)
     bpd = queries.bits_per_dim(log_p, ds.dim) if comparable else None
@@ -288,7 +299,7 @@ def toy_panel(run, ds) -> None:
         return
     (px, py), point = typed
     log_p = float(queries.log_likelihoods(run.model, point)[0])
-    reference = reference_log_probs(run.folder, run.stamp, ds.name, ds.view)
+    reference = held_out_crowd(run, ds)
     xmin, xmax, ymin, ymax = ds.bounds
     grid = log_prob_grid(run.folder, run.stamp, tuple(ds.bounds))
     shown_point = (px, py) if xmin <= px <= xmax and ymin <= py <= ymax else None

@@ -52,3 +52,19 @@ def test_a_checkpoint_whose_summary_holds_text_for_numbers_breaks_no_page(runs_i
     for page in PAGES:
         at.switch_page("app.py" if page == "home" else f"pages/{page}.py").run()
         assert not at.exception, (page, at.exception)
+
+
+def test_the_density_page_says_plainly_when_a_runs_model_gives_nan_everywhere(monkeypatch, tmp_path):
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from tests.pages.test_links import opened
+
+    ds = genlab.load_dataset("toy:moons")
+    genlab.train_and_save(genlab.create_model("gaussian", ds), ds, tmp_path / "broken", seconds=0.2)
+    weights = load_file(tmp_path / "broken" / "model.safetensors")
+    weights["scale_tril"] = torch.zeros_like(weights["scale_tril"])  # log p is NaN at every point
+    save_file(weights, tmp_path / "broken" / "model.safetensors")
+    monkeypatch.setenv("GENLAB_RUNS", str(tmp_path))
+    at = opened({"dataset": "toy:moons"}, "pages/density.py")
+    assert any("NaN everywhere" in e.value for e in at.error)

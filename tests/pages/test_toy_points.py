@@ -86,3 +86,4 @@ def test_a_preset_for_a_family_without_presets_here_is_named(monkeypatch, tmp_pa
     at = opened({"dataset": "digits", "family": "nsf", "preset": "Hard edges"}, "pages/train.py")
     assert any("Hard edges" in w.value and "none here" in w.value for w in at.warning)
 
+
