@@ -137,14 +137,11 @@ def _toy_source(source) -> dict | None:
     if not isinstance(source, dict) or set(source) - {"n_train", "n_test", "seed"}:
         raise RunError("The run's toy data arguments are malformed (n_train, n_test and seed only).")
     most = toys.TOY_POINTS[-1]
-    checked = {"n_train": _integer(source.get("n_train", toys.DEFAULT_TOY_POINTS), "toy train size",
-                                   SMALLEST_POINTS, most),
-               # a larger test split is only a slower evaluation and a larger exported script
-               "n_test": _integer(source.get("n_test", toys.TOY_TEST_POINTS), "toy test size", SMALLEST_POINTS,
-                                  toys.DEFAULT_TOY_POINTS),
-               "seed": _integer(source.get("seed", 0), "toy seed", 0, 2**63 - 1)}
-    defaults = {"n_train": toys.DEFAULT_TOY_POINTS, "n_test": toys.TOY_TEST_POINTS, "seed": 0}
-    return {key: value for key, value in checked.items() if value != defaults[key]} or None
+    return toys.toy_source(
+        _integer(source.get("n_train", toys.DEFAULT_TOY_POINTS), "toy train size", SMALLEST_POINTS, most),
+        # a larger test split is only a slower evaluation and a larger exported script
+        _integer(source.get("n_test", toys.TOY_TEST_POINTS), "toy test size", SMALLEST_POINTS, toys.DEFAULT_TOY_POINTS),
+        _integer(source.get("seed", 0), "toy seed", 0, 2**63 - 1))
 
 
 def _hparams(config_class: type[ModelConfig], raw) -> dict:

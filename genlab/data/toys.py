@@ -13,9 +13,9 @@ from genlab.data.base import Dataset
 from genlab.data.registry import Request, Source, register
 
 __all__ = [
-    "TOY_NAMES", "TOYS", "TOY_POINTS", "DEFAULT_TOY_POINTS", "TOY_TEST_POINTS", "load_toy", "ToySpec", "ToyDensity",
-    "IsotropicMixture", "Checkerboard", "Curve", "NoisyCurves", "EightGaussians", "Moons", "Rings", "Spirals",
-    "Pinwheel",
+    "TOY_NAMES", "TOYS", "TOY_POINTS", "DEFAULT_TOY_POINTS", "TOY_TEST_POINTS", "load_toy", "toy_source",
+    "ToySpec", "ToyDensity", "IsotropicMixture", "Checkerboard", "Curve", "NoisyCurves", "EightGaussians", "Moons",
+    "Rings", "Spirals", "Pinwheel",
 ]
 
 Bounds = tuple[float, float, float, float]  # xmin, xmax, ymin, ymax
@@ -361,6 +361,14 @@ def _log_prob_of_points(density: ToyDensity, x: torch.Tensor) -> torch.Tensor:
     return density.log_prob(x.double()).to(dtype)
 
 
+def toy_source(n_train: int, n_test: int, seed: int) -> dict | None:
+    """What `load_toy(name, **source)` needs beyond the name: the arguments other than the defaults, None
+    at the defaults (a Dataset's `source`, a run's `data_source`)."""
+    return {key: int(value) for key, value, default in
+            (("n_train", n_train, DEFAULT_TOY_POINTS), ("n_test", n_test, TOY_TEST_POINTS), ("seed", seed, 0))
+            if value != default} or None
+
+
 def load_toy(name: str, n_train: int = DEFAULT_TOY_POINTS, n_test: int = TOY_TEST_POINTS, seed: int = 0) -> Dataset:
     """Generate a 2-D toy set, with its true log-density attached.
 
@@ -392,14 +400,10 @@ def load_toy(name: str, n_train: int = DEFAULT_TOY_POINTS, n_test: int = TOY_TES
     train, labels_train = density.sample(n_train, torch.Generator().manual_seed(train_seed))
     test, labels_test = density.sample(n_test, torch.Generator().manual_seed(test_seed))
     modes = (density.centres.float(), density.sigma) if isinstance(density, IsotropicMixture) else None
-    # what `load_toy(name, **source)` needs beyond the name: nothing at the defaults
-    source = {key: int(value) for key, value, default in
-              (("n_train", n_train, DEFAULT_TOY_POINTS), ("n_test", n_test, TOY_TEST_POINTS), ("seed", seed, 0))
-              if value != default} or None
     return Dataset(
         name, train.float(), test.float(), "continuous", labels_train=labels_train, labels_test=labels_test,
         log_prob_true_fn=partial(_log_prob_of_points, density), description=spec.description, bounds=spec.bounds,
-        modes=modes, source=source,
+        modes=modes, source=toy_source(n_train, n_test, seed),
     )
 
 

@@ -32,7 +32,7 @@ from torch import nn
 
 from genlab.data.base import DataSpec
 from genlab.models import register
-from genlab.models._flows import CouplingFlow, CouplingFlowConfig, ElementwiseTransform
+from genlab.models._flows import _HALF_LOG_2PI, CouplingFlow, CouplingFlowConfig, ElementwiseTransform
 from genlab.models._noise import standard_normal, uniform
 from genlab.models.base import hparam, learning_rate_schedule
 
@@ -40,7 +40,6 @@ __all__ = ["NSF", "NSFConfig", "RationalQuadraticSpline", "SUPPORTS", "OUTSIDE_S
 
 SUPPORTS = ("unbounded", "box")
 OUTSIDE_SHARE = 1e-4  # "box": the share of a broad Gaussian around the box (keeps log p finite off it)
-_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 _MIN_BIN_SIZE = 1e-3  # smallest bin width / height, as a fraction of 2B; also the smallest derivative
 # A bounded spline carries the density's hard edges and empty gaps, where a bin ten times
@@ -192,7 +191,7 @@ class NSF(CouplingFlow):
         super().__init__(config, spec)
         if self.boxed:
             self.steps[0].requires_grad_(False)  # the box is fixed by the data, not learned
-            # each coordinate's own spline first, so a coupling layer is free to model the rest
+            # each coordinate's own spline, after the couplings (there it did better than before them)
             self.steps.append(MarginalSplines(self.make_transform(), spec.dim))
 
     @property
@@ -220,11 +219,8 @@ class NSF(CouplingFlow):
         if not self.boxed:
             return super().flat_log_prob(y)
         bound, dim = self.config.tail_bound, self.spec.dim
-        boxed, box_log_det = self.steps[0](y)
-        z, log_det = boxed, box_log_det
-        for step in self.steps[1:]:
-            z, step_log_det = step(z)
-            log_det = log_det + step_log_det
+        z, log_det = self.forward_flow(y)
+        boxed, box_log_det = self.steps[0](y)  # the box's own coordinates: which points it holds
         inside = (boxed.abs() <= bound).all(1) & torch.isfinite(z).all(1)
         in_box = torch.where(inside, log_det - dim * math.log(2 * bound), -math.inf)
         # the broad Gaussian: N(0, B² I) in the box's coordinates, where the box is [-B, B]^D

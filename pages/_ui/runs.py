@@ -15,7 +15,7 @@ import streamlit as st
 
 import genlab
 from genlab import figures, leaderboard
-from genlab.data.toys import TOYS
+from genlab.data.toys import DEFAULT_TOY_POINTS
 from genlab.jobs import JobState
 from genlab.models.base import Capability, GenerativeModel
 from genlab.presets import settings_note
@@ -67,8 +67,8 @@ def run_label(run: dict) -> str:
     stick = next((f"{label} {figures.format_number(summary[key])}" for key, (label, _) in leaderboard.YARDSTICKS.items()
                   if isinstance(summary.get(key), (int, float))), None)
     created = config.get("created", "").replace("T", " ")
-    points = (config.get("data_source") or {}).get("n_train") if config["dataset"] in TOYS else None
-    parts = [title, settings, f"{points:,} points" if points else None,
+    points = leaderboard.training_points(config)
+    parts = [title, settings, f"{points:,} points" if points not in (None, DEFAULT_TOY_POINTS) else None,
              f"{seconds:.0f} s" if seconds is not None else None, stick,
              f"seed {config.get('seed', 0)}", created, run["name"]]
     return " · ".join(part for part in parts if part)
